@@ -1,0 +1,130 @@
+"""The ``CsvsyncError`` family: every failure a user can act on, with its exit code and a hint.
+
+Library code raises these; ``cli.py`` turns them into one ``Error: ...`` line and the exit code.
+Messages never contain the API token.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Exit codes, one table for every command (README "Exit codes").
+EXIT_OK = 0
+EXIT_ROWS = 1
+EXIT_START = 2
+EXIT_LOCKED = 3
+EXIT_STOPPED = 4
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+class CsvsyncError(Exception):
+    """Base class. ``hint`` says what to do next; ``exit_code`` follows the README table."""
+
+    exit_code = EXIT_START
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message} ({self.hint})"
+        return self.message
+
+
+class ConfigError(CsvsyncError):
+    """Bad command-line configuration: token, API base, options."""
+
+
+class MappingError(CsvsyncError):
+    """The YAML mapping is malformed or does not fit the collection, site or sheet."""
+
+
+class SheetError(CsvsyncError):
+    """The sheet file as a whole cannot be read (encoding, format, header, size)."""
+
+
+class LockedError(CsvsyncError):
+    """Another run holds the lock for this collection."""
+
+    exit_code = EXIT_LOCKED
+
+
+class StoppedError(CsvsyncError):
+    """The run stopped part-way after its first write request."""
+
+    exit_code = EXIT_STOPPED
+
+
+class ApiError(CsvsyncError):
+    """An error answer (or no answer) from the Webflow API.
+
+    Carries the HTTP status, Webflow's ``code``, ``message`` and ``details`` and the request's
+    method and URL (never its headers, so never the token).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: list[Any] | None = None,
+        method: str = "",
+        url: str = "",
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint)
+        self.status = status
+        self.code = code
+        self.details = details or []
+        self.method = method
+        self.url = url
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.url}".strip()
+        status = f"{self.status} {self.code}" if self.status else "no answer"
+        text = f"Webflow API {status}: {self.message}"
+        if self.details:
+            text += " " + "; ".join(_detail_text(d) for d in self.details)
+        if where:
+            text += f" [{where}]"
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+def _detail_text(detail: Any) -> str:
+    if isinstance(detail, dict):
+        param = detail.get("param") or detail.get("field") or ""
+        desc = detail.get("description") or detail.get("message") or ""
+        return f"{param}: {desc}" if param else str(desc)
+    return str(detail)
+
+
+class AuthError(ApiError):
+    """401/403: the token is missing, wrong, or lacks a scope."""
+
+
+class NotFoundError(ApiError):
+    """404 resource_not_found."""
+
+
+class ConflictError(ApiError):
+    """409 conflict (never-published item, collection structure changed)."""
+
+
+class ValidationApiError(ApiError):
+    """400 validation_error / bad_request."""
+
+
+class RateLimitError(ApiError):
+    """429 too_many_requests that outlived the retry budget."""
+
+
+class ServerError(ApiError):
+    """5xx, timeouts and dropped connections that outlived the retry budget."""
