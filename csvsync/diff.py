@@ -1,0 +1,221 @@
+"""Pure: drafts vs the state's base and live keys -> per-field changes and per-variant outcomes.
+
+Per field, with the base (what sheet and live last agreed on), live and sheet keys:
+
+=========================  ==============================================  ================
+sheet / live vs base       meaning                                         outcome
+=========================  ==============================================  ================
+s = b, l = b               nothing happened                                unchanged
+s ≠ b, l = b               the sheet changed it                            update
+l = s (any b)              both agree already; the base moves to it        unchanged
+s = b, l ≠ b               an editor changed it in Webflow                 changed in Webflow
+s ≠ b, l ≠ b, s ≠ l        both changed it differently                     conflict
+=========================  ==============================================  ================
+
+``on_conflict="overwrite"`` writes the sheet in the last two cases; ``"keep-live"`` adopts live as
+the new base. The functions here do no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from .drafts import Drafts, id_problem
+from .fields import date_key
+from .mapping import ResolvedMapping
+
+UPDATE, CONFLICT, DRIFT = "update", "conflict", "changed in Webflow"
+ON_CONFLICT = ("report", "overwrite", "keep-live")
+
+
+@dataclass
+class Diff:
+    """The result: ``variants`` (one line per row and locale, with ``outcome`` and ``message``),
+    ``changes`` (one line per field to write or to report) and the bases to move."""
+
+    variants: pd.DataFrame
+    changes: pd.DataFrame
+    base_moves: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def updates(self) -> pd.DataFrame:
+        return self.changes[self.changes["kind"] == UPDATE]
+
+
+def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state_cells: pd.DataFrame,
+                  state_variants: pd.DataFrame) -> pd.DataFrame:
+    """Give every valid variant its item id, or an outcome of ``invalid`` / ``not found``."""
+    v = drafts.variants.copy()
+    v["outcome"] = np.where(v["error"].notna(), "invalid", "")
+    v["message"] = v["error"]
+    m = resolved.mapping
+    ok = v["outcome"] == ""
+    if m.key_column:
+        uniq = pd.unique(v.loc[ok, "key_text"])
+        problems = {t: id_problem(t) for t in uniq}
+        prob = v["key_text"].map(problems)
+        bad = ok & prob.notna()
+        v.loc[bad, "outcome"] = "invalid"
+        v.loc[bad, "message"] = f"column '{m.key_column}': " + prob[bad]
+        good = ok & prob.isna()
+        v.loc[good, "item_id"] = v.loc[good, "key_text"].str.lower()
+    else:
+        primary = resolved.primary.cms_locale_id
+        sel = state_cells[(state_cells["field"] == m.key_field) & (state_cells["locale_id"] == primary)]
+        lookup = dict(zip(sel["live_key"], sel["item_id"], strict=False))
+        found = v["key_text"].map(lookup)
+        miss = ok & found.isna()
+        v.loc[miss, "outcome"] = "not found"
+        v.loc[miss, "message"] = ("no live item has " + str(m.key_field) + " '"
+                                  + v.loc[miss, "key_text"].astype(str) + "'")
+        v.loc[ok & found.notna(), "item_id"] = found[ok & found.notna()]
+    _mark_missing_variants(v, state_variants)
+    _mark_duplicates(v)
+    return v
+
+
+def _mark_missing_variants(v: pd.DataFrame, state_variants: pd.DataFrame) -> None:
+    ok = v["outcome"] == ""
+    if not ok.any():
+        return
+    live = pd.MultiIndex.from_frame(state_variants[["item_id", "locale_id"]])
+    idx = pd.MultiIndex.from_arrays([v.loc[ok, "item_id"], v.loc[ok, "locale_id"]])
+    missing = ~idx.isin(live)
+    if not missing.any():
+        return
+    rows = v.index[ok][missing]
+    items = set(state_variants["item_id"])
+    for i in rows:
+        item, tag = v.at[i, "item_id"], v.at[i, "locale_tag"]
+        v.at[i, "outcome"] = "not found"
+        v.at[i, "message"] = (f"item {item} has no live variant in {tag}" if item in items
+                              else f"item {item} is not live in this collection")
+
+
+def _mark_duplicates(v: pd.DataFrame) -> None:
+    ok = v["outcome"] == ""
+    dup = ok & v.duplicated(subset=["item_id", "locale_id"], keep="first") & v["item_id"].notna()
+    if not dup.any():
+        return
+    first = v[ok].drop_duplicates(subset=["item_id", "locale_id"]).set_index(
+        ["item_id", "locale_id"])["row"]
+    for i in v.index[dup]:
+        row = first.get((v.at[i, "item_id"], v.at[i, "locale_id"]))
+        v.at[i, "outcome"] = "invalid"
+        v.at[i, "message"] = (f"duplicate: row {row} already sets item {v.at[i, 'item_id']} "
+                              f"in {v.at[i, 'locale_tag']}")
+
+
+def compute(drafts: Drafts, resolved: ResolvedMapping, state_cells: pd.DataFrame,
+            state_variants: pd.DataFrame, on_conflict: str = "report") -> Diff:
+    """Compare drafts with the state; see the module docstring for the rules."""
+    v = resolve_items(drafts, resolved, state_cells, state_variants)
+    ok = v[v["outcome"] == ""][["row", "locale_id", "item_id"]]
+    cells = drafts.cells.merge(ok, on=["row", "locale_id"], how="inner")
+    cells = cells.merge(state_cells, on=["item_id", "locale_id", "field"], how="left")
+    cells["live_key"] = cells["live_key"].fillna("")
+    cells["base_key"] = cells["base_key"].fillna("")
+    if len(cells) and cells["date_only"].any():
+        _align_date_only(cells, resolved)
+    s = cells["key"].to_numpy(dtype=object)
+    b = cells["base_key"].to_numpy(dtype=object)
+    live = cells["live_key"].to_numpy(dtype=object)
+    s_eq_b, l_eq_b, s_eq_l = s == b, live == b, s == live
+    kind = np.full(len(cells), "", dtype=object)
+    kind[~s_eq_b & l_eq_b] = UPDATE
+    kind[s_eq_b & ~l_eq_b] = DRIFT
+    kind[~s_eq_b & ~l_eq_b & ~s_eq_l] = CONFLICT
+    moves_mask = s_eq_l & ~l_eq_b
+    if on_conflict == "overwrite":
+        kind[(kind == DRIFT) | (kind == CONFLICT)] = UPDATE
+    elif on_conflict == "keep-live":
+        moves_mask |= (kind == DRIFT) | (kind == CONFLICT)
+        kind[(kind == DRIFT) | (kind == CONFLICT)] = ""
+    cells["kind"] = kind
+    moved = cells[moves_mask]
+    base_moves = list(zip(moved["item_id"], moved["locale_id"], moved["field"], moved["live_key"],
+                          strict=True))
+    changes = cells[kind != ""].reset_index(drop=True)
+    _set_outcomes(v, changes)
+    return Diff(variants=v, changes=changes, base_moves=base_moves)
+
+
+def _set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:
+    pending = v["outcome"] == ""
+    v.loc[pending, "outcome"] = "unchanged"
+    v["fields"] = ""
+    if changes.empty:
+        return
+    grouped = changes.groupby(["row", "locale_id"], sort=False)
+    per = pd.DataFrame({
+        "fields": grouped["field"].agg(", ".join),
+        "kinds": grouped["kind"].agg(lambda k: set(k)),
+    })
+    idx = pd.MultiIndex.from_arrays([v["row"], v["locale_id"]])
+    found = per.reindex(idx)
+    has = found["fields"].notna().to_numpy() & pending.to_numpy()
+    v.loc[has, "fields"] = found["fields"].to_numpy()[has]
+    kinds = found["kinds"].to_numpy()
+    for i in np.flatnonzero(has):
+        k = kinds[i]
+        label = v.index[i]
+        if CONFLICT in k:
+            v.at[label, "outcome"] = "conflict"
+        elif UPDATE in k:
+            v.at[label, "outcome"] = UPDATE
+        else:
+            v.at[label, "outcome"] = DRIFT
+    conflicts = changes[changes["kind"] != UPDATE]
+    if not conflicts.empty:
+        msgs = conflicts.groupby(["row", "locale_id"], sort=False).apply(_conflict_text)
+        found_msg = msgs.reindex(idx).to_numpy(dtype=object)
+        with_msg = pd.notna(found_msg) & has
+        v.loc[with_msg, "message"] = found_msg[with_msg]
+
+
+def _conflict_text(group: pd.DataFrame) -> str:
+    parts = []
+    for rec in group.itertuples():
+        if rec.kind == CONFLICT:
+            parts.append(f"{rec.field}: changed in Webflow to '{_short(rec.live_key)}' and in the "
+                         f"sheet to '{_short(rec.key)}' (was '{_short(rec.base_key)}')")
+        else:
+            parts.append(f"{rec.field}: changed in Webflow to '{_short(rec.live_key)}' "
+                         f"(was '{_short(rec.base_key)}'); the sheet still has the old value")
+    return "; ".join(parts)
+
+
+def _short(text: object, limit: int = 60) -> str:
+    s = str(text)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _align_date_only(cells: pd.DataFrame, resolved: ResolvedMapping) -> None:
+    """A date-only cell compares by date in the field's zone and keeps live's time of day."""
+    zones = {b.map.slug: b.map.options.timezone for b in resolved.bindings}
+    for i in np.flatnonzero(cells["date_only"].to_numpy(dtype=bool)):
+        label = cells.index[i]
+        tz = zones.get(cells.at[label, "field"], "UTC")
+        base = cells.at[label, "base_key"]
+        if not base:
+            continue
+        sheet_date = date_key(cells.at[label, "key"], tz)
+        if sheet_date == date_key(base, tz):
+            cells.at[label, "key"] = base
+            continue
+        combined = _date_with_time_of(sheet_date, base, tz)
+        cells.at[label, "key"] = combined
+        cells.at[label, "value"] = combined
+
+
+def _date_with_time_of(day: str, iso: str, tz: str) -> str:
+    zone = ZoneInfo(tz)
+    then = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone)
+    year, month, dom = (int(p) for p in day.split("-"))
+    local = then.replace(year=year, month=month, day=dom)
+    utc = local.astimezone(ZoneInfo("UTC"))
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

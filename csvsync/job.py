@@ -1,0 +1,200 @@
+"""A run's shared setup: options, the client, the state, the schema and locales, cache refresh.
+
+``RunOptions`` is the one options object every command passes around (no long parameter
+lists). ``Job`` opens what a run needs in a fixed order: the mapping first (no network), then
+the state and the client, then the schema and locales (from the state's cache when present).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, MappingError, NotFoundError
+from .mapping import Mapping, ResolvedMapping, load_mapping, resolve
+from .models import Locale, RefTarget, SchemaField
+from .ratelimit import Clock
+from .sheet import SheetOptions
+from .state import State
+from .webflow import ClientOptions, WebflowClient
+
+DEFAULT_API_BASE = "https://api.webflow.com/v2"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a command needs; the CLI builds one from its flags."""
+
+    mapping: Path
+    api_base: str = DEFAULT_API_BASE
+    token: str = field(default="", repr=False)
+    sheet: Path | None = None
+    state_path: Path | None = None
+    results: Path | None = None
+    sheet_options: SheetOptions = field(default_factory=SheetOptions)
+    allow_missing_columns: bool = False
+    refresh: bool = False
+    batch_size: int = 100
+    rate_window: float = 60.0
+    max_in_flight: int = 4
+    max_retry_time: float = 300.0
+    timeout: float = 30.0
+    on_conflict: str = "report"
+    write_results: bool = True
+    clock: Clock | None = None
+
+    def resolved_state_path(self) -> Path:
+        if self.state_path:
+            return self.state_path
+        return self.mapping.parent / ".csvsync" / "state.db"
+
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    del stage, done, total
+
+
+def parse_locales(site: dict[str, Any]) -> list[Locale]:
+    """Site JSON -> locales, primary first. A site without localization has one locale."""
+    locs = site.get("locales") or {}
+    out: list[Locale] = []
+    primary = locs.get("primary")
+    if primary:
+        out.append(Locale(primary["cmsLocaleId"], primary.get("tag", "en"),
+                          primary.get("displayName", ""), True))
+    for sec in locs.get("secondary") or []:
+        if sec.get("enabled", True):
+            out.append(Locale(sec["cmsLocaleId"], sec.get("tag", ""), sec.get("displayName", ""),
+                              False))
+    if not out:
+        raise MappingError(f"site {site.get('id')} reports no locales",
+                           "enable localization or check the site id")
+    return out
+
+
+def parse_schema(collection: dict[str, Any]) -> list[SchemaField]:
+    return [
+        SchemaField(slug=f["slug"], type=f["type"], display_name=f.get("displayName", f["slug"]),
+                    required=bool(f.get("isRequired")), editable=f.get("isEditable", True) is not False,
+                    validations=f.get("validations") or {})
+        for f in collection.get("fields", [])
+    ]
+
+
+class Job:
+    """The open resources of one run. Use as a context manager."""
+
+    def __init__(self, options: RunOptions, progress: Progress | None = None) -> None:
+        self.options = options
+        self.progress = progress or _no_progress
+        self.mapping: Mapping = load_mapping(options.mapping)
+        if not options.token:
+            raise ConfigError("no API token", "set WEBFLOW_API_TOKEN or pass --token-file")
+        self.client = WebflowClient(ClientOptions(
+            api_base=options.api_base, token=options.token, timeout=options.timeout,
+            rate_window=options.rate_window, max_in_flight=options.max_in_flight,
+            max_retry_time=options.max_retry_time, clock=options.clock))
+        self.state = State(options.resolved_state_path())
+        self.api_base = options.api_base.rstrip("/")
+        self.scope = self.state.scope(self.api_base, self.mapping.collection)
+        self.collection: dict[str, Any] = {}
+        self.schema: list[SchemaField] = []
+        self.locales: list[Locale] = []
+        self.resolved: ResolvedMapping | None = None
+
+    def __enter__(self) -> Job:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+        self.state.close()
+
+    @property
+    def primary(self) -> Locale:
+        return next(loc for loc in self.locales if loc.primary)
+
+    def load_schema(self) -> ResolvedMapping:
+        """Schema and locales from the cache, or from the API on first use / --refresh."""
+        site = None if self.options.refresh else self.state.get_meta(self.scope, "site")
+        coll = None if self.options.refresh else self.state.get_meta(self.scope, "collection")
+        if site is None:
+            site = self._fetch(lambda: self.client.get_site(self.mapping.site), "site",
+                               self.mapping.site)
+            self.state.set_meta(self.scope, "site", site)
+        if coll is None:
+            coll = self._fetch(lambda: self.client.get_collection(self.mapping.collection),
+                               "collection", self.mapping.collection)
+            self.state.set_meta(self.scope, "collection", coll)
+        self.collection = coll
+        self.locales = parse_locales(site)
+        self.schema = parse_schema(coll)
+        self.resolved = resolve(self.mapping, self.locales, self.schema)
+        return self.resolved
+
+    def forget_schema(self) -> None:
+        """Webflow said the schema changed: fetch it again next time."""
+        self.state.db.execute("DELETE FROM meta WHERE scope=? AND key IN ('site','collection')",
+                              (self.scope,))
+
+    def _fetch(self, call: Callable[[], dict[str, Any]], what: str, ident: str) -> dict[str, Any]:
+        try:
+            return call()
+        except NotFoundError as exc:
+            raise MappingError(
+                f"{self.mapping.where(what)}: {what} {ident} not found at {self.api_base}",
+                f"check the {what} id in the mapping (Webflow said: {exc.message})") from None
+
+    def refresh_items(self) -> int:
+        """Bring the cache up to date: a full pull when empty or --refresh, else incremental."""
+        locale_ids = [loc.cms_locale_id for loc in self.locales]
+        since = None
+        if not self.options.refresh and self.state.has_variants(self.scope):
+            since = self.state.newest_last_updated(self.scope)
+        items = self.client.iter_items_live(self.mapping.collection, cms_locale_ids=locale_ids,
+                                            updated_since=since)
+        count = self.state.apply_live(self.scope, self.schema, self._counted(items, "pull"),
+                                      primary_locale=self.primary.cms_locale_id)
+        return count
+
+    def _counted(self, items: Any, stage: str) -> Any:
+        for n, item in enumerate(items, 1):
+            if n % 500 == 0:
+                self.progress(stage, n, 0)
+            yield item
+
+    def ref_targets(self) -> dict[str, RefTarget]:
+        """Lookup tables of every collection a mapped Reference points at (cached, refreshed)."""
+        assert self.resolved is not None
+        out: dict[str, RefTarget] = {}
+        for b in self.resolved.bindings:
+            target = b.schema.validations.get("collectionId")
+            if b.schema.type not in ("Reference", "MultiReference") or not target or target in out:
+                continue
+            scope = self.state.scope(self.api_base, "refs:" + str(target))
+            since = None if self.options.refresh else self.state.newest_ref_update(scope)
+            self.state.apply_refs(scope, self.client.iter_items_live(str(target),
+                                                                     updated_since=since))
+            out[str(target)] = self.state.ref_target(scope)
+        return out
+
+
+def token_from_env(token_file: Path | None) -> str:
+    """The API token: ``--token-file`` (refused if others can read it) or WEBFLOW_API_TOKEN."""
+    if token_file is not None:
+        try:
+            mode = token_file.stat().st_mode
+        except OSError as exc:
+            raise ConfigError(f"{token_file}: cannot read token file ({exc.strerror})") from None
+        if os.name == "posix" and mode & 0o077:
+            raise ConfigError(f"{token_file}: token file is readable by others",
+                              f"run: chmod 600 {token_file}")
+        return token_file.read_text(encoding="utf-8").strip()
+    return os.environ.get("WEBFLOW_API_TOKEN", "").strip()

@@ -1,0 +1,139 @@
+"""Send PATCH batches to ``/items/live`` and isolate the variants Webflow refuses.
+
+A 400 or 404 for a batch says nothing about which variant caused it (Webflow's details name a
+field, never an item), so the batch is split in halves until the bad variants stand alone; the
+good ones land. Errors that would hit every row (schema changed, auth) stop the run instead of
+splitting, and splitting has a request budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import (
+    ApiError,
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    StoppedError,
+    ValidationApiError,
+)
+from .models import FILE_TYPES, SchemaField
+from .plan import Batch, VariantWrite, halves
+from .webflow import WebflowClient
+
+UPDATED, FAILED, NOT_FOUND = "updated", "failed", "not found"
+
+
+@dataclass
+class VariantResult:
+    """What happened to one variant write."""
+
+    write: VariantWrite
+    outcome: str
+    message: str = ""
+    item: dict[str, Any] | None = None
+    dropped_files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BatchResult:
+    batch: Batch
+    results: list[VariantResult]
+
+
+def fatal_reason(exc: ApiError) -> str | None:
+    """An error that would hit every row, so splitting the batch is pointless."""
+    text = (exc.message + " " + " ".join(str(d) for d in exc.details)).lower()
+    if isinstance(exc, AuthError):
+        return "Webflow refused the token"
+    if "not described in schema" in text:
+        return "the collection's fields changed (a mapped field is not in the schema)"
+    if isinstance(exc, ConflictError) and "structure changed" in text:
+        return "the collection structure changed since the last publish"
+    return None
+
+
+class Pusher:
+    """Sends batches for one collection; thread-safe (no shared mutable state but a counter)."""
+
+    def __init__(self, client: WebflowClient, collection_id: str, primary_locale: str,
+                 schema: list[SchemaField], split_budget: int) -> None:
+        self.client = client
+        self.collection_id = collection_id
+        self.primary_locale = primary_locale
+        self.file_fields = {f.slug for f in schema if f.type in FILE_TYPES}
+        self.split_budget = split_budget
+
+    def send(self, batch: Batch) -> BatchResult:
+        return BatchResult(batch, self._send(batch.writes))
+
+    def _send(self, writes: list[VariantWrite]) -> list[VariantResult]:
+        if not writes:
+            return []
+        bodies = [w.body(self.primary_locale) for w in writes]
+        try:
+            items = self.client.update_items_live(self.collection_id, bodies)
+        except (ValidationApiError, NotFoundError, ConflictError, AuthError) as exc:
+            reason = fatal_reason(exc)
+            if reason:
+                raise StoppedError(f"stopped: {reason}: {exc}",
+                                   "run `csvsync plan --refresh` to reload the schema") from exc
+            return self._isolate(writes, exc)
+        return self._match(writes, items)
+
+    def _isolate(self, writes: list[VariantWrite], exc: ApiError) -> list[VariantResult]:
+        if len(writes) == 1:
+            return [VariantResult(writes[0], _outcome(exc), _message(exc))]
+        if self.split_budget <= 0:
+            return [VariantResult(w, FAILED, f"not isolated (split budget spent): {_message(exc)}")
+                    for w in writes]
+        self.split_budget -= 2
+        out: list[VariantResult] = []
+        for half in halves(writes):
+            out.extend(self._send(half))
+        return out
+
+    def _match(self, writes: list[VariantWrite], items: list[dict[str, Any]]) -> list[VariantResult]:
+        by_key = {(it.get("id"), it.get("cmsLocaleId") or self.primary_locale): it for it in items}
+        out = []
+        for w in writes:
+            item = by_key.get((w.item_id, w.locale_id))
+            if item is None and len(items) == len(writes):
+                item = items[writes.index(w)]
+            if item is None:
+                out.append(VariantResult(w, FAILED, "Webflow did not return this variant"))
+                continue
+            dropped = self._dropped_files(w, item)
+            msg = ""
+            if dropped:
+                msg = ("Webflow skipped the file at " + ", ".join(
+                    f"{f} ({w.field_data[f]!r})" for f in dropped)
+                    + ": check the URL is public and under 4 MB")
+            out.append(VariantResult(w, UPDATED, msg, item, dropped))
+        return out
+
+    def _dropped_files(self, w: VariantWrite, item: dict[str, Any]) -> list[str]:
+        fd = item.get("fieldData") or {}
+        return [f for f in w.field_data if f in self.file_fields and w.field_data[f]
+                and not fd.get(f)]
+
+
+def _outcome(exc: ApiError) -> str:
+    return NOT_FOUND if isinstance(exc, NotFoundError) else FAILED
+
+
+def _message(exc: ApiError) -> str:
+    text = exc.message
+    details = []
+    for d in exc.details:
+        if isinstance(d, dict):
+            details.append(f"{d.get('param', '')}: {d.get('description', '')}".strip(": "))
+        else:
+            details.append(str(d))
+    if details:
+        text += " (" + "; ".join(details) + ")"
+    if isinstance(exc, ConflictError) and "never been published" in text:
+        text += "; publish the item first, or write it staged with --target staged --publish"
+    return f"Webflow {exc.status} {exc.code}: {text}"

@@ -1,0 +1,85 @@
+"""Diff + push outcomes -> the ``Rows`` and ``Changes`` frames of the results workbook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .diff import CONFLICT, DRIFT, UPDATE, Diff
+from .results import CHANGES_COLUMNS, ROWS_COLUMNS
+
+if TYPE_CHECKING:
+    from .job import Job
+
+PLAN_LABELS = {UPDATE: "would update"}
+
+
+@dataclass
+class Report:
+    """One line per (row, locale) in ``rows``; one per changed field in ``changes``."""
+
+    rows: pd.DataFrame
+    changes: pd.DataFrame
+
+    @classmethod
+    def empty(cls) -> Report:
+        return cls(pd.DataFrame(columns=ROWS_COLUMNS), pd.DataFrame(columns=CHANGES_COLUMNS))
+
+    def counts(self) -> dict[str, int]:
+        if self.rows.empty:
+            return {}
+        return {str(k): int(v) for k, v in self.rows["outcome"].value_counts().items()}
+
+
+def build_report(job: Job, d: Diff, outcomes: dict[tuple[int, str], tuple[str, str]],
+                 command: str) -> Report:
+    """Label outcomes for ``command`` and attach item names, locale tags and old values."""
+    v = d.variants
+    names = job.state.item_names(job.scope)
+    tags = {loc.cms_locale_id: loc.tag for loc in job.locales}
+    outcome = v["outcome"].map(lambda o: PLAN_LABELS.get(o, o) if command == "plan" else o)
+    message = v["message"].astype(object)
+    if command == "sync":
+        outcome = outcome.where(outcome != UPDATE, "updated")
+        if outcomes:
+            keys = list(zip(v["row"], v["locale_id"], strict=True))
+            got = [outcomes.get(k) for k in keys]
+            outcome = pd.Series([g[0] if g else o for g, o in zip(got, outcome, strict=True)],
+                                index=v.index)
+            message = pd.Series([g[1] if g and g[1] else m for g, m in zip(got, message, strict=True)],
+                                index=v.index)
+    item_names = [names.get((i, loc), "") if isinstance(i, str) else ""
+                  for i, loc in zip(v["item_id"], v["locale_id"], strict=True)]
+    rows = pd.DataFrame({
+        "row": v["row"].to_numpy(), "item_id": v["item_id"].fillna("").to_numpy(),
+        "item": item_names, "locale": v["locale_tag"].to_numpy(), "outcome": outcome.to_numpy(),
+        "changed_fields": v.get("fields", pd.Series("", index=v.index)).fillna("").to_numpy(),
+        "message": message.where(message.notna(), "").to_numpy(),
+    }).sort_values(["row"], kind="stable")
+    changes = _changes(job, d, rows, tags, names, command)
+    return Report(rows[ROWS_COLUMNS].reset_index(drop=True), changes)
+
+
+def _changes(job: Job, d: Diff, rows: pd.DataFrame, tags: dict[str, str],
+             names: dict[tuple[str, str], str], command: str) -> pd.DataFrame:
+    c = d.changes
+    if c.empty:
+        return pd.DataFrame(columns=CHANGES_COLUMNS)
+    old = job.state.live_values(job.scope, zip(c["item_id"], c["locale_id"], c["field"], strict=True))
+    row_outcome = dict(zip(zip(rows["row"], rows["locale"], strict=True), rows["outcome"], strict=True))
+    out_rows = []
+    for rec in c.itertuples(index=False):
+        tag = tags.get(rec.locale_id, rec.locale_id)
+        if rec.kind == UPDATE:
+            label = row_outcome.get((rec.row, tag), UPDATE)
+            if label in (CONFLICT, DRIFT):
+                # A variant with both conflicts and clean updates: the clean ones go.
+                label = "would update" if command == "plan" else "updated"
+        else:
+            label = rec.kind
+        out_rows.append((rec.row, rec.item_id, names.get((rec.item_id, rec.locale_id), ""), tag,
+                         rec.field, old.get((rec.item_id, rec.locale_id, rec.field)), rec.value,
+                         label))
+    return pd.DataFrame(out_rows, columns=CHANGES_COLUMNS)

@@ -1,0 +1,328 @@
+"""The item-state cache (SQLite): what csvsync last saw live, the agreed base, and the journal.
+
+Keyed by (API base URL, collection) so a sandbox run never touches the cache of the real site.
+Per item-variant and field it keeps the latest live value (``live_key``/``live_json``) and the
+base (``base_key``): the value the sheet and live last agreed on. A pull moves ``live`` and never
+the base, except for a variant seen for the first time. Rows are written only from API answers,
+one transaction per confirmed batch, so a run stopped at any point leaves a true cache.
+
+Hosted files: Webflow re-hosts an uploaded URL under its own asset URL, so the ``files`` table
+remembers which source URL produced which asset URL; keys of file fields are stored in terms of
+the source URL so an unchanged sheet URL is not re-sent.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .fields import api_key
+from .models import FILE_TYPES, RefTarget, SchemaField
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS scopes(
+    id INTEGER PRIMARY KEY, api_base TEXT NOT NULL, collection_id TEXT NOT NULL,
+    UNIQUE(api_base, collection_id));
+CREATE TABLE IF NOT EXISTS meta(
+    scope INTEGER NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY(scope, key));
+CREATE TABLE IF NOT EXISTS variants(
+    scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL,
+    last_updated TEXT, last_published TEXT, is_draft INTEGER, is_archived INTEGER,
+    PRIMARY KEY(scope, item_id, locale_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS variants_updated ON variants(scope, last_updated);
+CREATE TABLE IF NOT EXISTS cells(
+    scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL, field TEXT NOT NULL,
+    live_key TEXT NOT NULL, live_json TEXT, base_key TEXT NOT NULL,
+    PRIMARY KEY(scope, item_id, locale_id, field)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files(
+    scope INTEGER NOT NULL, url TEXT NOT NULL, source_url TEXT NOT NULL,
+    PRIMARY KEY(scope, url)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS refs(
+    scope INTEGER NOT NULL, item_id TEXT NOT NULL, slug TEXT, name TEXT, last_updated TEXT,
+    PRIMARY KEY(scope, item_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs(
+    run_id TEXT PRIMARY KEY, scope INTEGER, command TEXT, sheet TEXT, mapping TEXT,
+    started TEXT, finished TEXT, counts TEXT);
+CREATE TABLE IF NOT EXISTS journal(
+    run_id TEXT NOT NULL, batch INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL,
+    field TEXT NOT NULL, old_json TEXT, new_json TEXT, status TEXT NOT NULL,
+    PRIMARY KEY(run_id, item_id, locale_id, field)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS journal_batch ON journal(run_id, batch);
+"""
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """A variant Webflow confirmed, with the keys of the fields the sheet sent."""
+
+    item: dict[str, Any]
+    sent_keys: dict[str, str]
+    sent_values: dict[str, Any]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class State:
+    """One SQLite state file; cheap to open, safe to share between commands (WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA_SQL)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- scopes and metadata -------------------------------------------------------------------
+    def scope(self, api_base: str, collection_id: str) -> int:
+        api_base = api_base.rstrip("/")
+        row = self.db.execute(
+            "SELECT id FROM scopes WHERE api_base=? AND collection_id=?", (api_base, collection_id)
+        ).fetchone()
+        if row:
+            return int(row[0])
+        cur = self.db.execute(
+            "INSERT INTO scopes(api_base, collection_id) VALUES(?, ?)", (api_base, collection_id)
+        )
+        return int(cur.lastrowid or 0)
+
+    def get_meta(self, scope: int, key: str) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE scope=? AND key=?", (scope, key)).fetchone()
+        return json.loads(row[0]) if row and row[0] is not None else None
+
+    def set_meta(self, scope: int, key: str, value: Any) -> None:
+        self.db.execute(
+            "INSERT INTO meta(scope, key, value) VALUES(?,?,?) "
+            "ON CONFLICT(scope, key) DO UPDATE SET value=excluded.value",
+            (scope, key, _dumps(value)),
+        )
+
+    # -- variants ------------------------------------------------------------------------------
+    def has_variants(self, scope: int) -> bool:
+        return self.db.execute("SELECT 1 FROM variants WHERE scope=? LIMIT 1", (scope,)).fetchone() is not None
+
+    def newest_last_updated(self, scope: int) -> str | None:
+        row = self.db.execute("SELECT MAX(last_updated) FROM variants WHERE scope=?", (scope,)).fetchone()
+        return row[0] if row else None
+
+    def load_variants(self, scope: int) -> pd.DataFrame:
+        return pd.read_sql_query(
+            "SELECT item_id, locale_id, last_updated, is_draft, is_archived FROM variants "
+            "WHERE scope=?", self.db, params=(scope,))
+
+    def load_cells(self, scope: int, fields: Sequence[str]) -> pd.DataFrame:
+        """Live and base keys of the given fields, one row per variant and field."""
+        marks = ",".join("?" * len(fields))
+        return pd.read_sql_query(
+            f"SELECT item_id, locale_id, field, live_key, base_key FROM cells "
+            f"WHERE scope=? AND field IN ({marks})", self.db, params=(scope, *fields))
+
+    def live_values(self, scope: int, keys: Iterable[tuple[str, str, str]]
+                    ) -> dict[tuple[str, str, str], Any]:
+        """The live JSON values of (item, locale, field) cells, for old values in reports.
+
+        Read through one join with a temporary table, not a query per cell: a bulk load asks
+        for tens of thousands at once.
+        """
+        db = self.db
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted(item_id TEXT, locale_id TEXT, field TEXT)")
+        db.execute("DELETE FROM wanted")
+        db.executemany("INSERT INTO wanted VALUES(?,?,?)", keys)
+        rows = db.execute(
+            "SELECT c.item_id, c.locale_id, c.field, c.live_json FROM wanted w JOIN cells c "
+            "ON c.scope=? AND c.item_id=w.item_id AND c.locale_id=w.locale_id AND c.field=w.field",
+            (scope,)).fetchall()
+        db.execute("DELETE FROM wanted")
+        return {(i, loc, f): json.loads(j) if j is not None else None for i, loc, f, j in rows}
+
+    def item_names(self, scope: int) -> dict[tuple[str, str], str]:
+        """(item, locale) -> live name, for readable reports."""
+        rows = self.db.execute(
+            "SELECT item_id, locale_id, live_key FROM cells WHERE scope=? AND field='name'", (scope,))
+        return {(i, loc): name for i, loc, name in rows.fetchall()}
+
+    def file_sources(self, scope: int) -> dict[str, str]:
+        rows = self.db.execute("SELECT url, source_url FROM files WHERE scope=?", (scope,))
+        return dict(rows.fetchall())
+
+    def _cell_key(self, f: SchemaField, value: Any, sources: dict[str, str]) -> str:
+        if f.type in FILE_TYPES and value:
+            value = _with_source_urls(value, sources)
+        return api_key(f, value)
+
+    def apply_live(self, scope: int, schema: Sequence[SchemaField], items: Iterable[dict[str, Any]],
+                   *, primary_locale: str) -> int:
+        """Record live variants from a pull. New variants get base = live; others keep base."""
+        sources = self.file_sources(scope)
+        count = 0
+        with self.transaction() as db:
+            for item in items:
+                self._store_variant(db, scope, schema, item, sources, primary_locale, None)
+                count += 1
+        return count
+
+    def apply_confirmed(self, scope: int, schema: Sequence[SchemaField], confirmed: Sequence[Confirmed],
+                        *, primary_locale: str, run_id: str | None = None, batch: int | None = None
+                        ) -> None:
+        """Record a batch Webflow confirmed: live from its answer, base = what the sheet sent."""
+        with self.transaction() as db:
+            for conf in confirmed:
+                self._record_files(db, scope, schema, conf)
+            sources = self.file_sources(scope)
+            for conf in confirmed:
+                self._store_variant(db, scope, schema, conf.item, sources, primary_locale, conf)
+            if run_id is not None and batch is not None:
+                db.execute("UPDATE journal SET status='confirmed' WHERE run_id=? AND batch=?",
+                           (run_id, batch))
+
+    def _record_files(self, db: sqlite3.Connection, scope: int, schema: Sequence[SchemaField],
+                      conf: Confirmed) -> None:
+        fd = conf.item.get("fieldData") or {}
+        for f in schema:
+            if f.type not in FILE_TYPES or f.slug not in conf.sent_values:
+                continue
+            sent, got = conf.sent_values[f.slug], fd.get(f.slug)
+            pairs = zip(_urls(sent), _urls(got), strict=False) if got else []
+            for source, hosted in pairs:
+                if source and hosted and source != hosted:
+                    db.execute("INSERT OR REPLACE INTO files(scope, url, source_url) VALUES(?,?,?)",
+                               (scope, hosted, source))
+
+    def _store_variant(self, db: sqlite3.Connection, scope: int, schema: Sequence[SchemaField],
+                       item: dict[str, Any], sources: dict[str, str], primary_locale: str,
+                       conf: Confirmed | None) -> None:
+        item_id = item["id"]
+        locale = item.get("cmsLocaleId") or primary_locale
+        fd = item.get("fieldData") or {}
+        known = db.execute("SELECT 1 FROM variants WHERE scope=? AND item_id=? AND locale_id=?",
+                           (scope, item_id, locale)).fetchone() is not None
+        db.execute(
+            "INSERT OR REPLACE INTO variants VALUES(?,?,?,?,?,?,?)",
+            (scope, item_id, locale, item.get("lastUpdated"), item.get("lastPublished"),
+             int(bool(item.get("isDraft"))), int(bool(item.get("isArchived")))))
+        rows = []
+        for f in schema:
+            value = fd.get(f.slug)
+            key = self._cell_key(f, value, sources)
+            sent = conf.sent_keys.get(f.slug) if conf else None
+            keep = known and sent is None
+            # A field new to a known variant had an implicit base of "" (empty), not live.
+            insert_base = "" if keep else (sent if sent is not None else key)
+            rows.append((scope, item_id, locale, f.slug, key,
+                         None if value is None else _dumps(value), insert_base, keep))
+        # New variants (first sight) take live as base; known ones keep theirs unless this is
+        # the confirmation of a value the sheet sent.
+        self._upsert_cells(db, rows)
+
+    @staticmethod
+    def _upsert_cells(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+        # rows end with a keep-base flag, bound to the CASE below.
+        db.executemany(
+            "INSERT INTO cells(scope,item_id,locale_id,field,live_key,live_json,base_key) "
+            "VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(scope,item_id,locale_id,field) DO UPDATE SET "
+            "live_key=excluded.live_key, live_json=excluded.live_json, "
+            "base_key=CASE WHEN ?8 THEN cells.base_key ELSE excluded.base_key END",
+            [(*r[:7], 1 if r[7] else 0) for r in rows],
+        )
+
+    def move_base(self, scope: int, cells: Iterable[tuple[str, str, str, str]]) -> None:
+        """Set the base of (item, locale, field) to a key (live and sheet agree on it)."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE cells SET base_key=? WHERE scope=? AND item_id=? AND locale_id=? AND field=?",
+                [(key, scope, item, loc, field) for item, loc, field, key in cells])
+
+    def forget_variants(self, scope: int, variants: Iterable[tuple[str, str]]) -> None:
+        """Drop variants Webflow says are gone (404), so the next run does not expect them."""
+        with self.transaction() as db:
+            for item, loc in variants:
+                db.execute("DELETE FROM variants WHERE scope=? AND item_id=? AND locale_id=?",
+                           (scope, item, loc))
+                db.execute("DELETE FROM cells WHERE scope=? AND item_id=? AND locale_id=?",
+                           (scope, item, loc))
+
+    # -- reference targets ---------------------------------------------------------------------
+    def apply_refs(self, scope: int, items: Iterable[dict[str, Any]]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO refs VALUES(?,?,?,?,?)",
+                [(scope, it["id"], (it.get("fieldData") or {}).get("slug"),
+                  (it.get("fieldData") or {}).get("name"), it.get("lastUpdated")) for it in items])
+
+    def newest_ref_update(self, scope: int) -> str | None:
+        row = self.db.execute("SELECT MAX(last_updated) FROM refs WHERE scope=?", (scope,)).fetchone()
+        return row[0] if row else None
+
+    def ref_target(self, scope: int) -> RefTarget:
+        rows = self.db.execute("SELECT item_id, slug, name FROM refs WHERE scope=?", (scope,)).fetchall()
+        names: dict[str, list[str]] = {}
+        for item_id, _, name in rows:
+            if name:
+                names.setdefault(str(name).strip().lower(), []).append(item_id)
+        return RefTarget(
+            ids=frozenset(r[0] for r in rows),
+            by_slug={r[1]: r[0] for r in rows if r[1]},
+            by_name={n: ids[0] for n, ids in names.items() if len(ids) == 1},
+        )
+
+    # -- runs and journal ----------------------------------------------------------------------
+    def start_run(self, run_id: str, scope: int, command: str, sheet: str, mapping: str,
+                  started: str) -> None:
+        self.db.execute("INSERT INTO runs(run_id, scope, command, sheet, mapping, started) "
+                        "VALUES(?,?,?,?,?,?)", (run_id, scope, command, sheet, mapping, started))
+
+    def finish_run(self, run_id: str, finished: str, counts: dict[str, int]) -> None:
+        self.db.execute("UPDATE runs SET finished=?, counts=? WHERE run_id=?",
+                        (finished, _dumps(counts), run_id))
+
+    def journal_pending(self, run_id: str, entries: Iterable[tuple[int, str, str, str, Any, Any]]
+                        ) -> None:
+        """Record (batch, item, locale, field, old, new) before the batches are sent."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO journal VALUES(?,?,?,?,?,?,?,'pending')",
+                [(run_id, b, item, loc, field, _dumps(old), _dumps(new))
+                 for b, item, loc, field, old, new in entries])
+
+    def mark_batch(self, run_id: str, batch: int, status: str) -> None:
+        self.db.execute("UPDATE journal SET status=? WHERE run_id=? AND batch=?",
+                        (status, run_id, batch))
+
+
+def _urls(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [str(value.get("url") or "")]
+    if isinstance(value, list):
+        return [str(v.get("url") or "") if isinstance(v, dict) else str(v) for v in value]
+    return []
+
+
+def _with_source_urls(value: Any, sources: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        url = value.get("url")
+        return {**value, "url": sources.get(url, url)} if isinstance(url, str) else value
+    if isinstance(value, list):
+        return [_with_source_urls(v, sources) for v in value]
+    return value

@@ -1,0 +1,218 @@
+"""Orchestration only: pull, plan and sync, wiring sheet -> drafts -> diff -> batches -> push.
+
+Each public function takes one ``RunOptions`` and returns a ``RunResult``; none prints. Errors
+before the first write request propagate as ``CsvsyncError`` (exit 2); an error that hits every
+row after it becomes exit 4 with what landed kept in the cache and the workbook.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from . import diff as diffmod
+from .drafts import build_drafts
+from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, StoppedError
+from .job import Job, Progress, RunOptions
+from .mapping import check_columns
+from .plan import make_batches, variant_writes
+from .push import BatchResult, Pusher
+from .report import Report, build_report
+from .results import RunSummary, default_results_path, write_results
+from .sheet import read_sheet
+from .state import Confirmed
+
+BAD_OUTCOMES = {"invalid", "failed", "not found", "conflict", "not sent"}
+
+
+@dataclass
+class RunResult:
+    """What a command did: the report frames, counts, requests and where the workbook went."""
+
+    run_id: str
+    command: str
+    report: Report
+    requests: int = 0
+    write_requests: int = 0
+    retries: int = 0
+    rate_limit_waits: int = 0
+    batches: int = 0
+    duration: float = 0.0
+    results_path: Path | None = None
+    stopped: str | None = None
+    missing_columns: list[str] = field(default_factory=list)
+    pulled: int = 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.report.counts()
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped:
+            return EXIT_STOPPED
+        return EXIT_ROWS if any(self.counts.get(o) for o in BAD_OUTCOMES) else EXIT_OK
+
+
+def new_run_id(now: datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def pull(options: RunOptions, progress: Progress | None = None) -> int:
+    """Refresh the state cache from live items; returns the number of variants read."""
+    with Job(options, progress) as job:
+        job.load_schema()
+        return job.refresh_items()
+
+
+def plan(options: RunOptions, progress: Progress | None = None) -> RunResult:
+    """Dry run: what would change, field by field. Sends no write request."""
+    return _run("plan", options, progress)
+
+
+def sync(options: RunOptions, progress: Progress | None = None) -> RunResult:
+    """Push the changes and write the results workbook."""
+    return _run("sync", options, progress)
+
+
+def _run(command: str, options: RunOptions, progress: Progress | None) -> RunResult:
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    run_id = new_run_id(started)
+    assert options.sheet is not None
+    with Job(options, progress) as job:
+        sheet = read_sheet(options.sheet, _sheet_options(options, job))
+        resolved = job.load_schema()
+        missing = check_columns(resolved, sheet.frame.columns, str(options.sheet),
+                                options.allow_missing_columns)
+        pulled = job.refresh_items()
+        refs = job.ref_targets()
+        drafts = build_drafts(resolved, sheet, refs, missing)
+        fields = [b.map.slug for b in resolved.bindings]
+        state_cells = job.state.load_cells(job.scope, fields)
+        state_variants = job.state.load_variants(job.scope)
+        d = diffmod.compute(drafts, resolved, state_cells, state_variants, options.on_conflict)
+        writes = variant_writes(d.updates())
+        batches = make_batches(writes, options.batch_size)
+        result = RunResult(run_id, command, Report.empty(), batches=len(batches),
+                           missing_columns=missing, pulled=pulled)
+        outcomes: dict[tuple[int, str], tuple[str, str]] = {}
+        if command == "sync":
+            job.state.start_run(run_id, job.scope, command, str(options.sheet),
+                                str(options.mapping), started.isoformat())
+            if d.base_moves:
+                job.state.move_base(job.scope, d.base_moves)
+            result.stopped = _push(job, run_id, batches, d, outcomes)
+        result.report = build_report(job, d, outcomes, command)
+        stats = job.client.stats
+        result.requests, result.write_requests = stats.requests, stats.write_requests
+        result.retries, result.rate_limit_waits = stats.retries, stats.rate_limit_waits
+        result.duration = time.monotonic() - t0
+        if command == "sync":
+            job.state.finish_run(run_id, datetime.now(UTC).isoformat(), result.counts)
+        if options.write_results:
+            result.results_path = _write_workbook(options, job, result, started)
+    return result
+
+
+def _sheet_options(options: RunOptions, job: Job) -> object:
+    from dataclasses import replace
+
+    so = options.sheet_options
+    if so.sheet_name is None and job.mapping.sheet:
+        so = replace(so, sheet_name=job.mapping.sheet)
+    return so
+
+
+def _push(job: Job, run_id: str, batches: list, d: diffmod.Diff,
+          outcomes: dict[tuple[int, str], tuple[str, str]]) -> str | None:
+    """Send every batch; record outcomes per (row, locale). Returns why it stopped, if it did."""
+    if not batches:
+        return None
+    old = job.state.live_values(
+        job.scope, [(w.item_id, w.locale_id, f) for b in batches for w in b.writes for f in w.field_data])
+    job.state.journal_pending(run_id, [
+        (b.number, w.item_id, w.locale_id, f, old.get((w.item_id, w.locale_id, f)), v)
+        for b in batches for w in b.writes for f, v in w.field_data.items()])
+    assert job.resolved is not None
+    pusher = Pusher(job.client, job.mapping.collection, job.primary.cms_locale_id, job.schema,
+                    split_budget=max(20, 2 * sum(len(b.writes) for b in batches) // 10))
+    done = 0
+    total = sum(len(b.writes) for b in batches)
+    stopped: str | None = None
+    results = job.client.map_in_flight(pusher.send, batches)
+    try:
+        for batch, res in results:
+            if isinstance(res, StoppedError):
+                stopped = res.message
+                break
+            if isinstance(res, ApiError):
+                stopped = f"stopped: the API stayed unavailable: {res}"
+                break
+            if isinstance(res, BaseException):
+                raise res
+            assert isinstance(res, BatchResult)
+            _record(job, run_id, res, outcomes)
+            done += len(batch.writes)
+            job.progress("push", done, total)
+    finally:
+        close = getattr(results, "close", None)
+        if close:
+            close()
+    if stopped:
+        for b in batches:
+            for w in b.writes:
+                outcomes.setdefault((w.row, w.locale_id), ("not sent", stopped))
+        if job.client.stats.write_requests == 0:
+            raise StoppedError(stopped)
+    return stopped
+
+
+def _record(job: Job, run_id: str, res: BatchResult,
+            outcomes: dict[tuple[int, str], tuple[str, str]]) -> None:
+    confirmed = []
+    gone = []
+    for vr in res.results:
+        outcomes[(vr.write.row, vr.write.locale_id)] = (vr.outcome, vr.message)
+        if vr.item is not None:
+            keys = {f: k for f, k in vr.write.keys.items() if f not in vr.dropped_files}
+            confirmed.append(Confirmed(vr.item, keys, vr.write.field_data))
+        elif vr.outcome == "not found":
+            gone.append((vr.write.item_id, vr.write.locale_id))
+    job.state.apply_confirmed(job.scope, job.schema, confirmed,
+                              primary_locale=job.primary.cms_locale_id, run_id=run_id,
+                              batch=res.batch.number)
+    failed = [vr for vr in res.results if vr.item is None]
+    if failed:
+        job.state.db.executemany(
+            "UPDATE journal SET status='failed' WHERE run_id=? AND item_id=? AND locale_id=?",
+            [(run_id, vr.write.item_id, vr.write.locale_id) for vr in failed])
+    if gone:
+        job.state.forget_variants(job.scope, gone)
+
+
+def _write_workbook(options: RunOptions, job: Job, result: RunResult, started: datetime) -> Path:
+    assert options.sheet is not None
+    finished = datetime.now(UTC)
+    path = options.results or default_results_path(options.sheet, result.command, finished)
+    notes = []
+    if result.missing_columns:
+        notes.append("Columns missing from the sheet, left alone: " + ", ".join(result.missing_columns))
+    if result.stopped:
+        notes.append(result.stopped)
+    summary = RunSummary(
+        run_id=result.run_id, command=result.command, sheet=str(options.sheet),
+        mapping=str(options.mapping),
+        collection=f"{job.collection.get('displayName', '')} ({job.mapping.collection})",
+        api_base=job.api_base, started=started, finished=finished, counts=result.counts,
+        requests=result.requests, write_requests=result.write_requests, retries=result.retries,
+        rate_limit_waits=result.rate_limit_waits, exit_code=result.exit_code, notes=tuple(notes))
+    return write_results(path, summary, result.report.rows, result.report.changes)
+
+
+__all__ = ["RunResult", "plan", "pull", "sync"]
