@@ -88,7 +88,7 @@ def _cell(slug: str, value: Any, author_slugs: dict[str, str], option_names: dic
     return value
 
 
-def sample_frame(live_items: list[dict[str, Any]]) -> pd.DataFrame:
+def sample_frame(live_items: list[dict[str, Any]], edits: bool = True) -> pd.DataFrame:
     """The demo sheet as a frame: one row per product, from live items, with a few edits."""
     authors = {a["id"]: a["fieldData"][demo_seed.LOCALE_EN]["slug"] for a in demo_seed.demo_authors()}
     options = {v: k for k, v in demo_seed.CATEGORY_OPTIONS.items()}
@@ -108,7 +108,8 @@ def sample_frame(live_items: list[dict[str, Any]]) -> pd.DataFrame:
             row[col] = _cell(slug, primary.get(slug), authors, options)
         rows.append(row)
     frame = pd.DataFrame(rows)
-    _apply_edits(frame)
+    if edits:
+        _apply_edits(frame)
     return frame
 
 

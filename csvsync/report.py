@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -34,7 +34,7 @@ class Report:
 
 
 def build_report(job: Job, d: Diff, outcomes: dict[tuple[int, str], tuple[str, str]],
-                 command: str) -> Report:
+                 command: str, old: dict[tuple[str, str, str], Any]) -> Report:
     """Label outcomes for ``command`` and attach item names, locale tags and old values."""
     v = d.variants
     names = job.state.item_names(job.scope)
@@ -58,16 +58,15 @@ def build_report(job: Job, d: Diff, outcomes: dict[tuple[int, str], tuple[str, s
         "changed_fields": v.get("fields", pd.Series("", index=v.index)).fillna("").to_numpy(),
         "message": message.where(message.notna(), "").to_numpy(),
     }).sort_values(["row"], kind="stable")
-    changes = _changes(job, d, rows, tags, names, command)
+    changes = _changes(d, rows, tags, names, command, old)
     return Report(rows[ROWS_COLUMNS].reset_index(drop=True), changes)
 
 
-def _changes(job: Job, d: Diff, rows: pd.DataFrame, tags: dict[str, str],
-             names: dict[tuple[str, str], str], command: str) -> pd.DataFrame:
+def _changes(d: Diff, rows: pd.DataFrame, tags: dict[str, str], names: dict[tuple[str, str], str],
+             command: str, old: dict[tuple[str, str, str], Any]) -> pd.DataFrame:
     c = d.changes
     if c.empty:
         return pd.DataFrame(columns=CHANGES_COLUMNS)
-    old = job.state.live_values(job.scope, zip(c["item_id"], c["locale_id"], c["field"], strict=True))
     row_outcome = dict(zip(zip(rows["row"], rows["locale"], strict=True), rows["outcome"], strict=True))
     out_rows = []
     for rec in c.itertuples(index=False):

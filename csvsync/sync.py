@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -20,7 +21,7 @@ from .drafts import build_drafts
 from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, StoppedError
 from .job import Job, Progress, RunOptions
 from .mapping import check_columns
-from .plan import make_batches, variant_writes
+from .plan import Batch, make_batches, variant_writes
 from .push import BatchResult, Pusher
 from .report import Report, build_report
 from .results import RunSummary, default_results_path, write_results
@@ -102,13 +103,16 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
         result = RunResult(run_id, command, Report.empty(), batches=len(batches),
                            missing_columns=missing, pulled=pulled)
         outcomes: dict[tuple[int, str], tuple[str, str]] = {}
+        # Old values are read before anything is sent: after the push the cache holds the new.
+        old = job.state.live_values(job.scope, zip(d.changes["item_id"], d.changes["locale_id"],
+                                                   d.changes["field"], strict=True))
         if command == "sync":
             job.state.start_run(run_id, job.scope, command, str(options.sheet),
                                 str(options.mapping), started.isoformat())
             if d.base_moves:
                 job.state.move_base(job.scope, d.base_moves)
-            result.stopped = _push(job, run_id, batches, d, outcomes)
-        result.report = build_report(job, d, outcomes, command)
+            result.stopped = _push(job, run_id, batches, old, outcomes)
+        result.report = build_report(job, d, outcomes, command, old)
         stats = job.client.stats
         result.requests, result.write_requests = stats.requests, stats.write_requests
         result.retries, result.rate_limit_waits = stats.retries, stats.rate_limit_waits
@@ -129,13 +133,11 @@ def _sheet_options(options: RunOptions, job: Job) -> object:
     return so
 
 
-def _push(job: Job, run_id: str, batches: list, d: diffmod.Diff,
+def _push(job: Job, run_id: str, batches: list[Batch], old: dict[tuple[str, str, str], Any],
           outcomes: dict[tuple[int, str], tuple[str, str]]) -> str | None:
     """Send every batch; record outcomes per (row, locale). Returns why it stopped, if it did."""
     if not batches:
         return None
-    old = job.state.live_values(
-        job.scope, [(w.item_id, w.locale_id, f) for b in batches for w in b.writes for f in w.field_data])
     job.state.journal_pending(run_id, [
         (b.number, w.item_id, w.locale_id, f, old.get((w.item_id, w.locale_id, f)), v)
         for b in batches for w in b.writes for f, v in w.field_data.items()])

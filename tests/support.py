@@ -1,0 +1,60 @@
+"""Shared helpers for the pipeline tests: a demo sandbox workspace and a CLI runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from click.testing import CliRunner, Result
+
+from csvsync.cli import cli
+from csvsync.demo import DEMO_MAPPING, DEMO_TOKEN, live_demo_items, sample_frame
+from csvsync.sandbox import Sandbox
+
+
+@dataclass
+class Workspace:
+    """A demo-seeded sandbox with an unedited export of it as sheet and mapping."""
+
+    sb: Sandbox
+    dir: Path
+    mapping: Path
+    frame: pd.DataFrame
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"CSVSYNC_API_BASE": self.sb.base_url, "WEBFLOW_API_TOKEN": DEMO_TOKEN}
+
+    def write_sheet(self, frame: pd.DataFrame | None = None, name: str = "products.csv") -> Path:
+        path = self.dir / name
+        frame = self.frame if frame is None else frame
+        if name.endswith(".csv"):
+            frame.to_csv(path, index=False)
+        else:
+            with pd.ExcelWriter(path, engine="xlsxwriter",
+                                engine_kwargs={"options": {"strings_to_formulas": False,
+                                                           "strings_to_urls": False}}) as w:
+                frame.to_excel(w, sheet_name="Products", index=False)
+        return path
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        return CliRunner().invoke(cli, [str(a) for a in args], env={**self.env, **(env or {})})
+
+    def writes(self) -> list[dict[str, Any]]:
+        return [e for e in self.sb.log() if e["method"] in ("PATCH", "POST", "DELETE")]
+
+    def live(self, item_id: str, locale: str) -> dict[str, Any]:
+        from csvsync.webflow import ClientOptions, WebflowClient
+
+        with WebflowClient(ClientOptions(api_base=self.sb.base_url, token=DEMO_TOKEN)) as c:
+            items = list(c.iter_items_live("64f0c0ffee0000000000bbbb", cms_locale_ids=[locale]))
+        return next(it for it in items if it["id"] == item_id)["fieldData"]
+
+
+def make_workspace(sb: Sandbox, tmp_path: Path) -> Workspace:
+    mapping = tmp_path / "products.yaml"
+    mapping.write_text(DEMO_MAPPING, encoding="utf-8")
+    frame = sample_frame(live_demo_items(sb), edits=False)
+    return Workspace(sb, tmp_path, mapping, frame)
