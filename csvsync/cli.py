@@ -28,42 +28,93 @@ def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
         for dec in reversed(decorators):
             func = dec(func)
         return func
+
     return apply
 
 
 api_options = _stack(
-    click.option("-m", "--mapping", "mapping", required=True,
-                 type=click.Path(path_type=Path, dir_okay=False), help="YAML column mapping."),
-    click.option("--api-base", envvar="CSVSYNC_API_BASE", default=DEFAULT_API_BASE,
-                 show_default=True, help="Webflow API base URL (env CSVSYNC_API_BASE)."),
-    click.option("--token-file", type=click.Path(path_type=Path, dir_okay=False),
-                 help="File holding the API token (mode 600). Default: env WEBFLOW_API_TOKEN."),
-    click.option("--state", "state_path", type=click.Path(path_type=Path, dir_okay=False),
-                 help="State cache file. Default: .csvsync/state.db next to the mapping."),
+    click.option(
+        "-m",
+        "--mapping",
+        "mapping",
+        required=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="YAML column mapping.",
+    ),
+    click.option(
+        "--api-base",
+        envvar="CSVSYNC_API_BASE",
+        default=DEFAULT_API_BASE,
+        show_default=True,
+        help="Webflow API base URL (env CSVSYNC_API_BASE).",
+    ),
+    click.option(
+        "--token-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="File holding the API token (mode 600). Default: env WEBFLOW_API_TOKEN.",
+    ),
+    click.option(
+        "--state",
+        "state_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="State cache file. Default: .csvsync/state.db next to the mapping.",
+    ),
     click.option("--refresh", is_flag=True, help="Reload schema, locales and all live items."),
-    click.option("--rate-window", type=float, default=60.0, show_default=True,
-                 help="Seconds in Webflow's rate-limit window (no header says it)."),
-    click.option("--max-in-flight", type=click.IntRange(1, 16), default=4, show_default=True,
-                 help="Requests in flight at once."),
-    click.option("--max-retry-time", type=float, default=300.0, show_default=True,
-                 help="Give up on an unreachable API after this many seconds."),
-    click.option("--timeout", type=float, default=30.0, show_default=True,
-                 help="Seconds to wait for one answer."),
+    click.option(
+        "--rate-window",
+        type=float,
+        default=60.0,
+        show_default=True,
+        help="Seconds in Webflow's rate-limit window (no header says it).",
+    ),
+    click.option(
+        "--max-in-flight",
+        type=click.IntRange(1, 16),
+        default=4,
+        show_default=True,
+        help="Requests in flight at once.",
+    ),
+    click.option(
+        "--max-retry-time",
+        type=float,
+        default=300.0,
+        show_default=True,
+        help="Give up on an unreachable API after this many seconds.",
+    ),
+    click.option(
+        "--timeout",
+        type=float,
+        default=30.0,
+        show_default=True,
+        help="Seconds to wait for one answer.",
+    ),
 )
 
 sheet_options = _stack(
     click.argument("sheet", type=click.Path(path_type=Path, dir_okay=False)),
-    click.option("--sheet", "sheet_name", help="XLSX sheet name (default: the mapping's, else the first)."),
+    click.option(
+        "--sheet", "sheet_name", help="XLSX sheet name (default: the mapping's, else the first)."
+    ),
     click.option("--encoding", help="CSV encoding (default UTF-8, with or without BOM)."),
     click.option("--delimiter", help="CSV delimiter (default: sniffed)."),
-    click.option("--allow-missing-columns", is_flag=True,
-                 help="Leave fields whose columns the sheet lacks alone, instead of refusing."),
-    click.option("--results", type=click.Path(path_type=Path, dir_okay=False),
-                 help="Results workbook path (replaced atomically). Default: next to the sheet."),
+    click.option(
+        "--allow-missing-columns",
+        is_flag=True,
+        help="Leave fields whose columns the sheet lacks alone, instead of refusing.",
+    ),
+    click.option(
+        "--results",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Results workbook path (replaced atomically). Default: next to the sheet.",
+    ),
     click.option("--batch-size", type=click.IntRange(1, 100), default=100, show_default=True),
-    click.option("--on-conflict", type=click.Choice(["report", "overwrite", "keep-live"]),
-                 default="report", show_default=True,
-                 help="When a field changed in Webflow since the last sync."),
+    click.option(
+        "--on-conflict",
+        type=click.Choice(["report", "overwrite", "keep-live"]),
+        default="report",
+        show_default=True,
+        help="When a field changed in Webflow since the last sync.",
+    ),
     click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout."),
     click.option("-q", "--quiet", is_flag=True, help="Print nothing on success."),
 )
@@ -74,15 +125,29 @@ def _options(kw: dict[str, Any], with_sheet: bool) -> RunOptions:
     extra: dict[str, Any] = {}
     if with_sheet:
         extra = dict(
-            sheet=kw["sheet"], results=kw.get("results"), batch_size=kw["batch_size"],
-            allow_missing_columns=kw["allow_missing_columns"], on_conflict=kw["on_conflict"],
-            sheet_options=SheetOptions(encoding=kw.get("encoding"), delimiter=kw.get("delimiter"),
-                                       sheet_name=kw.get("sheet_name")),
+            sheet=kw["sheet"],
+            results=kw.get("results"),
+            batch_size=kw["batch_size"],
+            allow_missing_columns=kw["allow_missing_columns"],
+            on_conflict=kw["on_conflict"],
+            sheet_options=SheetOptions(
+                encoding=kw.get("encoding"),
+                delimiter=kw.get("delimiter"),
+                sheet_name=kw.get("sheet_name"),
+            ),
         )
     return RunOptions(
-        mapping=kw["mapping"], api_base=kw["api_base"], token=token, state_path=kw.get("state_path"),
-        refresh=kw["refresh"], rate_window=kw["rate_window"], max_in_flight=kw["max_in_flight"],
-        max_retry_time=kw["max_retry_time"], timeout=kw["timeout"], **extra)
+        mapping=kw["mapping"],
+        api_base=kw["api_base"],
+        token=token,
+        state_path=kw.get("state_path"),
+        refresh=kw["refresh"],
+        rate_window=kw["rate_window"],
+        max_in_flight=kw["max_in_flight"],
+        max_retry_time=kw["max_retry_time"],
+        timeout=kw["timeout"],
+        **extra,
+    )
 
 
 def _fail(exc: CsvsyncError) -> None:
@@ -98,6 +163,7 @@ def _progress(quiet: bool) -> Callable[[str, int, int], None]:
             return
         of = f"/{total}" if total else ""
         click.echo(f"\r{stage}: {done}{of}", nl=False, err=True)
+
     return show
 
 
@@ -123,8 +189,13 @@ def pull(**kw: Any) -> None:
 @cli.command()
 @api_options
 @sheet_options
-@click.option("--show", type=click.Choice(["some", "all"]), default="some", show_default=True,
-              help="How many field changes to print.")
+@click.option(
+    "--show",
+    type=click.Choice(["some", "all"]),
+    default="some",
+    show_default=True,
+    help="How many field changes to print.",
+)
 def plan(**kw: Any) -> None:
     """Dry run: show what a sync would change, field by field. Writes nothing to Webflow."""
     _run("plan", kw)
@@ -164,19 +235,33 @@ def _run(command: str, kw: dict[str, Any]) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8787, show_default=True)
-@click.option("--token", default="sandbox-token", show_default=True,
-              help="The sandbox's own bearer token: a local test value, not a secret.")
+@click.option(
+    "--token",
+    default="sandbox-token",
+    show_default=True,
+    help="The sandbox's own bearer token: a local test value, not a secret.",
+)
 @click.option("--seed", type=click.Choice(["demo", "empty"]), default="demo", show_default=True)
-@click.option("--data", type=click.Path(path_type=Path, dir_okay=False),
-              help="SQLite file to keep the sandbox's items in across restarts.")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="SQLite file to keep the sandbox's items in across restarts.",
+)
 @click.option("--rate-limit", type=int, default=120, show_default=True)
 @click.option("--window", type=float, default=60.0, show_default=True)
 def sandbox(**kw: Any) -> None:
     """Run the local Webflow emulator in the foreground (Ctrl-C stops it)."""
     from .sandbox import SandboxOptions, run_forever
 
-    opts = SandboxOptions(host=kw["host"], port=kw["port"], token=kw["token"], seed=kw["seed"],
-                          data=kw["data"], rate_limit=kw["rate_limit"], window=kw["window"])
+    opts = SandboxOptions(
+        host=kw["host"],
+        port=kw["port"],
+        token=kw["token"],
+        seed=kw["seed"],
+        data=kw["data"],
+        rate_limit=kw["rate_limit"],
+        window=kw["window"],
+    )
 
     def ready(base_url: str) -> None:
         click.echo(f"Sandbox serving {base_url}")
@@ -185,14 +270,23 @@ def sandbox(**kw: Any) -> None:
     try:
         run_forever(opts, ready)
     except OSError as exc:
-        _fail(CsvsyncError(f"cannot start the sandbox on {kw['host']}:{kw['port']}: {exc.strerror}",
-                           "pick another --port"))
+        _fail(
+            CsvsyncError(
+                f"cannot start the sandbox on {kw['host']}:{kw['port']}: {exc.strerror}",
+                "pick another --port",
+            )
+        )
 
 
 @cli.command()
-@click.option("--dir", "workdir", type=click.Path(path_type=Path, file_okay=False),
-              default=Path("csvsync-demo"), show_default=True,
-              help="Where the demo's sheet, mapping, state and results go.")
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("csvsync-demo"),
+    show_default=True,
+    help="Where the demo's sheet, mapping, state and results go.",
+)
 def demo(workdir: Path) -> None:
     """Start the sandbox, then plan and sync the sample sheet end to end."""
     from .demo import run_demo

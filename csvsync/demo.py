@@ -57,13 +57,27 @@ fields:
   brochure: Brochure
 """
 
-LOCALE_SUFFIX = {demo_seed.LOCALE_EN: "", demo_seed.LOCALE_FR: " [fr]", demo_seed.LOCALE_DE: " [de]"}
+LOCALE_SUFFIX = {
+    demo_seed.LOCALE_EN: "",
+    demo_seed.LOCALE_FR: " [fr]",
+    demo_seed.LOCALE_DE: " [de]",
+}
 LOCALIZED = {"name": "Name", "slug": "Slug", "summary": "Summary", "description": "Description"}
 SHARED = {
-    "price": "Price", "stock": "Stock", "launch-date": "Launch date", "featured": "Featured",
-    "color": "Color", "category": "Category", "author": "Author",
-    "related-authors": "Related authors", "website": "Website", "contact-email": "Email",
-    "phone": "Phone", "video": "Video", "image": "Image", "gallery": "Gallery",
+    "price": "Price",
+    "stock": "Stock",
+    "launch-date": "Launch date",
+    "featured": "Featured",
+    "color": "Color",
+    "category": "Category",
+    "author": "Author",
+    "related-authors": "Related authors",
+    "website": "Website",
+    "contact-email": "Email",
+    "phone": "Phone",
+    "video": "Video",
+    "image": "Image",
+    "gallery": "Gallery",
     "brochure": "Brochure",
 }
 
@@ -90,7 +104,9 @@ def _cell(slug: str, value: Any, author_slugs: dict[str, str], option_names: dic
 
 def sample_frame(live_items: list[dict[str, Any]], edits: bool = True) -> pd.DataFrame:
     """The demo sheet as a frame: one row per product, from live items, with a few edits."""
-    authors = {a["id"]: a["fieldData"][demo_seed.LOCALE_EN]["slug"] for a in demo_seed.demo_authors()}
+    authors = {
+        a["id"]: a["fieldData"][demo_seed.LOCALE_EN]["slug"] for a in demo_seed.demo_authors()
+    }
     options = {v: k for k, v in demo_seed.CATEGORY_OPTIONS.items()}
     by_item: dict[str, dict[str, dict[str, Any]]] = {}
     for it in live_items:
@@ -130,9 +146,11 @@ def write_samples(sample_dir: Path, mapping_path: Path, live_items: list[dict[st
     sample_dir.mkdir(parents=True, exist_ok=True)
     frame = sample_frame(live_items)
     frame.to_csv(sample_dir / "products.csv", index=False)
-    with pd.ExcelWriter(sample_dir / "products.xlsx", engine="xlsxwriter",
-                        engine_kwargs={"options": {"strings_to_formulas": False,
-                                                   "strings_to_urls": False}}) as writer:
+    with pd.ExcelWriter(
+        sample_dir / "products.xlsx",
+        engine="xlsxwriter",
+        engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}},
+    ) as writer:
         frame.to_excel(writer, sheet_name="Products", index=False)
     mapping_path.parent.mkdir(parents=True, exist_ok=True)
     mapping_path.write_text(DEMO_MAPPING, encoding="utf-8")
@@ -142,8 +160,11 @@ def live_demo_items(sb: Sandbox) -> list[dict[str, Any]]:
     from .webflow import ClientOptions, WebflowClient
 
     with WebflowClient(ClientOptions(api_base=sb.base_url, token=DEMO_TOKEN)) as client:
-        return list(client.iter_items_live(demo_seed.DEMO_COLLECTION_ID,
-                                           cms_locale_ids=list(demo_seed.LOCALES.values())))
+        return list(
+            client.iter_items_live(
+                demo_seed.DEMO_COLLECTION_ID, cms_locale_ids=list(demo_seed.LOCALES.values())
+            )
+        )
 
 
 def run_demo(workdir: Path, echo: Callable[[str], None]) -> int:

@@ -46,8 +46,12 @@ class Diff:
         return self.changes[self.changes["kind"] == UPDATE]
 
 
-def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state_cells: pd.DataFrame,
-                  state_variants: pd.DataFrame) -> pd.DataFrame:
+def resolve_items(
+    drafts: Drafts,
+    resolved: ResolvedMapping,
+    state_cells: pd.DataFrame,
+    state_variants: pd.DataFrame,
+) -> pd.DataFrame:
     """Give every valid variant its item id, or an outcome of ``invalid`` / ``not found``."""
     v = drafts.variants.copy()
     v["outcome"] = np.where(v["error"].notna(), "invalid", "")
@@ -65,13 +69,20 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state_cells: pd.Dat
         v.loc[good, "item_id"] = v.loc[good, "key_text"].str.lower()
     else:
         primary = resolved.primary.cms_locale_id
-        sel = state_cells[(state_cells["field"] == m.key_field) & (state_cells["locale_id"] == primary)]
+        sel = state_cells[
+            (state_cells["field"] == m.key_field) & (state_cells["locale_id"] == primary)
+        ]
         lookup = dict(zip(sel["live_key"], sel["item_id"], strict=False))
         found = v["key_text"].map(lookup)
         miss = ok & found.isna()
         v.loc[miss, "outcome"] = "not found"
-        v.loc[miss, "message"] = ("no live item has " + str(m.key_field) + " '"
-                                  + v.loc[miss, "key_text"].astype(str) + "'")
+        v.loc[miss, "message"] = (
+            "no live item has "
+            + str(m.key_field)
+            + " '"
+            + v.loc[miss, "key_text"].astype(str)
+            + "'"
+        )
         v.loc[ok & found.notna(), "item_id"] = found[ok & found.notna()]
     _mark_missing_variants(v, state_variants)
     _mark_duplicates(v)
@@ -92,8 +103,11 @@ def _mark_missing_variants(v: pd.DataFrame, state_variants: pd.DataFrame) -> Non
     for i in rows:
         item, tag = v.at[i, "item_id"], v.at[i, "locale_tag"]
         v.at[i, "outcome"] = "not found"
-        v.at[i, "message"] = (f"item {item} has no live variant in {tag}" if item in items
-                              else f"item {item} is not live in this collection")
+        v.at[i, "message"] = (
+            f"item {item} has no live variant in {tag}"
+            if item in items
+            else f"item {item} is not live in this collection"
+        )
 
 
 def _mark_duplicates(v: pd.DataFrame) -> None:
@@ -101,17 +115,27 @@ def _mark_duplicates(v: pd.DataFrame) -> None:
     dup = ok & v.duplicated(subset=["item_id", "locale_id"], keep="first") & v["item_id"].notna()
     if not dup.any():
         return
-    first = v[ok].drop_duplicates(subset=["item_id", "locale_id"]).set_index(
-        ["item_id", "locale_id"])["row"]
+    first = (
+        v[ok]
+        .drop_duplicates(subset=["item_id", "locale_id"])
+        .set_index(["item_id", "locale_id"])["row"]
+    )
     for i in v.index[dup]:
         row = first.get((v.at[i, "item_id"], v.at[i, "locale_id"]))
         v.at[i, "outcome"] = "invalid"
-        v.at[i, "message"] = (f"duplicate: row {row} already sets item {v.at[i, 'item_id']} "
-                              f"in {v.at[i, 'locale_tag']}")
+        v.at[i, "message"] = (
+            f"duplicate: row {row} already sets item {v.at[i, 'item_id']} "
+            f"in {v.at[i, 'locale_tag']}"
+        )
 
 
-def compute(drafts: Drafts, resolved: ResolvedMapping, state_cells: pd.DataFrame,
-            state_variants: pd.DataFrame, on_conflict: str = "report") -> Diff:
+def compute(
+    drafts: Drafts,
+    resolved: ResolvedMapping,
+    state_cells: pd.DataFrame,
+    state_variants: pd.DataFrame,
+    on_conflict: str = "report",
+) -> Diff:
     """Compare drafts with the state; see the module docstring for the rules."""
     v = resolve_items(drafts, resolved, state_cells, state_variants)
     ok = v[v["outcome"] == ""][["row", "locale_id", "item_id"]]
@@ -137,8 +161,9 @@ def compute(drafts: Drafts, resolved: ResolvedMapping, state_cells: pd.DataFrame
         kind[(kind == DRIFT) | (kind == CONFLICT)] = ""
     cells["kind"] = kind
     moved = cells[moves_mask]
-    base_moves = list(zip(moved["item_id"], moved["locale_id"], moved["field"], moved["live_key"],
-                          strict=True))
+    base_moves = list(
+        zip(moved["item_id"], moved["locale_id"], moved["field"], moved["live_key"], strict=True)
+    )
     changes = cells[kind != ""].reset_index(drop=True)
     _set_outcomes(v, changes)
     return Diff(variants=v, changes=changes, base_moves=base_moves)
@@ -151,10 +176,12 @@ def _set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:
     if changes.empty:
         return
     grouped = changes.groupby(["row", "locale_id"], sort=False)
-    per = pd.DataFrame({
-        "fields": grouped["field"].agg(", ".join),
-        "kinds": grouped["kind"].agg(lambda k: set(k)),
-    })
+    per = pd.DataFrame(
+        {
+            "fields": grouped["field"].agg(", ".join),
+            "kinds": grouped["kind"].agg(lambda k: set(k)),
+        }
+    )
     idx = pd.MultiIndex.from_arrays([v["row"], v["locale_id"]])
     found = per.reindex(idx)
     has = found["fields"].notna().to_numpy() & pending.to_numpy()
@@ -181,11 +208,15 @@ def _conflict_text(group: pd.DataFrame) -> str:
     parts = []
     for rec in group.itertuples():
         if rec.kind == CONFLICT:
-            parts.append(f"{rec.field}: changed in Webflow to '{_short(rec.live_key)}' and in the "
-                         f"sheet to '{_short(rec.key)}' (was '{_short(rec.base_key)}')")
+            parts.append(
+                f"{rec.field}: changed in Webflow to '{_short(rec.live_key)}' and in the "
+                f"sheet to '{_short(rec.key)}' (was '{_short(rec.base_key)}')"
+            )
         else:
-            parts.append(f"{rec.field}: changed in Webflow to '{_short(rec.live_key)}' "
-                         f"(was '{_short(rec.base_key)}'); the sheet still has the old value")
+            parts.append(
+                f"{rec.field}: changed in Webflow to '{_short(rec.live_key)}' "
+                f"(was '{_short(rec.base_key)}'); the sheet still has the old value"
+            )
     return "; ".join(parts)
 
 

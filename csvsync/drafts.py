@@ -60,10 +60,14 @@ def id_problem(text: str) -> str | None:
         return None
     if is_item_id(text.lower()):
         return None
-    compact = text.replace(".", "").replace(",", "").replace("+", "").replace("E", "").replace("e", "")
+    compact = (
+        text.replace(".", "").replace(",", "").replace("+", "").replace("E", "").replace("e", "")
+    )
     if compact.isdigit():
-        return (f"item id '{text}' looks like a number: Excel turns long ids into numbers such "
-                f"as 6.4E+23; format the column as Text and paste the ids again")
+        return (
+            f"item id '{text}' looks like a number: Excel turns long ids into numbers such "
+            f"as 6.4E+23; format the column as Text and paste the ids again"
+        )
     return f"item id '{text}' is not a Webflow item id (24 hexadecimal characters)"
 
 
@@ -89,10 +93,16 @@ def build_drafts(
         else:
             rows = frame.index
         sub = frame.loc[rows]
-        variant_parts.append(pd.DataFrame({
-            "row": rows.to_numpy(), "locale_id": loc.cms_locale_id, "locale_tag": loc.tag,
-            "key_text": key_text.loc[rows].to_numpy(),
-        }))
+        variant_parts.append(
+            pd.DataFrame(
+                {
+                    "row": rows.to_numpy(),
+                    "locale_id": loc.cms_locale_id,
+                    "locale_tag": loc.tag,
+                    "key_text": key_text.loc[rows].to_numpy(),
+                }
+            )
+        )
         for slug, column in resolved.columns_for(loc_key, loc).items():
             if column in missing:
                 continue
@@ -102,8 +112,10 @@ def build_drafts(
                 errors.append(err)
     variants = pd.concat(variant_parts, ignore_index=True)
     if row_locale is not None:
-        variants = pd.concat([variants, _bad_locale_rows(frame, row_locale, key_text, m.locale_column)],
-                             ignore_index=True)
+        variants = pd.concat(
+            [variants, _bad_locale_rows(frame, row_locale, key_text, m.locale_column)],
+            ignore_index=True,
+        )
     variants["item_id"] = None
     preset = variants.pop("preset_error") if "preset_error" in variants else None
     variants["error"] = None
@@ -111,12 +123,23 @@ def build_drafts(
         _attach_errors(variants, pd.concat(errors))
     if preset is not None:
         variants["error"] = preset.where(preset.notna(), variants["error"]).astype(object)
-    cells = pd.concat(cell_parts, ignore_index=True) if cell_parts else pd.DataFrame(columns=CELL_COLUMNS)
+    cells = (
+        pd.concat(cell_parts, ignore_index=True)
+        if cell_parts
+        else pd.DataFrame(columns=CELL_COLUMNS)
+    )
     return Drafts(variants=variants, cells=cells, missing_columns=missing_columns)
 
 
-def _convert(resolved: ResolvedMapping, slug: str, column: str, sub: pd.DataFrame, loc: Locale,
-             refs: TMapping[str, RefTarget], sheet: Sheet) -> tuple[pd.DataFrame, pd.Series | None]:
+def _convert(
+    resolved: ResolvedMapping,
+    slug: str,
+    column: str,
+    sub: pd.DataFrame,
+    loc: Locale,
+    refs: TMapping[str, RefTarget],
+    sheet: Sheet,
+) -> tuple[pd.DataFrame, pd.Series | None]:
     binding = resolved.binding(slug)
     assert binding is not None
     series = sub[column]
@@ -139,20 +162,30 @@ def _convert(resolved: ResolvedMapping, slug: str, column: str, sub: pd.DataFram
         keep = np.ones(len(keys), dtype=bool)
     bad_mask = err.notna().to_numpy()
     keep = keep & ~bad_mask
-    date_only = (conv.date_only.to_numpy(dtype=bool) if conv.date_only is not None
-                 else np.zeros(len(keys), dtype=bool))
-    piece = pd.DataFrame({
-        "row": sub.index.to_numpy()[keep], "locale_id": loc.cms_locale_id, "field": slug,
-        "column": column, "key": keys.to_numpy(dtype=object)[keep],
-        "value": values.to_numpy(dtype=object)[keep], "date_only": date_only[keep],
-    })
+    date_only = (
+        conv.date_only.to_numpy(dtype=bool)
+        if conv.date_only is not None
+        else np.zeros(len(keys), dtype=bool)
+    )
+    piece = pd.DataFrame(
+        {
+            "row": sub.index.to_numpy()[keep],
+            "locale_id": loc.cms_locale_id,
+            "field": slug,
+            "column": column,
+            "key": keys.to_numpy(dtype=object)[keep],
+            "value": values.to_numpy(dtype=object)[keep],
+            "date_only": date_only[keep],
+        }
+    )
     err_out = None
     if bad_mask.any():
         msgs = err[bad_mask]
         err_out = pd.Series(
             [f"column '{column}': {msg}" for msg in msgs.to_numpy()],
-            index=pd.MultiIndex.from_arrays([msgs.index.to_numpy(),
-                                             [loc.cms_locale_id] * len(msgs)]),
+            index=pd.MultiIndex.from_arrays(
+                [msgs.index.to_numpy(), [loc.cms_locale_id] * len(msgs)]
+            ),
             dtype=object,
         )
     return piece, err_out
@@ -181,14 +214,22 @@ def _long_locales(resolved: ResolvedMapping, frame: pd.DataFrame) -> pd.Series:
     return texts.map(lookup)
 
 
-def _bad_locale_rows(frame: pd.DataFrame, row_locale: pd.Series, key_text: pd.Series,
-                     column: str | None) -> pd.DataFrame:
+def _bad_locale_rows(
+    frame: pd.DataFrame, row_locale: pd.Series, key_text: pd.Series, column: str | None
+) -> pd.DataFrame:
     bad = frame.index[row_locale == ""]
     if not len(bad):
         return pd.DataFrame(columns=["row", "locale_id", "locale_tag", "key_text"])
     values = frame.loc[bad, column or ""].astype(str)
-    out = pd.DataFrame({"row": bad.to_numpy(), "locale_id": "", "locale_tag": values.to_numpy(),
-                        "key_text": key_text.loc[bad].to_numpy()})
-    out["preset_error"] = [f"column '{column}': '{v}' is not a locale of this mapping"
-                           for v in values]
+    out = pd.DataFrame(
+        {
+            "row": bad.to_numpy(),
+            "locale_id": "",
+            "locale_tag": values.to_numpy(),
+            "key_text": key_text.loc[bad].to_numpy(),
+        }
+    )
+    out["preset_error"] = [
+        f"column '{column}': '{v}' is not a locale of this mapping" for v in values
+    ]
     return out

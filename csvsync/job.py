@@ -65,23 +65,36 @@ def parse_locales(site: dict[str, Any]) -> list[Locale]:
     out: list[Locale] = []
     primary = locs.get("primary")
     if primary:
-        out.append(Locale(primary["cmsLocaleId"], primary.get("tag", "en"),
-                          primary.get("displayName", ""), True))
+        out.append(
+            Locale(
+                primary["cmsLocaleId"],
+                primary.get("tag", "en"),
+                primary.get("displayName", ""),
+                True,
+            )
+        )
     for sec in locs.get("secondary") or []:
         if sec.get("enabled", True):
-            out.append(Locale(sec["cmsLocaleId"], sec.get("tag", ""), sec.get("displayName", ""),
-                              False))
+            out.append(
+                Locale(sec["cmsLocaleId"], sec.get("tag", ""), sec.get("displayName", ""), False)
+            )
     if not out:
-        raise MappingError(f"site {site.get('id')} reports no locales",
-                           "enable localization or check the site id")
+        raise MappingError(
+            f"site {site.get('id')} reports no locales", "enable localization or check the site id"
+        )
     return out
 
 
 def parse_schema(collection: dict[str, Any]) -> list[SchemaField]:
     return [
-        SchemaField(slug=f["slug"], type=f["type"], display_name=f.get("displayName", f["slug"]),
-                    required=bool(f.get("isRequired")), editable=f.get("isEditable", True) is not False,
-                    validations=f.get("validations") or {})
+        SchemaField(
+            slug=f["slug"],
+            type=f["type"],
+            display_name=f.get("displayName", f["slug"]),
+            required=bool(f.get("isRequired")),
+            editable=f.get("isEditable", True) is not False,
+            validations=f.get("validations") or {},
+        )
         for f in collection.get("fields", [])
     ]
 
@@ -95,10 +108,17 @@ class Job:
         self.mapping: Mapping = load_mapping(options.mapping)
         if not options.token:
             raise ConfigError("no API token", "set WEBFLOW_API_TOKEN or pass --token-file")
-        self.client = WebflowClient(ClientOptions(
-            api_base=options.api_base, token=options.token, timeout=options.timeout,
-            rate_window=options.rate_window, max_in_flight=options.max_in_flight,
-            max_retry_time=options.max_retry_time, clock=options.clock))
+        self.client = WebflowClient(
+            ClientOptions(
+                api_base=options.api_base,
+                token=options.token,
+                timeout=options.timeout,
+                rate_window=options.rate_window,
+                max_in_flight=options.max_in_flight,
+                max_retry_time=options.max_retry_time,
+                clock=options.clock,
+            )
+        )
         self.state = State(options.resolved_state_path())
         self.api_base = options.api_base.rstrip("/")
         self.scope = self.state.scope(self.api_base, self.mapping.collection)
@@ -126,12 +146,16 @@ class Job:
         site = None if self.options.refresh else self.state.get_meta(self.scope, "site")
         coll = None if self.options.refresh else self.state.get_meta(self.scope, "collection")
         if site is None:
-            site = self._fetch(lambda: self.client.get_site(self.mapping.site), "site",
-                               self.mapping.site)
+            site = self._fetch(
+                lambda: self.client.get_site(self.mapping.site), "site", self.mapping.site
+            )
             self.state.set_meta(self.scope, "site", site)
         if coll is None:
-            coll = self._fetch(lambda: self.client.get_collection(self.mapping.collection),
-                               "collection", self.mapping.collection)
+            coll = self._fetch(
+                lambda: self.client.get_collection(self.mapping.collection),
+                "collection",
+                self.mapping.collection,
+            )
             self.state.set_meta(self.scope, "collection", coll)
         self.collection = coll
         self.locales = parse_locales(site)
@@ -141,8 +165,9 @@ class Job:
 
     def forget_schema(self) -> None:
         """Webflow said the schema changed: fetch it again next time."""
-        self.state.db.execute("DELETE FROM meta WHERE scope=? AND key IN ('site','collection')",
-                              (self.scope,))
+        self.state.db.execute(
+            "DELETE FROM meta WHERE scope=? AND key IN ('site','collection')", (self.scope,)
+        )
 
     def _fetch(self, call: Callable[[], dict[str, Any]], what: str, ident: str) -> dict[str, Any]:
         try:
@@ -150,7 +175,8 @@ class Job:
         except NotFoundError as exc:
             raise MappingError(
                 f"{self.mapping.where(what)}: {what} {ident} not found at {self.api_base}",
-                f"check the {what} id in the mapping (Webflow said: {exc.message})") from None
+                f"check the {what} id in the mapping (Webflow said: {exc.message})",
+            ) from None
 
     def refresh_items(self) -> int:
         """Bring the cache up to date: a full pull when empty or --refresh, else incremental."""
@@ -158,10 +184,15 @@ class Job:
         since = None
         if not self.options.refresh and self.state.has_variants(self.scope):
             since = self.state.newest_last_updated(self.scope)
-        items = self.client.iter_items_live(self.mapping.collection, cms_locale_ids=locale_ids,
-                                            updated_since=since)
-        count = self.state.apply_live(self.scope, self.schema, self._counted(items, "pull"),
-                                      primary_locale=self.primary.cms_locale_id)
+        items = self.client.iter_items_live(
+            self.mapping.collection, cms_locale_ids=locale_ids, updated_since=since
+        )
+        count = self.state.apply_live(
+            self.scope,
+            self.schema,
+            self._counted(items, "pull"),
+            primary_locale=self.primary.cms_locale_id,
+        )
         return count
 
     def _counted(self, items: Any, stage: str) -> Any:
@@ -180,8 +211,9 @@ class Job:
                 continue
             scope = self.state.scope(self.api_base, "refs:" + str(target))
             since = None if self.options.refresh else self.state.newest_ref_update(scope)
-            self.state.apply_refs(scope, self.client.iter_items_live(str(target),
-                                                                     updated_since=since))
+            self.state.apply_refs(
+                scope, self.client.iter_items_live(str(target), updated_since=since)
+            )
             out[str(target)] = self.state.ref_target(scope)
         return out
 
@@ -194,7 +226,8 @@ def token_from_env(token_file: Path | None) -> str:
         except OSError as exc:
             raise ConfigError(f"{token_file}: cannot read token file ({exc.strerror})") from None
         if os.name == "posix" and mode & 0o077:
-            raise ConfigError(f"{token_file}: token file is readable by others",
-                              f"run: chmod 600 {token_file}")
+            raise ConfigError(
+                f"{token_file}: token file is readable by others", f"run: chmod 600 {token_file}"
+            )
         return token_file.read_text(encoding="utf-8").strip()
     return os.environ.get("WEBFLOW_API_TOKEN", "").strip()

@@ -21,12 +21,31 @@ from .models import FieldOptions, Locale, SchemaField
 from .yamlload import LineDict, load_yaml
 
 TOP_KEYS = {
-    "site", "collection", "sheet", "key", "layout", "locales", "locale_column", "empty",
-    "timezone", "fields", "separator", "decimal",
+    "site",
+    "collection",
+    "sheet",
+    "key",
+    "layout",
+    "locales",
+    "locale_column",
+    "empty",
+    "timezone",
+    "fields",
+    "separator",
+    "decimal",
 }
 FIELD_KEYS = {
-    "column", "localized", "all_locales", "empty", "decimal", "true_values", "false_values",
-    "date_format", "timezone", "separator", "by",
+    "column",
+    "localized",
+    "all_locales",
+    "empty",
+    "decimal",
+    "true_values",
+    "false_values",
+    "date_format",
+    "timezone",
+    "separator",
+    "by",
 }
 KEY_KEYS = {"column", "field"}
 EMPTY_MODES = ("skip", "clear")
@@ -148,7 +167,9 @@ def _unknown_keys(path: Path, d: LineDict, allowed: set[str], what: str) -> None
     for key in d:
         if key not in allowed:
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(sorted(allowed))}"
+            hint = (
+                f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(sorted(allowed))}"
+            )
             raise _err(path, d.lines.get(key, d.line), f"unknown key '{key}' in {what}", hint)
 
 
@@ -185,20 +206,22 @@ def _timezone(path: Path, line: int, name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _err(path, line, f"unknown time zone '{name}'", "use an IANA name such as "
-                   "Europe/Berlin or UTC") from None
+        raise _err(
+            path,
+            line,
+            f"unknown time zone '{name}'",
+            "use an IANA name such as Europe/Berlin or UTC",
+        ) from None
     return name
 
 
 def _decimal(path: Path, line: int, value: str) -> str:
     if value not in (".", ","):
-        raise _err(path, line, f"decimal must be \".\" or \",\", not '{value}'")
+        raise _err(path, line, f'decimal must be "." or ",", not \'{value}\'')
     return value
 
 
-def _parse_field(
-    path: Path, slug: str, raw: Any, line: int, defaults: dict[str, str]
-) -> FieldMap:
+def _parse_field(path: Path, slug: str, raw: Any, line: int, defaults: dict[str, str]) -> FieldMap:
     if isinstance(raw, str):
         raw_d = LineDict()
         raw_d["column"] = raw
@@ -212,7 +235,9 @@ def _parse_field(
         raise _err(path, line, f"field '{slug}' has no 'column'")
     empty = _str(path, raw, "empty", defaults["empty"]) or "skip"
     if empty not in EMPTY_MODES:
-        raise _err(path, raw.lines.get("empty", line), f"empty must be skip or clear, not '{empty}'")
+        raise _err(
+            path, raw.lines.get("empty", line), f"empty must be skip or clear, not '{empty}'"
+        )
     localized = _bool(path, raw, "localized")
     all_locales = _bool(path, raw, "all_locales")
     if localized and all_locales:
@@ -222,12 +247,17 @@ def _parse_field(
     if by is not None and by not in ("id", "slug", "name"):
         raise _err(path, raw.lines.get("by", line), f"by must be id, slug or name, not '{by}'")
     options = FieldOptions(
-        decimal=_decimal(path, raw.lines.get("decimal", line),
-                         _str(path, raw, "decimal", defaults["decimal"]) or "."),
+        decimal=_decimal(
+            path,
+            raw.lines.get("decimal", line),
+            _str(path, raw, "decimal", defaults["decimal"]) or ".",
+        ),
         true_values=_words(path, raw, "true_values"),
         false_values=_words(path, raw, "false_values"),
         date_format=_str(path, raw, "date_format"),
-        timezone=_timezone(path, tz_line, _str(path, raw, "timezone", defaults["timezone"]) or "UTC"),
+        timezone=_timezone(
+            path, tz_line, _str(path, raw, "timezone", defaults["timezone"]) or "UTC"
+        ),
         separator=_str(path, raw, "separator", defaults["separator"]) or ";",
         by=by,
     )
@@ -239,8 +269,9 @@ def load_mapping(path: Path | str) -> Mapping:
     path = Path(path)
     data = load_yaml(path)
     if not isinstance(data, LineDict):
-        raise MappingError(f"{path}: the mapping must be a YAML mapping of keys such as "
-                           "site, collection, fields")
+        raise MappingError(
+            f"{path}: the mapping must be a YAML mapping of keys such as site, collection, fields"
+        )
     _unknown_keys(path, data, TOP_KEYS, "the mapping")
     site = _str(path, data, "site")
     collection = _str(path, data, "collection")
@@ -249,37 +280,55 @@ def load_mapping(path: Path | str) -> Mapping:
             raise _err(path, data.line, f"'{name}' is missing", f"add '{name}: <{name} id>'")
     layout = _str(path, data, "layout", "wide") or "wide"
     if layout not in ("wide", "long"):
-        raise _err(path, data.lines.get("layout", 0), f"layout must be wide or long, not '{layout}'")
+        raise _err(
+            path, data.lines.get("layout", 0), f"layout must be wide or long, not '{layout}'"
+        )
     empty = _str(path, data, "empty", "skip") or "skip"
     if empty not in EMPTY_MODES:
         raise _err(path, data.lines.get("empty", 0), f"empty must be skip or clear, not '{empty}'")
     defaults = {
         "empty": empty,
-        "timezone": _timezone(path, data.lines.get("timezone", 0),
-                              _str(path, data, "timezone", "UTC") or "UTC"),
+        "timezone": _timezone(
+            path, data.lines.get("timezone", 0), _str(path, data, "timezone", "UTC") or "UTC"
+        ),
         "separator": _str(path, data, "separator", ";") or ";",
-        "decimal": _decimal(path, data.lines.get("decimal", 0),
-                            _str(path, data, "decimal", ".") or "."),
+        "decimal": _decimal(
+            path, data.lines.get("decimal", 0), _str(path, data, "decimal", ".") or "."
+        ),
     }
     key_column, key_field = _parse_key(path, data)
     locales, locale_lines = _parse_locales(path, data, layout)
     locale_column = _str(path, data, "locale_column")
     if layout == "long" and not locale_column:
-        raise _err(path, data.lines.get("layout", 0), "a long layout needs 'locale_column'",
-                   "name the column that holds each row's locale")
+        raise _err(
+            path,
+            data.lines.get("layout", 0),
+            "a long layout needs 'locale_column'",
+            "name the column that holds each row's locale",
+        )
     raw_fields = data.get("fields")
     if not isinstance(raw_fields, LineDict) or not raw_fields:
-        raise _err(path, data.lines.get("fields", data.line), "'fields' must map field slugs to "
-                   "columns")
+        raise _err(
+            path, data.lines.get("fields", data.line), "'fields' must map field slugs to columns"
+        )
     fields = tuple(
         _parse_field(path, slug, raw, raw_fields.lines.get(slug, 0), defaults)
         for slug, raw in raw_fields.items()
     )
     return Mapping(
-        path=path, site=site or "", collection=collection or "",
-        sheet=_str(path, data, "sheet"), key_column=key_column, key_field=key_field,
-        layout=layout, locales=locales, locale_column=locale_column, empty=empty,
-        fields=fields, lines=dict(data.lines), locale_lines=locale_lines,
+        path=path,
+        site=site or "",
+        collection=collection or "",
+        sheet=_str(path, data, "sheet"),
+        key_column=key_column,
+        key_field=key_field,
+        layout=layout,
+        locales=locales,
+        locale_column=locale_column,
+        empty=empty,
+        fields=fields,
+        lines=dict(data.lines),
+        locale_lines=locale_lines,
     )
 
 
@@ -289,20 +338,24 @@ def _parse_key(path: Path, data: LineDict) -> tuple[str | None, str | None]:
     if isinstance(raw, str) and raw:
         return raw, None
     if not isinstance(raw, LineDict):
-        raise _err(path, line, "'key' is missing", "add 'key: {column: Item ID}' or "
-                   "'key: {field: slug}'")
+        raise _err(
+            path, line, "'key' is missing", "add 'key: {column: Item ID}' or 'key: {field: slug}'"
+        )
     _unknown_keys(path, raw, KEY_KEYS, "key")
     column = _str(path, raw, "column")
     key_field = _str(path, raw, "field")
     if column and key_field:
-        raise _err(path, line, "key takes 'column' (item ids) or 'field' (match by a field), "
-                   "not both")
+        raise _err(
+            path, line, "key takes 'column' (item ids) or 'field' (match by a field), not both"
+        )
     if not column and not key_field:
         raise _err(path, line, "key needs 'column' or 'field'")
     return column, key_field
 
 
-def _parse_locales(path: Path, data: LineDict, layout: str) -> tuple[dict[str, str], dict[str, int]]:
+def _parse_locales(
+    path: Path, data: LineDict, layout: str
+) -> tuple[dict[str, str], dict[str, int]]:
     raw = data.get("locales")
     line = data.lines.get("locales", data.line)
     if raw is None or raw == "":
@@ -315,9 +368,11 @@ def _parse_locales(path: Path, data: LineDict, layout: str) -> tuple[dict[str, s
     for key, pattern in raw.items():
         pattern = "{column}" if pattern in ("", None) else pattern
         if not isinstance(pattern, str) or (layout == "wide" and "{column}" not in pattern):
-            raise _err(path, raw.lines.get(key, line),
-                       f"locale '{key}': the pattern must contain {{column}}, e.g. "
-                       f"\"{{column}} [{key}]\"")
+            raise _err(
+                path,
+                raw.lines.get(key, line),
+                f"locale '{key}': the pattern must contain {{column}}, e.g. \"{{column}} [{key}]\"",
+            )
         out[key] = pattern
     return out, dict(raw.lines)
 
@@ -331,8 +386,9 @@ def match_locale(key: str, site_locales: Sequence[Locale]) -> Locale | None:
     return prefix[0] if len(prefix) == 1 else None
 
 
-def resolve(mapping: Mapping, site_locales: Sequence[Locale],
-            schema: Sequence[SchemaField]) -> ResolvedMapping:
+def resolve(
+    mapping: Mapping, site_locales: Sequence[Locale], schema: Sequence[SchemaField]
+) -> ResolvedMapping:
     """Bind the mapping to the site's locales and the collection's schema."""
     tags = ", ".join(loc.tag for loc in site_locales)
     locales: list[tuple[str, Locale]] = []
@@ -340,18 +396,27 @@ def resolve(mapping: Mapping, site_locales: Sequence[Locale],
     for key in keys:
         loc = match_locale(key, site_locales)
         if loc is None:
-            raise _err(mapping.path, mapping.locale_lines.get(key, mapping.lines.get("locales", 0)),
-                       f"locale '{key}' is not a locale of site {mapping.site}",
-                       f"the site has: {tags}")
+            raise _err(
+                mapping.path,
+                mapping.locale_lines.get(key, mapping.lines.get("locales", 0)),
+                f"locale '{key}' is not a locale of site {mapping.site}",
+                f"the site has: {tags}",
+            )
         if any(loc == seen for _, seen in locales):
-            raise _err(mapping.path, mapping.locale_lines.get(key, 0),
-                       f"locale '{key}' names {loc.tag} a second time")
+            raise _err(
+                mapping.path,
+                mapping.locale_lines.get(key, 0),
+                f"locale '{key}' names {loc.tag} a second time",
+            )
         locales.append((key, loc))
     if not any(loc.primary for _, loc in locales):
         primary = next(loc for loc in site_locales if loc.primary)
-        raise _err(mapping.path, mapping.lines.get("locales", 0),
-                   f"the primary locale {primary.tag} is not mapped",
-                   f"add '{primary.tag.split('-')[0]}: \"{{column}}\"' under locales")
+        raise _err(
+            mapping.path,
+            mapping.lines.get("locales", 0),
+            f"the primary locale {primary.tag} is not mapped",
+            f"add '{primary.tag.split('-')[0]}: \"{{column}}\"' under locales",
+        )
     locales.sort(key=lambda pair: not pair[1].primary)
     by_slug = {f.slug: f for f in schema}
     bindings = []
@@ -360,21 +425,28 @@ def resolve(mapping: Mapping, site_locales: Sequence[Locale],
         if sf is None:
             close = difflib.get_close_matches(fm.slug, list(by_slug), n=1)
             hint = f"did you mean '{close[0]}'?" if close else "run `csvsync init` to list them"
-            raise _err(mapping.path, fm.line, f"field '{fm.slug}' is not in collection "
-                       f"{mapping.collection}", hint)
+            raise _err(
+                mapping.path,
+                fm.line,
+                f"field '{fm.slug}' is not in collection {mapping.collection}",
+                hint,
+            )
         reason = check_mappable(sf, fm.localized)
         if reason:
             raise _err(mapping.path, fm.line, f"field '{fm.slug}' ({sf.type}): {reason}")
         bindings.append(Binding(fm, sf))
-    if mapping.key_field:
-        if mapping.key_field not in {b.map.slug for b in bindings}:
-            raise _err(mapping.path, mapping.lines.get("key", 0),
-                       f"key field '{mapping.key_field}' is not mapped under fields")
+    if mapping.key_field and mapping.key_field not in {b.map.slug for b in bindings}:
+        raise _err(
+            mapping.path,
+            mapping.lines.get("key", 0),
+            f"key field '{mapping.key_field}' is not mapped under fields",
+        )
     return ResolvedMapping(mapping, tuple(locales), tuple(bindings), tuple(schema))
 
 
-def check_columns(resolved: ResolvedMapping, header: Iterable[str], sheet_name: str,
-                  allow_missing: bool) -> list[str]:
+def check_columns(
+    resolved: ResolvedMapping, header: Iterable[str], sheet_name: str, allow_missing: bool
+) -> list[str]:
     """Columns the mapping names but the sheet lacks; an error unless ``allow_missing``.
 
     The key column (and a long layout's locale column) can never be missing.
@@ -390,10 +462,12 @@ def check_columns(resolved: ResolvedMapping, header: Iterable[str], sheet_name: 
             missing.append(column)
             continue
         close = difflib.get_close_matches(column, present, n=1, cutoff=0.6)
-        hint = (f"did you mean '{close[0]}'?" if close else "use --allow-missing-columns to "
-                "leave absent columns alone")
-        raise _err(resolved.mapping.path, line,
-                   f"column '{column}' is not in {sheet_name}", hint)
+        hint = (
+            f"did you mean '{close[0]}'?"
+            if close
+            else "use --allow-missing-columns to leave absent columns alone"
+        )
+        raise _err(resolved.mapping.path, line, f"column '{column}' is not in {sheet_name}", hint)
     return missing
 
 

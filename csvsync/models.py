@@ -7,9 +7,24 @@ from typing import Any
 
 # Webflow's field types (API names); User is read-only, ExtFileRef undocumented.
 FIELD_TYPES = (
-    "Color", "DateTime", "Email", "ExtFileRef", "File", "Image", "Link", "MultiImage",
-    "MultiReference", "Number", "Option", "Phone", "PlainText", "Reference", "RichText",
-    "Switch", "VideoLink", "User",
+    "Color",
+    "DateTime",
+    "Email",
+    "ExtFileRef",
+    "File",
+    "Image",
+    "Link",
+    "MultiImage",
+    "MultiReference",
+    "Number",
+    "Option",
+    "Phone",
+    "PlainText",
+    "Reference",
+    "RichText",
+    "Switch",
+    "VideoLink",
+    "User",
 )
 FILE_TYPES = frozenset({"Image", "File", "MultiImage"})
 

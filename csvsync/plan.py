@@ -49,8 +49,13 @@ def variant_writes(updates: pd.DataFrame) -> list[VariantWrite]:
     ordered = updates.sort_values(["row", "locale_id"], kind="stable")
     current: VariantWrite | None = None
     for row, item, loc, fld, key, value in zip(
-        ordered["row"], ordered["item_id"], ordered["locale_id"], ordered["field"],
-        ordered["key"], ordered["value"], strict=True,
+        ordered["row"],
+        ordered["item_id"],
+        ordered["locale_id"],
+        ordered["field"],
+        ordered["key"],
+        ordered["value"],
+        strict=True,
     ):
         if current is None or (current.row, current.locale_id) != (row, loc):
             current = VariantWrite(int(row), str(item), str(loc), {}, {})
@@ -63,7 +68,7 @@ def variant_writes(updates: pd.DataFrame) -> list[VariantWrite]:
 def make_batches(writes: list[VariantWrite], batch_size: int = MAX_BATCH) -> list[Batch]:
     """Split writes into batches; ceil(len(writes) / batch_size) of them."""
     size = max(1, min(batch_size, MAX_BATCH))
-    return [Batch(n, writes[i:i + size]) for n, i in enumerate(range(0, len(writes), size), 1)]
+    return [Batch(n, writes[i : i + size]) for n, i in enumerate(range(0, len(writes), size), 1)]
 
 
 def halves(writes: list[VariantWrite]) -> Iterator[list[VariantWrite]]:

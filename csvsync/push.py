@@ -58,8 +58,14 @@ def fatal_reason(exc: ApiError) -> str | None:
 class Pusher:
     """Sends batches for one collection; thread-safe (no shared mutable state but a counter)."""
 
-    def __init__(self, client: WebflowClient, collection_id: str, primary_locale: str,
-                 schema: list[SchemaField], split_budget: int) -> None:
+    def __init__(
+        self,
+        client: WebflowClient,
+        collection_id: str,
+        primary_locale: str,
+        schema: list[SchemaField],
+        split_budget: int,
+    ) -> None:
         self.client = client
         self.collection_id = collection_id
         self.primary_locale = primary_locale
@@ -78,8 +84,9 @@ class Pusher:
         except (ValidationApiError, NotFoundError, ConflictError, AuthError) as exc:
             reason = fatal_reason(exc)
             if reason:
-                raise StoppedError(f"stopped: {reason}: {exc}",
-                                   "run `csvsync plan --refresh` to reload the schema") from exc
+                raise StoppedError(
+                    f"stopped: {reason}: {exc}", "run `csvsync plan --refresh` to reload the schema"
+                ) from exc
             return self._isolate(writes, exc)
         return self._match(writes, items)
 
@@ -87,15 +94,19 @@ class Pusher:
         if len(writes) == 1:
             return [VariantResult(writes[0], _outcome(exc), _message(exc))]
         if self.split_budget <= 0:
-            return [VariantResult(w, FAILED, f"not isolated (split budget spent): {_message(exc)}")
-                    for w in writes]
+            return [
+                VariantResult(w, FAILED, f"not isolated (split budget spent): {_message(exc)}")
+                for w in writes
+            ]
         self.split_budget -= 2
         out: list[VariantResult] = []
         for half in halves(writes):
             out.extend(self._send(half))
         return out
 
-    def _match(self, writes: list[VariantWrite], items: list[dict[str, Any]]) -> list[VariantResult]:
+    def _match(
+        self, writes: list[VariantWrite], items: list[dict[str, Any]]
+    ) -> list[VariantResult]:
         by_key = {(it.get("id"), it.get("cmsLocaleId") or self.primary_locale): it for it in items}
         out = []
         for w in writes:
@@ -108,16 +119,19 @@ class Pusher:
             dropped = self._dropped_files(w, item)
             msg = ""
             if dropped:
-                msg = ("Webflow skipped the file at " + ", ".join(
-                    f"{f} ({w.field_data[f]!r})" for f in dropped)
-                    + ": check the URL is public and under 4 MB")
+                msg = (
+                    "Webflow skipped the file at "
+                    + ", ".join(f"{f} ({w.field_data[f]!r})" for f in dropped)
+                    + ": check the URL is public and under 4 MB"
+                )
             out.append(VariantResult(w, UPDATED, msg, item, dropped))
         return out
 
     def _dropped_files(self, w: VariantWrite, item: dict[str, Any]) -> list[str]:
         fd = item.get("fieldData") or {}
-        return [f for f in w.field_data if f in self.file_fields and w.field_data[f]
-                and not fd.get(f)]
+        return [
+            f for f in w.field_data if f in self.file_fields and w.field_data[f] and not fd.get(f)
+        ]
 
 
 def _outcome(exc: ApiError) -> str:

@@ -22,12 +22,18 @@ def render_result(result: RunResult, show: str = "some", as_dict: bool = False) 
     counts = result.counts
     if as_dict:
         return {
-            "run_id": result.run_id, "command": result.command, "counts": counts,
-            "requests": result.requests, "write_requests": result.write_requests,
-            "retries": result.retries, "rate_limit_waits": result.rate_limit_waits,
-            "batches": result.batches, "duration": round(result.duration, 3),
+            "run_id": result.run_id,
+            "command": result.command,
+            "counts": counts,
+            "requests": result.requests,
+            "write_requests": result.write_requests,
+            "retries": result.retries,
+            "rate_limit_waits": result.rate_limit_waits,
+            "batches": result.batches,
+            "duration": round(result.duration, 3),
             "results": str(result.results_path) if result.results_path else None,
-            "stopped": result.stopped, "exit_code": result.exit_code,
+            "stopped": result.stopped,
+            "exit_code": result.exit_code,
         }
     lines = [f"Run {result.run_id} ({result.command})"]
     summary = ", ".join(f"{n} {o}" for o, n in sorted(counts.items())) or "no rows"
@@ -37,23 +43,32 @@ def render_result(result: RunResult, show: str = "some", as_dict: bool = False) 
         limit = len(changes) if show == "all" else SAMPLE
         lines.append(f"Field changes ({len(changes)}):")
         for rec in changes.head(limit).itertuples(index=False):
-            lines.append(f"  row {rec.row} {rec.item or rec.item_id} [{rec.locale}] {rec.field}: "
-                         f"{_short(rec.old)} -> {_short(rec.new)}  ({rec.outcome})")
+            lines.append(
+                f"  row {rec.row} {rec.item or rec.item_id} [{rec.locale}] {rec.field}: "
+                f"{_short(rec.old)} -> {_short(rec.new)}  ({rec.outcome})"
+            )
         if len(changes) > limit:
             lines.append(f"  … and {len(changes) - limit} more (--show all, or see the workbook)")
-    problems = result.report.rows[result.report.rows["outcome"].isin(
-        ["invalid", "failed", "not found", "conflict", "not sent"])]
+    problems = result.report.rows[
+        result.report.rows["outcome"].isin(
+            ["invalid", "failed", "not found", "conflict", "not sent"]
+        )
+    ]
     for rec in problems.head(SAMPLE).itertuples(index=False):
         lines.append(f"  row {rec.row} [{rec.locale}] {rec.outcome}: {rec.message}")
     if len(problems) > SAMPLE:
         lines.append(f"  … and {len(problems) - SAMPLE} more problems (see the workbook)")
     if result.missing_columns:
-        lines.append("Columns missing from the sheet, left alone: " + ", ".join(result.missing_columns))
+        lines.append(
+            "Columns missing from the sheet, left alone: " + ", ".join(result.missing_columns)
+        )
     if result.command == "plan":
         lines.append(f"A sync would send {result.batches} write request(s).")
     else:
-        lines.append(f"Sent {result.write_requests} write request(s), {result.requests} in all, "
-                     f"{result.retries} retries, in {result.duration:.1f} s.")
+        lines.append(
+            f"Sent {result.write_requests} write request(s), {result.requests} in all, "
+            f"{result.retries} retries, in {result.duration:.1f} s."
+        )
     if result.stopped:
         lines.append(result.stopped)
     if result.results_path:

@@ -33,8 +33,13 @@ class Report:
         return {str(k): int(v) for k, v in self.rows["outcome"].value_counts().items()}
 
 
-def build_report(job: Job, d: Diff, outcomes: dict[tuple[int, str], tuple[str, str]],
-                 command: str, old: dict[tuple[str, str, str], Any]) -> Report:
+def build_report(
+    job: Job,
+    d: Diff,
+    outcomes: dict[tuple[int, str], tuple[str, str]],
+    command: str,
+    old: dict[tuple[str, str, str], Any],
+) -> Report:
     """Label outcomes for ``command`` and attach item names, locale tags and old values."""
     v = d.variants
     names = job.state.item_names(job.scope)
@@ -46,28 +51,46 @@ def build_report(job: Job, d: Diff, outcomes: dict[tuple[int, str], tuple[str, s
         if outcomes:
             keys = list(zip(v["row"], v["locale_id"], strict=True))
             got = [outcomes.get(k) for k in keys]
-            outcome = pd.Series([g[0] if g else o for g, o in zip(got, outcome, strict=True)],
-                                index=v.index)
-            message = pd.Series([g[1] if g and g[1] else m for g, m in zip(got, message, strict=True)],
-                                index=v.index)
-    item_names = [names.get((i, loc), "") if isinstance(i, str) else ""
-                  for i, loc in zip(v["item_id"], v["locale_id"], strict=True)]
-    rows = pd.DataFrame({
-        "row": v["row"].to_numpy(), "item_id": v["item_id"].fillna("").to_numpy(),
-        "item": item_names, "locale": v["locale_tag"].to_numpy(), "outcome": outcome.to_numpy(),
-        "changed_fields": v.get("fields", pd.Series("", index=v.index)).fillna("").to_numpy(),
-        "message": message.where(message.notna(), "").to_numpy(),
-    }).sort_values(["row"], kind="stable")
+            outcome = pd.Series(
+                [g[0] if g else o for g, o in zip(got, outcome, strict=True)], index=v.index
+            )
+            message = pd.Series(
+                [g[1] if g and g[1] else m for g, m in zip(got, message, strict=True)],
+                index=v.index,
+            )
+    item_names = [
+        names.get((i, loc), "") if isinstance(i, str) else ""
+        for i, loc in zip(v["item_id"], v["locale_id"], strict=True)
+    ]
+    rows = pd.DataFrame(
+        {
+            "row": v["row"].to_numpy(),
+            "item_id": v["item_id"].fillna("").to_numpy(),
+            "item": item_names,
+            "locale": v["locale_tag"].to_numpy(),
+            "outcome": outcome.to_numpy(),
+            "changed_fields": v.get("fields", pd.Series("", index=v.index)).fillna("").to_numpy(),
+            "message": message.where(message.notna(), "").to_numpy(),
+        }
+    ).sort_values(["row"], kind="stable")
     changes = _changes(d, rows, tags, names, command, old)
     return Report(rows[ROWS_COLUMNS].reset_index(drop=True), changes)
 
 
-def _changes(d: Diff, rows: pd.DataFrame, tags: dict[str, str], names: dict[tuple[str, str], str],
-             command: str, old: dict[tuple[str, str, str], Any]) -> pd.DataFrame:
+def _changes(
+    d: Diff,
+    rows: pd.DataFrame,
+    tags: dict[str, str],
+    names: dict[tuple[str, str], str],
+    command: str,
+    old: dict[tuple[str, str, str], Any],
+) -> pd.DataFrame:
     c = d.changes
     if c.empty:
         return pd.DataFrame(columns=CHANGES_COLUMNS)
-    row_outcome = dict(zip(zip(rows["row"], rows["locale"], strict=True), rows["outcome"], strict=True))
+    row_outcome = dict(
+        zip(zip(rows["row"], rows["locale"], strict=True), rows["outcome"], strict=True)
+    )
     out_rows = []
     for rec in c.itertuples(index=False):
         tag = tags.get(rec.locale_id, rec.locale_id)
@@ -78,7 +101,16 @@ def _changes(d: Diff, rows: pd.DataFrame, tags: dict[str, str], names: dict[tupl
                 label = "would update" if command == "plan" else "updated"
         else:
             label = rec.kind
-        out_rows.append((rec.row, rec.item_id, names.get((rec.item_id, rec.locale_id), ""), tag,
-                         rec.field, old.get((rec.item_id, rec.locale_id, rec.field)), rec.value,
-                         label))
+        out_rows.append(
+            (
+                rec.row,
+                rec.item_id,
+                names.get((rec.item_id, rec.locale_id), ""),
+                tag,
+                rec.field,
+                old.get((rec.item_id, rec.locale_id, rec.field)),
+                rec.value,
+                label,
+            )
+        )
     return pd.DataFrame(out_rows, columns=CHANGES_COLUMNS)

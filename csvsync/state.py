@@ -109,7 +109,9 @@ class State:
         return int(cur.lastrowid or 0)
 
     def get_meta(self, scope: int, key: str) -> Any:
-        row = self.db.execute("SELECT value FROM meta WHERE scope=? AND key=?", (scope, key)).fetchone()
+        row = self.db.execute(
+            "SELECT value FROM meta WHERE scope=? AND key=?", (scope, key)
+        ).fetchone()
         return json.loads(row[0]) if row and row[0] is not None else None
 
     def set_meta(self, scope: int, key: str, value: Any) -> None:
@@ -121,46 +123,63 @@ class State:
 
     # -- variants ------------------------------------------------------------------------------
     def has_variants(self, scope: int) -> bool:
-        return self.db.execute("SELECT 1 FROM variants WHERE scope=? LIMIT 1", (scope,)).fetchone() is not None
+        return (
+            self.db.execute("SELECT 1 FROM variants WHERE scope=? LIMIT 1", (scope,)).fetchone()
+            is not None
+        )
 
     def newest_last_updated(self, scope: int) -> str | None:
-        row = self.db.execute("SELECT MAX(last_updated) FROM variants WHERE scope=?", (scope,)).fetchone()
+        row = self.db.execute(
+            "SELECT MAX(last_updated) FROM variants WHERE scope=?", (scope,)
+        ).fetchone()
         return row[0] if row else None
 
     def load_variants(self, scope: int) -> pd.DataFrame:
         return pd.read_sql_query(
             "SELECT item_id, locale_id, last_updated, is_draft, is_archived FROM variants "
-            "WHERE scope=?", self.db, params=(scope,))
+            "WHERE scope=?",
+            self.db,
+            params=(scope,),
+        )
 
     def load_cells(self, scope: int, fields: Sequence[str]) -> pd.DataFrame:
         """Live and base keys of the given fields, one row per variant and field."""
         marks = ",".join("?" * len(fields))
         return pd.read_sql_query(
             f"SELECT item_id, locale_id, field, live_key, base_key FROM cells "
-            f"WHERE scope=? AND field IN ({marks})", self.db, params=(scope, *fields))
+            f"WHERE scope=? AND field IN ({marks})",
+            self.db,
+            params=(scope, *fields),
+        )
 
-    def live_values(self, scope: int, keys: Iterable[tuple[str, str, str]]
-                    ) -> dict[tuple[str, str, str], Any]:
+    def live_values(
+        self, scope: int, keys: Iterable[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], Any]:
         """The live JSON values of (item, locale, field) cells, for old values in reports.
 
         Read through one join with a temporary table, not a query per cell: a bulk load asks
         for tens of thousands at once.
         """
         db = self.db
-        db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted(item_id TEXT, locale_id TEXT, field TEXT)")
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS wanted(item_id TEXT, locale_id TEXT, field TEXT)"
+        )
         db.execute("DELETE FROM wanted")
         db.executemany("INSERT INTO wanted VALUES(?,?,?)", keys)
         rows = db.execute(
             "SELECT c.item_id, c.locale_id, c.field, c.live_json FROM wanted w JOIN cells c "
             "ON c.scope=? AND c.item_id=w.item_id AND c.locale_id=w.locale_id AND c.field=w.field",
-            (scope,)).fetchall()
+            (scope,),
+        ).fetchall()
         db.execute("DELETE FROM wanted")
         return {(i, loc, f): json.loads(j) if j is not None else None for i, loc, f, j in rows}
 
     def item_names(self, scope: int) -> dict[tuple[str, str], str]:
         """(item, locale) -> live name, for readable reports."""
         rows = self.db.execute(
-            "SELECT item_id, locale_id, live_key FROM cells WHERE scope=? AND field='name'", (scope,))
+            "SELECT item_id, locale_id, live_key FROM cells WHERE scope=? AND field='name'",
+            (scope,),
+        )
         return {(i, loc): name for i, loc, name in rows.fetchall()}
 
     def file_sources(self, scope: int) -> dict[str, str]:
@@ -172,8 +191,14 @@ class State:
             value = _with_source_urls(value, sources)
         return api_key(f, value)
 
-    def apply_live(self, scope: int, schema: Sequence[SchemaField], items: Iterable[dict[str, Any]],
-                   *, primary_locale: str) -> int:
+    def apply_live(
+        self,
+        scope: int,
+        schema: Sequence[SchemaField],
+        items: Iterable[dict[str, Any]],
+        *,
+        primary_locale: str,
+    ) -> int:
         """Record live variants from a pull. New variants get base = live; others keep base."""
         sources = self.file_sources(scope)
         count = 0
@@ -183,9 +208,16 @@ class State:
                 count += 1
         return count
 
-    def apply_confirmed(self, scope: int, schema: Sequence[SchemaField], confirmed: Sequence[Confirmed],
-                        *, primary_locale: str, run_id: str | None = None, batch: int | None = None
-                        ) -> None:
+    def apply_confirmed(
+        self,
+        scope: int,
+        schema: Sequence[SchemaField],
+        confirmed: Sequence[Confirmed],
+        *,
+        primary_locale: str,
+        run_id: str | None = None,
+        batch: int | None = None,
+    ) -> None:
         """Record a batch Webflow confirmed: live from its answer, base = what the sheet sent."""
         with self.transaction() as db:
             for conf in confirmed:
@@ -194,11 +226,14 @@ class State:
             for conf in confirmed:
                 self._store_variant(db, scope, schema, conf.item, sources, primary_locale, conf)
             if run_id is not None and batch is not None:
-                db.execute("UPDATE journal SET status='confirmed' WHERE run_id=? AND batch=?",
-                           (run_id, batch))
+                db.execute(
+                    "UPDATE journal SET status='confirmed' WHERE run_id=? AND batch=?",
+                    (run_id, batch),
+                )
 
-    def _record_files(self, db: sqlite3.Connection, scope: int, schema: Sequence[SchemaField],
-                      conf: Confirmed) -> None:
+    def _record_files(
+        self, db: sqlite3.Connection, scope: int, schema: Sequence[SchemaField], conf: Confirmed
+    ) -> None:
         fd = conf.item.get("fieldData") or {}
         for f in schema:
             if f.type not in FILE_TYPES or f.slug not in conf.sent_values:
@@ -207,21 +242,43 @@ class State:
             pairs = zip(_urls(sent), _urls(got), strict=False) if got else []
             for source, hosted in pairs:
                 if source and hosted and source != hosted:
-                    db.execute("INSERT OR REPLACE INTO files(scope, url, source_url) VALUES(?,?,?)",
-                               (scope, hosted, source))
+                    db.execute(
+                        "INSERT OR REPLACE INTO files(scope, url, source_url) VALUES(?,?,?)",
+                        (scope, hosted, source),
+                    )
 
-    def _store_variant(self, db: sqlite3.Connection, scope: int, schema: Sequence[SchemaField],
-                       item: dict[str, Any], sources: dict[str, str], primary_locale: str,
-                       conf: Confirmed | None) -> None:
+    def _store_variant(
+        self,
+        db: sqlite3.Connection,
+        scope: int,
+        schema: Sequence[SchemaField],
+        item: dict[str, Any],
+        sources: dict[str, str],
+        primary_locale: str,
+        conf: Confirmed | None,
+    ) -> None:
         item_id = item["id"]
         locale = item.get("cmsLocaleId") or primary_locale
         fd = item.get("fieldData") or {}
-        known = db.execute("SELECT 1 FROM variants WHERE scope=? AND item_id=? AND locale_id=?",
-                           (scope, item_id, locale)).fetchone() is not None
+        known = (
+            db.execute(
+                "SELECT 1 FROM variants WHERE scope=? AND item_id=? AND locale_id=?",
+                (scope, item_id, locale),
+            ).fetchone()
+            is not None
+        )
         db.execute(
             "INSERT OR REPLACE INTO variants VALUES(?,?,?,?,?,?,?)",
-            (scope, item_id, locale, item.get("lastUpdated"), item.get("lastPublished"),
-             int(bool(item.get("isDraft"))), int(bool(item.get("isArchived")))))
+            (
+                scope,
+                item_id,
+                locale,
+                item.get("lastUpdated"),
+                item.get("lastPublished"),
+                int(bool(item.get("isDraft"))),
+                int(bool(item.get("isArchived"))),
+            ),
+        )
         rows = []
         for f in schema:
             value = fd.get(f.slug)
@@ -230,8 +287,18 @@ class State:
             keep = known and sent is None
             # A field new to a known variant had an implicit base of "" (empty), not live.
             insert_base = "" if keep else (sent if sent is not None else key)
-            rows.append((scope, item_id, locale, f.slug, key,
-                         None if value is None else _dumps(value), insert_base, keep))
+            rows.append(
+                (
+                    scope,
+                    item_id,
+                    locale,
+                    f.slug,
+                    key,
+                    None if value is None else _dumps(value),
+                    insert_base,
+                    keep,
+                )
+            )
         # New variants (first sight) take live as base; known ones keep theirs unless this is
         # the confirmation of a value the sheet sent.
         self._upsert_cells(db, rows)
@@ -251,32 +318,51 @@ class State:
         """Set the base of (item, locale, field) to a key (live and sheet agree on it)."""
         with self.transaction() as db:
             db.executemany(
-                "UPDATE cells SET base_key=? WHERE scope=? AND item_id=? AND locale_id=? AND field=?",
-                [(key, scope, item, loc, field) for item, loc, field, key in cells])
+                "UPDATE cells SET base_key=? "
+                "WHERE scope=? AND item_id=? AND locale_id=? AND field=?",
+                [(key, scope, item, loc, field) for item, loc, field, key in cells],
+            )
 
     def forget_variants(self, scope: int, variants: Iterable[tuple[str, str]]) -> None:
         """Drop variants Webflow says are gone (404), so the next run does not expect them."""
         with self.transaction() as db:
             for item, loc in variants:
-                db.execute("DELETE FROM variants WHERE scope=? AND item_id=? AND locale_id=?",
-                           (scope, item, loc))
-                db.execute("DELETE FROM cells WHERE scope=? AND item_id=? AND locale_id=?",
-                           (scope, item, loc))
+                db.execute(
+                    "DELETE FROM variants WHERE scope=? AND item_id=? AND locale_id=?",
+                    (scope, item, loc),
+                )
+                db.execute(
+                    "DELETE FROM cells WHERE scope=? AND item_id=? AND locale_id=?",
+                    (scope, item, loc),
+                )
 
     # -- reference targets ---------------------------------------------------------------------
     def apply_refs(self, scope: int, items: Iterable[dict[str, Any]]) -> None:
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO refs VALUES(?,?,?,?,?)",
-                [(scope, it["id"], (it.get("fieldData") or {}).get("slug"),
-                  (it.get("fieldData") or {}).get("name"), it.get("lastUpdated")) for it in items])
+                [
+                    (
+                        scope,
+                        it["id"],
+                        (it.get("fieldData") or {}).get("slug"),
+                        (it.get("fieldData") or {}).get("name"),
+                        it.get("lastUpdated"),
+                    )
+                    for it in items
+                ],
+            )
 
     def newest_ref_update(self, scope: int) -> str | None:
-        row = self.db.execute("SELECT MAX(last_updated) FROM refs WHERE scope=?", (scope,)).fetchone()
+        row = self.db.execute(
+            "SELECT MAX(last_updated) FROM refs WHERE scope=?", (scope,)
+        ).fetchone()
         return row[0] if row else None
 
     def ref_target(self, scope: int) -> RefTarget:
-        rows = self.db.execute("SELECT item_id, slug, name FROM refs WHERE scope=?", (scope,)).fetchall()
+        rows = self.db.execute(
+            "SELECT item_id, slug, name FROM refs WHERE scope=?", (scope,)
+        ).fetchall()
         names: dict[str, list[str]] = {}
         for item_id, _, name in rows:
             if name:
@@ -288,27 +374,37 @@ class State:
         )
 
     # -- runs and journal ----------------------------------------------------------------------
-    def start_run(self, run_id: str, scope: int, command: str, sheet: str, mapping: str,
-                  started: str) -> None:
-        self.db.execute("INSERT INTO runs(run_id, scope, command, sheet, mapping, started) "
-                        "VALUES(?,?,?,?,?,?)", (run_id, scope, command, sheet, mapping, started))
+    def start_run(
+        self, run_id: str, scope: int, command: str, sheet: str, mapping: str, started: str
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO runs(run_id, scope, command, sheet, mapping, started) VALUES(?,?,?,?,?,?)",
+            (run_id, scope, command, sheet, mapping, started),
+        )
 
     def finish_run(self, run_id: str, finished: str, counts: dict[str, int]) -> None:
-        self.db.execute("UPDATE runs SET finished=?, counts=? WHERE run_id=?",
-                        (finished, _dumps(counts), run_id))
+        self.db.execute(
+            "UPDATE runs SET finished=?, counts=? WHERE run_id=?",
+            (finished, _dumps(counts), run_id),
+        )
 
-    def journal_pending(self, run_id: str, entries: Iterable[tuple[int, str, str, str, Any, Any]]
-                        ) -> None:
+    def journal_pending(
+        self, run_id: str, entries: Iterable[tuple[int, str, str, str, Any, Any]]
+    ) -> None:
         """Record (batch, item, locale, field, old, new) before the batches are sent."""
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO journal VALUES(?,?,?,?,?,?,?,'pending')",
-                [(run_id, b, item, loc, field, _dumps(old), _dumps(new))
-                 for b, item, loc, field, old, new in entries])
+                [
+                    (run_id, b, item, loc, field, _dumps(old), _dumps(new))
+                    for b, item, loc, field, old, new in entries
+                ],
+            )
 
     def mark_batch(self, run_id: str, batch: int, status: str) -> None:
-        self.db.execute("UPDATE journal SET status=? WHERE run_id=? AND batch=?",
-                        (status, run_id, batch))
+        self.db.execute(
+            "UPDATE journal SET status=? WHERE run_id=? AND batch=?", (status, run_id, batch)
+        )
 
 
 def _urls(value: Any) -> list[str]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from . import diff as diffmod
 from .drafts import build_drafts
@@ -25,7 +23,7 @@ from .plan import Batch, make_batches, variant_writes
 from .push import BatchResult, Pusher
 from .report import Report, build_report
 from .results import RunSummary, default_results_path, write_results
-from .sheet import read_sheet
+from .sheet import SheetOptions, read_sheet
 from .state import Confirmed
 
 BAD_OUTCOMES = {"invalid", "failed", "not found", "conflict", "not sent"}
@@ -89,8 +87,9 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
     with Job(options, progress) as job:
         sheet = read_sheet(options.sheet, _sheet_options(options, job))
         resolved = job.load_schema()
-        missing = check_columns(resolved, sheet.frame.columns, str(options.sheet),
-                                options.allow_missing_columns)
+        missing = check_columns(
+            resolved, sheet.frame.columns, str(options.sheet), options.allow_missing_columns
+        )
         pulled = job.refresh_items()
         refs = job.ref_targets()
         drafts = build_drafts(resolved, sheet, refs, missing)
@@ -100,15 +99,29 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
         d = diffmod.compute(drafts, resolved, state_cells, state_variants, options.on_conflict)
         writes = variant_writes(d.updates())
         batches = make_batches(writes, options.batch_size)
-        result = RunResult(run_id, command, Report.empty(), batches=len(batches),
-                           missing_columns=missing, pulled=pulled)
+        result = RunResult(
+            run_id,
+            command,
+            Report.empty(),
+            batches=len(batches),
+            missing_columns=missing,
+            pulled=pulled,
+        )
         outcomes: dict[tuple[int, str], tuple[str, str]] = {}
         # Old values are read before anything is sent: after the push the cache holds the new.
-        old = job.state.live_values(job.scope, zip(d.changes["item_id"], d.changes["locale_id"],
-                                                   d.changes["field"], strict=True))
+        old = job.state.live_values(
+            job.scope,
+            zip(d.changes["item_id"], d.changes["locale_id"], d.changes["field"], strict=True),
+        )
         if command == "sync":
-            job.state.start_run(run_id, job.scope, command, str(options.sheet),
-                                str(options.mapping), started.isoformat())
+            job.state.start_run(
+                run_id,
+                job.scope,
+                command,
+                str(options.sheet),
+                str(options.mapping),
+                started.isoformat(),
+            )
             if d.base_moves:
                 job.state.move_base(job.scope, d.base_moves)
             result.stopped = _push(job, run_id, batches, old, outcomes)
@@ -124,26 +137,40 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
     return result
 
 
-def _sheet_options(options: RunOptions, job: Job) -> object:
-    from dataclasses import replace
-
+def _sheet_options(options: RunOptions, job: Job) -> SheetOptions:
     so = options.sheet_options
     if so.sheet_name is None and job.mapping.sheet:
         so = replace(so, sheet_name=job.mapping.sheet)
     return so
 
 
-def _push(job: Job, run_id: str, batches: list[Batch], old: dict[tuple[str, str, str], Any],
-          outcomes: dict[tuple[int, str], tuple[str, str]]) -> str | None:
+def _push(
+    job: Job,
+    run_id: str,
+    batches: list[Batch],
+    old: dict[tuple[str, str, str], Any],
+    outcomes: dict[tuple[int, str], tuple[str, str]],
+) -> str | None:
     """Send every batch; record outcomes per (row, locale). Returns why it stopped, if it did."""
     if not batches:
         return None
-    job.state.journal_pending(run_id, [
-        (b.number, w.item_id, w.locale_id, f, old.get((w.item_id, w.locale_id, f)), v)
-        for b in batches for w in b.writes for f, v in w.field_data.items()])
+    job.state.journal_pending(
+        run_id,
+        [
+            (b.number, w.item_id, w.locale_id, f, old.get((w.item_id, w.locale_id, f)), v)
+            for b in batches
+            for w in b.writes
+            for f, v in w.field_data.items()
+        ],
+    )
     assert job.resolved is not None
-    pusher = Pusher(job.client, job.mapping.collection, job.primary.cms_locale_id, job.schema,
-                    split_budget=max(20, 2 * sum(len(b.writes) for b in batches) // 10))
+    pusher = Pusher(
+        job.client,
+        job.mapping.collection,
+        job.primary.cms_locale_id,
+        job.schema,
+        split_budget=max(20, 2 * sum(len(b.writes) for b in batches) // 10),
+    )
     done = 0
     total = sum(len(b.writes) for b in batches)
     stopped: str | None = None
@@ -175,8 +202,9 @@ def _push(job: Job, run_id: str, batches: list[Batch], old: dict[tuple[str, str,
     return stopped
 
 
-def _record(job: Job, run_id: str, res: BatchResult,
-            outcomes: dict[tuple[int, str], tuple[str, str]]) -> None:
+def _record(
+    job: Job, run_id: str, res: BatchResult, outcomes: dict[tuple[int, str], tuple[str, str]]
+) -> None:
     confirmed = []
     gone = []
     for vr in res.results:
@@ -186,14 +214,20 @@ def _record(job: Job, run_id: str, res: BatchResult,
             confirmed.append(Confirmed(vr.item, keys, vr.write.field_data))
         elif vr.outcome == "not found":
             gone.append((vr.write.item_id, vr.write.locale_id))
-    job.state.apply_confirmed(job.scope, job.schema, confirmed,
-                              primary_locale=job.primary.cms_locale_id, run_id=run_id,
-                              batch=res.batch.number)
+    job.state.apply_confirmed(
+        job.scope,
+        job.schema,
+        confirmed,
+        primary_locale=job.primary.cms_locale_id,
+        run_id=run_id,
+        batch=res.batch.number,
+    )
     failed = [vr for vr in res.results if vr.item is None]
     if failed:
         job.state.db.executemany(
             "UPDATE journal SET status='failed' WHERE run_id=? AND item_id=? AND locale_id=?",
-            [(run_id, vr.write.item_id, vr.write.locale_id) for vr in failed])
+            [(run_id, vr.write.item_id, vr.write.locale_id) for vr in failed],
+        )
     if gone:
         job.state.forget_variants(job.scope, gone)
 
@@ -204,16 +238,28 @@ def _write_workbook(options: RunOptions, job: Job, result: RunResult, started: d
     path = options.results or default_results_path(options.sheet, result.command, finished)
     notes = []
     if result.missing_columns:
-        notes.append("Columns missing from the sheet, left alone: " + ", ".join(result.missing_columns))
+        notes.append(
+            "Columns missing from the sheet, left alone: " + ", ".join(result.missing_columns)
+        )
     if result.stopped:
         notes.append(result.stopped)
     summary = RunSummary(
-        run_id=result.run_id, command=result.command, sheet=str(options.sheet),
+        run_id=result.run_id,
+        command=result.command,
+        sheet=str(options.sheet),
         mapping=str(options.mapping),
         collection=f"{job.collection.get('displayName', '')} ({job.mapping.collection})",
-        api_base=job.api_base, started=started, finished=finished, counts=result.counts,
-        requests=result.requests, write_requests=result.write_requests, retries=result.retries,
-        rate_limit_waits=result.rate_limit_waits, exit_code=result.exit_code, notes=tuple(notes))
+        api_base=job.api_base,
+        started=started,
+        finished=finished,
+        counts=result.counts,
+        requests=result.requests,
+        write_requests=result.write_requests,
+        retries=result.retries,
+        rate_limit_waits=result.rate_limit_waits,
+        exit_code=result.exit_code,
+        notes=tuple(notes),
+    )
     return write_results(path, summary, result.report.rows, result.report.changes)
 
 

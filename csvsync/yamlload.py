@@ -72,7 +72,7 @@ def load_yaml(path: Path) -> Any:
     except OSError as exc:
         raise MappingError(f"{path}: cannot read mapping file ({exc.strerror})") from None
     try:
-        return yaml.load(text, Loader=_StringLoader)  # noqa: S506 - _StringLoader is a SafeLoader
+        return yaml.load(text, Loader=_StringLoader)
     except MappingError as exc:
         raise MappingError(f"{path}: {exc.message}", exc.hint) from None
     except yaml.MarkedYAMLError as exc:

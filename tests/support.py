@@ -33,9 +33,11 @@ class Workspace:
         if name.endswith(".csv"):
             frame.to_csv(path, index=False)
         else:
-            with pd.ExcelWriter(path, engine="xlsxwriter",
-                                engine_kwargs={"options": {"strings_to_formulas": False,
-                                                           "strings_to_urls": False}}) as w:
+            with pd.ExcelWriter(
+                path,
+                engine="xlsxwriter",
+                engine_kwargs={"options": {"strings_to_formulas": False, "strings_to_urls": False}},
+            ) as w:
                 frame.to_excel(w, sheet_name="Products", index=False)
         return path
 

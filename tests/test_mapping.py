@@ -75,20 +75,33 @@ def test_decimal_comma_option(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "line", "needle"),
     [
-        (("  price: {column: Price, decimal: \",\"}", "  price: {column: Price, decimal: \";\"}"),
-         10, "decimal must be"),
+        (
+            ('  price: {column: Price, decimal: ","}', '  price: {column: Price, decimal: ";"}'),
+            10,
+            "decimal must be",
+        ),
         (("key:", "kee:"), 3, "unknown key 'kee'"),
         (("  name: {column: Name, localized: true}", "  name: {colum: Name}"), 9, "colum"),
-        (("  en: \"{column}\"", "  en: \"nothing\""), 6, "{column}"),
+        (('  en: "{column}"', '  en: "nothing"'), 6, "{column}"),
         (("fields:", "fields: [a"), 9, "invalid YAML"),
-        (("  price: {column: Price, decimal: \",\"}", "  price: {column: Price, empty: wipe}"),
-         10, "empty must be"),
-        (("  price: {column: Price, decimal: \",\"}",
-          "  price: {column: Price, timezone: Mars/Base}"), 10, "time zone"),
+        (
+            ('  price: {column: Price, decimal: ","}', "  price: {column: Price, empty: wipe}"),
+            10,
+            "empty must be",
+        ),
+        (
+            (
+                '  price: {column: Price, decimal: ","}',
+                "  price: {column: Price, timezone: Mars/Base}",
+            ),
+            10,
+            "time zone",
+        ),
     ],
 )
-def test_errors_name_file_and_line(tmp_path: Path, edit: tuple[str, str], line: int,
-                                   needle: str) -> None:
+def test_errors_name_file_and_line(
+    tmp_path: Path, edit: tuple[str, str], line: int, needle: str
+) -> None:
     path = write(tmp_path, BASE.replace(*edit))
     with pytest.raises(MappingError) as err:
         load_mapping(path)
@@ -140,8 +153,10 @@ def test_resolve_unknown_field_suggests(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("line", "needle"),
-    [("  legacy: Legacy\n", "ExtFileRef"),
-     ("  photo: {column: Photo, localized: true}\n", "does not localize images")],
+    [
+        ("  legacy: Legacy\n", "ExtFileRef"),
+        ("  photo: {column: Photo, localized: true}\n", "does not localize images"),
+    ],
 )
 def test_unmappable_fields_are_refused(tmp_path: Path, line: str, needle: str) -> None:
     m = load_mapping(write(tmp_path, BASE + line))

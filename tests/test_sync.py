@@ -149,10 +149,13 @@ def test_long_layout_gives_the_same_live_state(ws: Workspace, tmp_path: Path) ->
     mapping.write_text(
         "site: 64f0c0ffee0000000000aaaa\ncollection: 64f0c0ffee0000000000bbbb\n"
         "key: {column: Item ID}\nlayout: long\nlocale_column: Locale\nlocales: [en, fr, de]\n"
-        "fields:\n  name: {column: Name, localized: true}\n  slug: {column: Slug, localized: true}\n"
+        "fields:\n  name: {column: Name, localized: true}\n"
+        "  slug: {column: Slug, localized: true}\n"
         "  summary: {column: Summary, localized: true}\n"
         "  description: {column: Description, localized: true}\n"
-        "  price: Price\n  category: Category\n", encoding="utf-8")
+        "  price: Price\n  category: Category\n",
+        encoding="utf-8",
+    )
     sheet = tmp_path / "long.csv"
     long.to_csv(sheet, index=False)
     res = ws.run("sync", sheet, "-m", mapping, "--json")

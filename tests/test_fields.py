@@ -1,0 +1,820 @@
+"""Field converters: values, keys, errors and the key contract, per Webflow field type."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from csvsync.fields import (
+    Converted,
+    api_key,
+    check_mappable,
+    cleared_value,
+    convert_column,
+    date_key,
+)
+from csvsync.models import FieldOptions, RefTarget, SchemaField
+
+A = "a" * 24
+B = "b" * 24
+C = "c" * 24
+AUTHORS = "authors0000000000000000c"
+REFS = {
+    AUTHORS: RefTarget(
+        ids=frozenset({A, B}),
+        by_slug={"jane-doe": A, "bob": B},
+        by_name={"jane doe": A, "bob stone": B},
+    )
+}
+OPTIONS = [
+    {"name": "Red", "id": "opt-red"},
+    {"name": "Green", "id": "opt-green"},
+    {"name": "Blue", "id": "opt-blue"},
+]
+
+
+def field(kind: str, **validations: Any) -> SchemaField:
+    return SchemaField(slug="f", type=kind, display_name="Field", validations=validations)
+
+
+def conv(
+    kind: str,
+    cells: list[Any],
+    validations: dict[str, Any] | None = None,
+    refs: dict[str, RefTarget] | None = None,
+    **options: Any,
+) -> Converted:
+    return convert_column(
+        field(kind, **(validations or {})),
+        FieldOptions(**options),
+        pd.Series(cells, dtype=object),
+        REFS if refs is None else refs,
+    )
+
+
+def one(kind: str, cell: Any, validations: dict[str, Any] | None = None, **options: Any) -> tuple:
+    c = conv(kind, [cell], validations, **options)
+    return c.values.iat[0], c.keys.iat[0], c.errors.iat[0]
+
+
+def ok(kind: str, cell: Any, validations: dict[str, Any] | None = None, **options: Any) -> tuple:
+    value, key, error = one(kind, cell, validations, **options)
+    assert error is None, error
+    return value, key
+
+
+def error(kind: str, cell: Any, validations: dict[str, Any] | None = None, **options: Any) -> str:
+    value, key, err = one(kind, cell, validations, **options)
+    assert value is None and key is None
+    assert isinstance(err, str)
+    return err
+
+
+# --- empty cells -----------------------------------------------------------------------------
+
+ALL_TYPES = [
+    "PlainText",
+    "RichText",
+    "Email",
+    "Phone",
+    "Link",
+    "VideoLink",
+    "Color",
+    "Image",
+    "File",
+    "MultiImage",
+    "Number",
+    "Switch",
+    "DateTime",
+    "Option",
+    "Reference",
+    "MultiReference",
+]
+
+
+@pytest.mark.parametrize("kind", ALL_TYPES)
+def test_empty_cells_are_empty_not_errors(kind: str) -> None:
+    cells: list[Any] = ["", None, float("nan"), pd.NaT]
+    if kind not in ("PlainText", "RichText"):
+        cells += ["   ", "\t"]
+    validations = {"options": OPTIONS} if kind == "Option" else {"collectionId": AUTHORS}
+    c = conv(kind, cells, validations)
+    assert c.empty.tolist() == [True] * len(cells)
+    assert c.values.isna().all() and c.keys.isna().all() and c.errors.isna().all()
+    assert c.values.dtype == object and c.empty.dtype == bool
+    assert (c.date_only is not None) == (kind == "DateTime")
+
+
+def test_whitespace_is_text_in_text_fields() -> None:
+    assert ok("PlainText", "  ") == ("  ", "  ")
+
+
+def test_output_keeps_the_input_index_and_accepts_pandas_str_dtype() -> None:
+    cells = pd.Series(["1", "2,5", ""], index=[7, 8, 9], dtype="str")
+    c = convert_column(field("Number"), FieldOptions(decimal=","), cells, {})
+    assert list(c.values.index) == [7, 8, 9]
+    assert c.values.tolist() == [1, 2.5, None]
+    assert c.empty.tolist() == [False, False, True]
+
+
+def test_empty_column() -> None:
+    c = convert_column(field("Number"), FieldOptions(), pd.Series([], dtype=object), {})
+    assert len(c.values) == 0
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [
+        (" keep  spaces ", " keep  spaces "),
+        ("line\nbreak", "line\nbreak"),
+        ("<p>Hi</p>", "<p>Hi</p>"),
+        (12, "12"),
+        (12.0, "12"),
+        (2.5, "2.5"),
+        (0.1, "0.1"),
+        (np.int64(7), "7"),
+        (True, "TRUE"),
+        (dt.datetime(2024, 5, 1), "2024-05-01"),
+        (dt.datetime(2024, 5, 1, 10, 30), "2024-05-01T10:30:00"),
+        (dt.date(2024, 5, 1), "2024-05-01"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["PlainText", "RichText"])
+def test_text(kind: str, cell: Any, text: str) -> None:
+    assert ok(kind, cell) == (text, text)
+    assert api_key(field(kind), text) == text
+
+
+@pytest.mark.parametrize("kind", ["PlainText", "RichText"])
+def test_text_length_limits(kind: str) -> None:
+    rules = {"maxLength": 5, "minLength": 2}
+    assert ok(kind, "abcde", rules) == ("abcde", "abcde")
+    assert error(kind, "abcdef", rules) == "'abcdef' is 6 characters long; the limit is 5"
+    assert error(kind, "a", rules) == "'a' is 1 characters long; the minimum is 2"
+
+
+def test_text_over_a_million_characters() -> None:
+    err = error("PlainText", "x" * 1_000_001)
+    assert "1,000,001 characters long; the limit is 1,000,000" in err
+    assert len(err) < 200  # the value is quoted shortened
+
+
+# --- pattern-checked strings -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "cell"),
+    [
+        ("Email", "ann@example.com"),
+        ("Email", " ann+tag@mail.example.co.uk "),
+        ("Phone", "+1 (555) 123-4567"),
+        ("Phone", "030 1234.56 ext 12"),
+        ("Phone", "555"),
+        ("Link", "https://example.com/a?b=c#d"),
+        ("Link", "http://localhost:8080"),
+        ("Link", "mailto:ann@example.com"),
+        ("Link", "tel:+4930123"),
+        ("VideoLink", "https://www.youtube.com/watch?v=abc"),
+        ("VideoLink", "https://vimeo.com/123"),
+        ("Color", "#fff"),
+        ("Color", "#FFAA"),
+        ("Color", "#12aBef"),
+        ("Color", "#12abef80"),
+        ("Color", "rgb(255, 0, 0)"),
+        ("Color", "rgba(255,0,0,0.5)"),
+        ("Color", "rgb(255 0 0 / 50%)"),
+        ("Color", "hsl(120, 50%, 50%)"),
+        ("Color", "hsla(120deg 50% 50% / .5)"),
+        ("Color", "RebeccaPurple"),
+        ("Color", "lightgoldenrodyellow"),
+        ("Color", "transparent"),
+    ],
+)
+def test_patterned_strings_are_stripped_and_kept(kind: str, cell: str) -> None:
+    assert ok(kind, cell) == (cell.strip(), cell.strip())
+    assert api_key(field(kind), cell.strip()) == cell.strip()
+
+
+@pytest.mark.parametrize(
+    ("kind", "cell", "reason"),
+    [
+        ("Email", "ann@example", "is not an email address"),
+        ("Email", "ann example.com", "is not an email address"),
+        ("Phone", "12", "is not a phone number"),
+        ("Phone", "call me", "is not a phone number"),
+        ("Link", "example.com", "is not a link"),
+        ("Link", "ftp://example.com", "is not a link"),
+        ("Link", "https://", "is not a link"),
+        ("VideoLink", "youtube.com/watch", "is not a video link"),
+        ("Color", "#ff", "is not a color"),
+        ("Color", "#gggggg", "is not a color"),
+        ("Color", "blurple", "is not a color"),
+        ("Color", "rgb(1,2)", "is not a color"),
+        ("Image", "photo.jpg", "is not an http(s) URL of an image"),
+        ("File", "ftp://x/y.pdf", "is not an http(s) URL of a file"),
+    ],
+)
+def test_patterned_string_errors_name_the_value(kind: str, cell: str, reason: str) -> None:
+    assert error(kind, cell).startswith(f"'{cell}' {reason}")
+
+
+def test_number_cell_in_phone_column() -> None:
+    assert ok("Phone", 4930123456.0) == ("4930123456", "4930123456")
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["Image", "File"])
+def test_file_url(kind: str) -> None:
+    url = "https://cdn.example.com/a.png"
+    assert ok(kind, f" {url} ") == ({"url": url}, url)
+    returned = {"fileId": "f1", "url": url, "alt": None}
+    assert api_key(field(kind), returned) == url
+
+
+def test_multi_image() -> None:
+    cell = "https://x.com/a.png; https://x.com/b.png;;"
+    value, key = ok("MultiImage", cell)
+    assert value == [{"url": "https://x.com/a.png"}, {"url": "https://x.com/b.png"}]
+    returned = [
+        {"fileId": "1", "url": "https://x.com/a.png"},
+        {"fileId": "2", "url": "https://x.com/b.png"},
+    ]
+    assert (
+        key == api_key(field("MultiImage"), returned) == "https://x.com/a.png https://x.com/b.png"
+    )
+    assert ok("MultiImage", "https://x.com/a.png|https://x.com/b.png", separator="|")[1] == key
+
+
+def test_multi_image_errors_and_blank_parts() -> None:
+    c = conv("MultiImage", ["https://x.com/a.png;nope;also bad;bad3", " ; ", "https://x.com/c.png"])
+    assert c.errors.iat[0] == (
+        "'nope' is not an http(s) URL of an image; 'also bad' is not an http(s) URL of an image"
+        " (and 1 more)"
+    )
+    assert c.values.iat[0] is None
+    assert c.empty.tolist() == [False, True, False]
+    assert c.values.iat[2] == [{"url": "https://x.com/c.png"}]
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "decimal", "value"),
+    [
+        ("12", ".", 12),
+        (" 12 ", ".", 12),
+        ("12.00", ".", 12),
+        ("+12", ".", 12),
+        ("-12.5", ".", -12.5),
+        ("1,234.50", ".", 1234.5),
+        ("1,234,567", ".", 1234567),
+        (".5", ".", 0.5),
+        ("1e3", ".", 1000),
+        ("0.1", ".", 0.1),
+        ("12,00", ",", 12),
+        ("1.234,50", ",", 1234.5),
+        ("1 234,5", ",", 1234.5),
+        ("1\u00a0234,5", ",", 1234.5),
+        ("1\u202f234\u202f567", ",", 1234567),
+        ("1.234.567", ",", 1234567),
+        ("-0,25", ",", -0.25),
+        ("1.234", ",", 1234),
+        ("1,234", ".", 1234),
+    ],
+)
+def test_number_text(cell: str, decimal: str, value: float) -> None:
+    got, key = ok("Number", cell, decimal=decimal)
+    assert got == value and type(got) is type(value)
+    assert key == api_key(field("Number"), value)
+
+
+@pytest.mark.parametrize(
+    ("cell", "decimal"),
+    [
+        ("1.23,4", ","),
+        ("1.5", ","),
+        ("1,5", "."),
+        ("1,23", "."),
+        ("1 234.5", "."),
+        ("1.234 567", ","),
+        ("12abc", "."),
+        ("nan", "."),
+        ("inf", "."),
+        ("--1", "."),
+        ("1,2,3", ","),
+        ("€12", "."),
+    ],
+)
+def test_number_text_errors(cell: str, decimal: str) -> None:
+    assert error("Number", cell, decimal=decimal) == (
+        f"'{cell}' is not a number (decimal mark '{decimal}')"
+    )
+
+
+def test_number_out_of_range() -> None:
+    assert error("Number", "1e400") == "'1e400' is out of range for a number"
+    assert error("Number", float("inf")) == "'inf' is out of range for a number"
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [(12, 12), (12.0, 12), (2.5, 2.5), (np.float64(3.0), 3), (np.int64(-4), -4), (0.1, 0.1)],
+)
+def test_number_typed_cells_bypass_text_rules(cell: Any, value: float) -> None:
+    got, key = ok("Number", cell, decimal=",")
+    assert got == value and type(got) is type(value)
+    assert key == api_key(field("Number"), value)
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        (True, "'TRUE' is a true/false cell, not a number"),
+        (dt.datetime(2024, 5, 1), "'2024-05-01' is not a number"),
+    ],
+)
+def test_number_typed_errors(cell: Any, message: str) -> None:
+    assert error("Number", cell) == message
+
+
+def test_number_keys_agree_for_int_and_float_api_values() -> None:
+    f = field("Number")
+    assert api_key(f, 12) == api_key(f, 12.0) == ok("Number", "12,00", decimal=",")[1] == "12"
+    assert api_key(f, 1234.5) == ok("Number", "1.234,50", decimal=",")[1] == "1234.5"
+    assert api_key(f, None) == ""
+    assert api_key(f, 2**60) == api_key(f, float(2**60))
+
+
+@pytest.mark.parametrize(
+    ("rules", "cell", "message"),
+    [
+        ({"format": "integer"}, "2.5", "'2.5' is not a whole number (the field takes integers)"),
+        (
+            {"allowNegative": False},
+            "-1",
+            "'-1' is negative (the field does not allow negative numbers)",
+        ),
+        ({"allowZero": False}, "0", "'0' is zero (the field does not allow zero)"),
+        ({"minValue": 5}, "4.5", "'4.5' is below the minimum 5"),
+        ({"maxValue": 10.5}, "11", "'11' is above the maximum 10.5"),
+        ({"maxValue": 10}, 11.0, "'11' is above the maximum 10"),
+    ],
+)
+def test_number_validations(rules: dict[str, Any], cell: Any, message: str) -> None:
+    assert error("Number", cell, rules) == message
+
+
+def test_number_validations_pass() -> None:
+    rules = {
+        "format": "integer",
+        "allowNegative": False,
+        "allowZero": False,
+        "minValue": 1,
+        "maxValue": 10,
+        "precision": None,
+    }
+    assert ok("Number", "10", rules) == (10, "10")
+    assert ok("Number", "-1", {"allowNegative": True}) == (-1, "-1")
+
+
+# --- switch ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "flag"),
+    [
+        ("true", True),
+        ("TRUE", True),
+        (" Yes ", True),
+        ("1", True),
+        ("false", False),
+        ("No", False),
+        ("0", False),
+        (True, True),
+        (False, False),
+        (np.bool_(True), True),
+        (1, True),
+        (0.0, False),
+    ],
+)
+def test_switch(cell: Any, flag: bool) -> None:
+    value, key = ok("Switch", cell)
+    assert value is flag
+    assert key == api_key(field("Switch"), flag) == ("true" if flag else "false")
+
+
+def test_switch_configured_words() -> None:
+    opts = {"true_values": ("Ja", "Oui"), "false_values": ("Nein",)}
+    assert ok("Switch", "ja", **opts) == (True, "true")
+    assert ok("Switch", "OUI", **opts) == (True, "true")
+    assert ok("Switch", "nein", **opts) == (False, "false")
+    assert ok("Switch", "yes", **opts) == (True, "true")  # defaults still apply
+
+
+@pytest.mark.parametrize("cell", ["maybe", "2", 2, "y"])
+def test_switch_errors_list_the_words(cell: Any) -> None:
+    message = error("Switch", cell, true_values=("Ja",))
+    assert message == (
+        f"'{cell}' is not a yes/no value (use one of: true, yes, 1, false, no, 0, Ja)"
+    )
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cell", "tz", "iso", "date_only"),
+    [
+        ("2024-05-01", "UTC", "2024-05-01T00:00:00.000Z", True),
+        ("2024-05-01", "Europe/Berlin", "2024-04-30T22:00:00.000Z", True),
+        ("2024-05-01T10:30", "Europe/Berlin", "2024-05-01T08:30:00.000Z", False),
+        ("2024-05-01 10:30:00", "America/New_York", "2024-05-01T14:30:00.000Z", False),
+        ("2024-05-01T10:30:00.123456", "UTC", "2024-05-01T10:30:00.123Z", False),
+        ("2024-05-01T10:30:00,5", "UTC", "2024-05-01T10:30:00.500Z", False),
+        ("2024-05-01T10:30:00Z", "Europe/Berlin", "2024-05-01T10:30:00.000Z", False),
+        ("2024-05-01t10:30:00z", "Europe/Berlin", "2024-05-01T10:30:00.000Z", False),
+        ("2024-05-01T10:30+02:00", "UTC", "2024-05-01T08:30:00.000Z", False),
+        ("2024-05-01T10:30:00-0530", "UTC", "2024-05-01T16:00:00.000Z", False),
+        ("1500-01-01", "UTC", "1500-01-01T00:00:00.000Z", True),
+        ("2999-12-31T23:59:59Z", "UTC", "2999-12-31T23:59:59.000Z", False),
+        # DST: a nonexistent local time moves forward; an ambiguous one takes the first (summer).
+        ("2024-03-31T02:30", "Europe/Berlin", "2024-03-31T01:00:00.000Z", False),
+        ("2024-10-27T02:30", "Europe/Berlin", "2024-10-27T00:30:00.000Z", False),
+    ],
+)
+def test_datetime_iso_text(cell: str, tz: str, iso: str, date_only: bool) -> None:
+    c = conv("DateTime", [cell], timezone=tz)
+    assert c.errors.iat[0] is None
+    assert c.values.iat[0] == c.keys.iat[0] == iso
+    assert c.date_only is not None and c.date_only.iat[0] == date_only
+    assert api_key(field("DateTime"), iso) == iso
+
+
+def test_datetime_mixed_offsets_in_one_column() -> None:
+    c = conv(
+        "DateTime",
+        ["2024-05-01", "2024-05-01T10:00Z", "2024-05-01T10:00"],
+        timezone="Europe/Berlin",
+    )
+    assert c.keys.tolist() == [
+        "2024-04-30T22:00:00.000Z",
+        "2024-05-01T10:00:00.000Z",
+        "2024-05-01T08:00:00.000Z",
+    ]
+    assert c.date_only is not None and c.date_only.tolist() == [True, False, False]
+
+
+@pytest.mark.parametrize(
+    ("cell", "fmt", "iso", "date_only"),
+    [
+        ("01.05.2024", "%d.%m.%Y", "2024-04-30T22:00:00.000Z", True),
+        ("01.05.2024 10:30", "%d.%m.%Y %H:%M", "2024-05-01T08:30:00.000Z", False),
+        ("05/01/2024 01:00 PM", "%m/%d/%Y %I:%M %p", "2024-05-01T11:00:00.000Z", False),
+        ("2024-05-01 10:30 +0000", "%Y-%m-%d %H:%M %z", "2024-05-01T10:30:00.000Z", False),
+        ("01.05.1600", "%d.%m.%Y", "1600-04-30T23:06:32.000Z", True),  # Berlin's LMT offset
+    ],
+)
+def test_datetime_with_format(cell: str, fmt: str, iso: str, date_only: bool) -> None:
+    c = conv("DateTime", [cell], date_format=fmt, timezone="Europe/Berlin")
+    assert c.errors.iat[0] is None
+    assert c.keys.iat[0] == iso
+    assert c.date_only is not None and c.date_only.iat[0] == date_only
+
+
+@pytest.mark.parametrize(
+    ("cell", "fmt", "expected"),
+    [
+        ("2024-02-30", None, "expected ISO 8601, e.g. 2024-05-01 or 2024-05-01T10:30:00+02:00"),
+        ("2024", None, "expected ISO 8601"),
+        ("20240501", None, "expected ISO 8601"),
+        ("May 1st", None, "expected ISO 8601"),
+        ("2024-05-01T25:00", None, "expected ISO 8601"),
+        ("31.02.2024", "%d.%m.%Y", "expected %d.%m.%Y, a date"),
+        ("2024-05-01", "%d.%m.%Y", "expected %d.%m.%Y, a date"),
+        ("01.05.2024", "%d.%m.%Y %H:%M", "expected %d.%m.%Y %H:%M"),
+    ],
+)
+def test_datetime_errors_name_value_and_format(cell: str, fmt: str | None, expected: str) -> None:
+    message = error("DateTime", cell, date_format=fmt)
+    assert message.startswith(f"'{cell}' is not a valid date ({expected}")
+
+
+@pytest.mark.parametrize(
+    ("cell", "iso", "date_only"),
+    [
+        (dt.datetime(2024, 5, 1, 10, 30), "2024-05-01T08:30:00.000Z", False),
+        (dt.datetime(2024, 5, 1), "2024-04-30T22:00:00.000Z", False),  # midnight: still a time
+        (pd.Timestamp("2024-05-01 10:30"), "2024-05-01T08:30:00.000Z", False),
+        (dt.date(2024, 5, 1), "2024-04-30T22:00:00.000Z", True),
+        (dt.datetime(2024, 5, 1, 10, 30, tzinfo=dt.UTC), "2024-05-01T10:30:00.000Z", False),
+        (pd.Timestamp("2024-05-01T10:30+02:00"), "2024-05-01T08:30:00.000Z", False),
+        (dt.datetime(1500, 1, 1, tzinfo=dt.UTC), "1500-01-01T00:00:00.000Z", False),
+    ],
+)
+def test_datetime_typed_cells(cell: Any, iso: str, date_only: bool) -> None:
+    c = conv("DateTime", [cell], timezone="Europe/Berlin", date_format="%d.%m.%Y")
+    assert c.errors.iat[0] is None
+    assert c.keys.iat[0] == iso
+    assert c.date_only is not None and c.date_only.iat[0] == date_only
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        (dt.time(10, 30), "'10:30:00' is a time without a date"),
+        (45000, "'45000' is not a valid date"),
+        (True, "'TRUE' is not a valid date"),
+    ],
+)
+def test_datetime_typed_errors(cell: Any, message: str) -> None:
+    assert error("DateTime", cell).startswith(message)
+
+
+def test_error_messages_tell_true_from_one() -> None:
+    c = conv("DateTime", [True, 1, 1.0])
+    assert [e.split(" is ")[0] for e in c.errors] == ["'TRUE'", "'1'", "'1'"]
+
+
+def test_datetime_unknown_zone_is_a_mapping_error() -> None:
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        conv("DateTime", ["2024-05-01"], timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("returned", "key"),
+    [
+        ("2024-05-01T00:00:00.000Z", "2024-05-01T00:00:00.000Z"),
+        ("2024-05-01T00:00:00Z", "2024-05-01T00:00:00.000Z"),
+        ("2024-05-01T02:00:00+02:00", "2024-05-01T00:00:00.000Z"),
+        ("2024-05-01T00:00:00.123456Z", "2024-05-01T00:00:00.123Z"),
+        ("not a date", "not a date"),
+        (None, ""),
+        ("", ""),
+    ],
+)
+def test_datetime_api_key_normalizes(returned: Any, key: str) -> None:
+    assert api_key(field("DateTime"), returned) == key
+
+
+@pytest.mark.parametrize(
+    ("iso", "tz", "day"),
+    [
+        ("2024-04-30T22:00:00.000Z", "Europe/Berlin", "2024-05-01"),
+        ("2024-04-30T22:00:00.000Z", "UTC", "2024-04-30"),
+        ("2024-05-01T03:00:00.000Z", "America/New_York", "2024-04-30"),
+    ],
+)
+def test_date_key(iso: str, tz: str, day: str) -> None:
+    assert date_key(iso, tz) == day
+
+
+# --- options ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", ["Red", "red", " RED ", "opt-red"])
+def test_option_by_name_or_id(cell: str) -> None:
+    assert ok("Option", cell, {"options": OPTIONS}) == ("opt-red", "opt-red")
+    assert api_key(field("Option", options=OPTIONS), "opt-red") == "opt-red"
+
+
+def test_option_did_you_mean() -> None:
+    assert error("Option", "Gren", {"options": OPTIONS}) == (
+        "'Gren' is not an option of Field; did you mean 'Green'? (options: Red, Green, Blue)"
+    )
+    assert error("Option", "Purple", {"options": OPTIONS}) == (
+        "'Purple' is not an option of Field (options: Red, Green, Blue)"
+    )
+
+
+def test_option_list_is_capped_at_five() -> None:
+    many = [{"name": f"Size {i}", "id": f"s{i}"} for i in range(8)]
+    message = error("Option", "XL", {"options": many})
+    assert message.endswith("(options: Size 0, Size 1, Size 2, Size 3, Size 4, … (8 in all))")
+
+
+# --- references ------------------------------------------------------------------------------
+
+REF = {"collectionId": AUTHORS}
+
+
+@pytest.mark.parametrize(
+    ("cell", "by", "item"),
+    [
+        (A, None, A),
+        ("jane-doe", None, A),
+        ("Jane-Doe", None, A),
+        ("Jane Doe", None, A),
+        ("bob stone", None, B),
+        (A, "id", A),
+        ("bob", "slug", B),
+        ("BOB STONE", "name", B),
+    ],
+)
+def test_reference_lookup(cell: str, by: str | None, item: str) -> None:
+    assert ok("Reference", cell, REF, by=by) == (item, item)
+    assert api_key(field("Reference", **REF), item) == item
+
+
+@pytest.mark.parametrize(
+    ("cell", "by", "message"),
+    [
+        ("nobody", None, "no item with slug or name 'nobody' in the referenced collection"),
+        (C, None, f"no item with id '{C}' in the referenced collection"),
+        ("jane-doe", "id", "no item with id 'jane-doe' in the referenced collection"),
+        ("Jane Doe", "slug", "no item with slug 'Jane Doe' in the referenced collection"),
+        (A, "name", f"no item with name '{A}' in the referenced collection"),
+    ],
+)
+def test_reference_not_found(cell: str, by: str | None, message: str) -> None:
+    assert error("Reference", cell, REF, by=by) == message
+
+
+def test_reference_without_loaded_target_accepts_only_ids() -> None:
+    c = conv("Reference", [C, "jane-doe"], REF, refs={})
+    assert c.values.iat[0] == C
+    assert "is not an item id (24 hex digits)" in c.errors.iat[1]
+
+
+def test_bad_by_option_is_a_mapping_error() -> None:
+    with pytest.raises(ValueError, match="by must be id, slug or name"):
+        conv("Reference", ["x"], REF, by="title")
+
+
+def test_multi_reference() -> None:
+    c = conv("MultiReference", [f"bob; {A} ;jane-doe;bob", "Jane Doe", " ; "], REF)
+    assert c.values.iat[0] == [B, A]  # sheet order, repeats dropped
+    returned = [B, A]
+    assert c.keys.iat[0] == api_key(field("MultiReference", **REF), returned) == f"{B},{A}"
+    assert c.values.iat[1] == [A]
+    assert c.empty.tolist() == [False, False, True]
+    assert ok("MultiReference", f"bob|{A}", REF, separator="|")[0] == [B, A]
+
+
+def test_multi_reference_errors() -> None:
+    message = error("MultiReference", "bob;ghost", REF)
+    assert message == "no item with slug or name 'ghost' in the referenced collection"
+
+
+# --- api_key, cleared_value, check_mappable --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "key"),
+    [
+        ("PlainText", None, ""),
+        ("PlainText", "", ""),
+        ("MultiReference", [], ""),
+        ("MultiImage", [], ""),
+        ("Image", {"fileId": "1", "url": None}, ""),
+        ("Switch", False, "false"),
+        ("Switch", "true", "true"),
+        ("Number", "12.0", "12"),
+        ("Number", float("nan"), ""),
+        ("MultiReference", [{"id": A}, B], f"{A},{B}"),
+        ("Reference", f" {A} ", A),
+        ("Color", "#FFF", "#FFF"),
+    ],
+)
+def test_api_key_shapes(kind: str, value: Any, key: str) -> None:
+    assert api_key(field(kind), value) == key
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("MultiReference", []),
+        ("MultiImage", []),
+        ("PlainText", None),
+        ("Number", None),
+        ("Switch", None),
+        ("Image", None),
+        ("Reference", None),
+    ],
+)
+def test_cleared_value(kind: str, value: Any) -> None:
+    assert cleared_value(field(kind)) == value
+
+
+@pytest.mark.parametrize(
+    ("schema", "localized", "reason"),
+    [
+        (SchemaField("x", "ExtFileRef", "X"), False, "undocumented"),
+        (SchemaField("x", "User", "X"), False, "read-only"),
+        (SchemaField("x", "PlainText", "X", editable=False), False, "not editable"),
+        (SchemaField("x", "Image", "X"), True, "Webflow's API does not localize images"),
+        (SchemaField("x", "MultiImage", "X"), True, "Webflow's API does not localize images"),
+        (SchemaField("x", "File", "X"), True, "Webflow's API does not localize images"),
+        (SchemaField("x", "Hologram", "X"), False, "does not know the field type"),
+    ],
+)
+def test_check_mappable_refuses(schema: SchemaField, localized: bool, reason: str) -> None:
+    message = check_mappable(schema, localized)
+    assert message is not None and reason in message
+
+
+@pytest.mark.parametrize("kind", ALL_TYPES)
+def test_check_mappable_accepts_writable_types(kind: str) -> None:
+    assert (
+        check_mappable(field(kind), localized=kind not in ("Image", "MultiImage", "File")) is None
+    )
+
+
+@pytest.mark.parametrize("kind", ["ExtFileRef", "User", "Hologram"])
+def test_convert_refuses_unwritable_types(kind: str) -> None:
+    with pytest.raises(ValueError):
+        conv(kind, ["x"])
+
+
+# --- the key contract, through the value Webflow would send back -----------------------------
+
+
+def webflow_echo(kind: str, value: Any) -> Any:
+    """The value as the API returns it after a write (numbers as floats, files with ids)."""
+    if kind == "Number":
+        return float(value)
+    if kind in ("Image", "File"):
+        return {"fileId": "f" * 24, "url": value["url"], "alt": None}
+    if kind == "MultiImage":
+        return [{"fileId": "f" * 24, "url": v["url"], "alt": None} for v in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("kind", "cells", "options"),
+    [
+        ("PlainText", ["Hello ", 12, 2.5, "a\nb"], {}),
+        ("Number", ["12", "12,00", "1.234,50", 12, 12.0, 0.1, "-3"], {"decimal": ","}),
+        ("Switch", ["ja", "no", True, 0], {"true_values": ("Ja",)}),
+        (
+            "DateTime",
+            ["2024-05-01", "2024-05-01T10:30", dt.date(2024, 5, 1), dt.datetime(2024, 5, 1, 10)],
+            {"timezone": "Europe/Berlin"},
+        ),
+        ("Email", [" a@b.co "], {}),
+        ("Image", ["https://x.com/a.png"], {}),
+        ("MultiImage", ["https://x.com/a.png;https://x.com/b.png"], {}),
+        ("Option", ["green"], {}),
+        ("Reference", ["bob"], {}),
+        ("MultiReference", ["bob;jane-doe"], {}),
+    ],
+)
+def test_key_contract(kind: str, cells: list[Any], options: dict[str, Any]) -> None:
+    validations = {"options": OPTIONS} if kind == "Option" else REF
+    c = conv(kind, cells, validations, **options)
+    assert c.errors.isna().all(), c.errors.tolist()
+    f = field(kind, **validations)
+    for value, key in zip(c.values, c.keys, strict=True):
+        assert key == api_key(f, webflow_echo(kind, value))
+
+
+# --- large columns (no timing assertions: benchmarks live elsewhere) ---------------------------
+
+N = 100_000
+
+
+@pytest.mark.parametrize(
+    ("kind", "make", "options"),
+    [
+        ("PlainText", lambda i: f"Name {i}", {}),
+        ("Number", lambda i: f"{i},{i % 100:02d}", {"decimal": ","}),
+        ("Number", lambda i: float(i) / 4, {}),
+        ("Switch", lambda i: ("yes", "no", True)[i % 3], {}),
+        (
+            "DateTime",
+            lambda i: f"2024-{i % 12 + 1:02d}-{i % 28 + 1:02d}T{i % 24:02d}:{i % 60:02d}",
+            {"timezone": "Europe/Berlin"},
+        ),
+        ("DateTime", lambda i: dt.datetime(2024, 1, 1) + dt.timedelta(minutes=i), {}),
+        ("Option", lambda i: ("Red", "green", "opt-blue")[i % 3], {}),
+        ("Reference", lambda i: ("bob", A, "Jane Doe")[i % 3], {}),
+        ("MultiReference", lambda i: f"bob;{A}" if i % 2 else "jane-doe", {}),
+        ("Image", lambda i: f"https://x.com/{i}.png", {}),
+        ("MultiImage", lambda i: f"https://x.com/{i}.png;https://x.com/b.png", {}),
+        ("Email", lambda i: f"user{i}@example.com", {}),
+    ],
+)
+def test_large_columns_convert(kind: str, make: Any, options: dict[str, Any]) -> None:
+    cells = pd.Series([make(i) for i in range(N)], dtype=object)
+    cells.iat[N // 2] = ""  # an empty cell and a bad one in the middle of it all
+    cells.iat[N // 3] = "§bad§"
+    validations = {"options": OPTIONS} if kind == "Option" else REF
+    c = convert_column(field(kind, **validations), FieldOptions(**options), cells, REFS)
+    assert len(c.values) == N
+    assert c.empty.sum() == 1 and bool(c.empty.iat[N // 2])
+    bad = c.errors.notna()
+    if kind == "PlainText":
+        assert not bad.any()
+    else:
+        assert bad.sum() == 1 and "'§bad§'" in c.errors.iat[N // 3]
+    assert c.values[~bad & ~c.empty].notna().all()
+    assert c.keys[~bad & ~c.empty].notna().all()
