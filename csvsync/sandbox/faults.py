@@ -1,0 +1,128 @@
+"""Fault knobs (latency, 500s, dropped connections, 429 bursts, reject rules) and their RNG.
+
+One ``Faults`` object per sandbox; decisions come from a seeded ``random.Random`` so a run
+with the same ``seed`` and request order fails the same way.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from .ratelimit_window import RateWindow
+
+RATE_KNOBS = ("rate_limit", "window")
+
+
+@dataclass
+class FaultKnobs:
+    latency: float = 0.0
+    error_rate: float = 0.0
+    drop_rate: float = 0.0
+    drop_after_apply: bool = False
+    spike_rate: float = 0.0
+    spike_latency: float = 0.0
+    burst_429: int = 0
+    retry_after: float | None = None
+    reject: list[dict[str, Any]] = field(default_factory=list)
+    seed: int | None = None
+
+
+_KNOB_TYPES: dict[str, tuple[type, ...]] = {
+    "latency": (int, float),
+    "error_rate": (int, float),
+    "drop_rate": (int, float),
+    "drop_after_apply": (bool,),
+    "spike_rate": (int, float),
+    "spike_latency": (int, float),
+    "burst_429": (int,),
+    "retry_after": (int, float, type(None)),
+    "reject": (list,),
+    "seed": (int, type(None)),
+}
+
+
+class Faults:
+    """Thread-safe holder of the current knobs and the decisions drawn from them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.knobs = FaultKnobs()
+        self._rng = random.Random()
+
+    def update(self, **knobs: Any) -> None:
+        """Set some knobs; unknown names or wrong types raise ``ValueError``."""
+        known = {f.name for f in fields(FaultKnobs)}
+        for name, value in knobs.items():
+            if name not in known:
+                raise ValueError(f"unknown fault knob: {name}")
+            types = _KNOB_TYPES[name]
+            if isinstance(value, bool) and bool not in types:
+                raise ValueError(f"knob {name} must be a number")
+            if not isinstance(value, types):
+                raise ValueError(f"knob {name} has the wrong type: {value!r}")
+            if isinstance(value, list) and not all(isinstance(r, dict) for r in value):
+                raise ValueError("reject must be a list of objects")
+        with self._lock:
+            for name, value in knobs.items():
+                setattr(self.knobs, name, value)
+            if "seed" in knobs:
+                self._rng = random.Random(knobs["seed"])
+
+    def reset(self) -> None:
+        with self._lock:
+            self.knobs = FaultKnobs()
+            self._rng = random.Random()
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return asdict(self.knobs)
+
+    def _chance(self, rate: float) -> bool:
+        return rate > 0 and self._rng.random() < rate
+
+    def draw(self) -> RequestFaults:
+        """Decide every fault for one request at once, so concurrent requests stay ordered."""
+        with self._lock:
+            k = self.knobs
+            delay = k.latency + (k.spike_latency if self._chance(k.spike_rate) else 0.0)
+            burst = k.burst_429 > 0
+            if burst:
+                k.burst_429 -= 1
+            return RequestFaults(
+                delay=delay,
+                burst_429=burst,
+                retry_after=k.retry_after,
+                error=self._chance(k.error_rate),
+                drop=self._chance(k.drop_rate),
+                drop_after_apply=k.drop_after_apply,
+                reject=[dict(r) for r in k.reject],
+            )
+
+
+def apply_knobs(faults: Faults, rate: RateWindow, knobs: dict[str, Any]) -> None:
+    """Set fault knobs and the rate knobs (``rate_limit``, ``window``) in one go."""
+    knobs = dict(knobs)
+    limits = {k: knobs.pop(k) for k in RATE_KNOBS if k in knobs}
+    for name, value in limits.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"knob {name} must be a positive number")
+    faults.update(**knobs)
+    rate.configure(limit=limits.get("rate_limit"), window=limits.get("window"))
+
+
+def knobs_state(faults: Faults, rate: RateWindow) -> dict[str, Any]:
+    return {**faults.as_dict(), "rate_limit": rate.limit, "window": rate.window}
+
+
+@dataclass(frozen=True)
+class RequestFaults:
+    delay: float = 0.0
+    burst_429: bool = False
+    retry_after: float | None = None
+    error: bool = False
+    drop: bool = False
+    drop_after_apply: bool = False
+    reject: list[dict[str, Any]] = field(default_factory=list)

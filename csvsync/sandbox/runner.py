@@ -1,0 +1,169 @@
+"""``Sandbox``: the emulator as a context manager serving on a background thread.
+
+Owns the lifecycle only (open/seed the store, bind, serve, stop); requests are handled in
+``server.py`` and data lives in ``store.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from .faults import Faults, apply_knobs, knobs_state
+from .ratelimit_window import RateWindow
+from .seed import DEMO_SITE_ID, seed_demo, site_only
+from .server import SandboxHTTPServer
+from .store import Store
+
+SEEDS = ("demo", "empty")
+
+
+@dataclass
+class SandboxOptions:
+    """How to run a sandbox. ``seed="empty"`` gives the demo site and locales without
+    collections; ``data`` persists to a SQLite file (reopened without re-seeding)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    token: str = "sandbox-token"
+    seed: str = "demo"
+    data: Path | None = None
+    rate_limit: int = 120
+    window: float = 60.0
+    clock: Callable[[], float] | None = None  # rate-window time source; default monotonic
+    # Where hosted files appear to live. Webflow serves uploads from a CDN host, not the API's,
+    # so the default is a fixed host: exported sheets and caches then survive a sandbox restart
+    # on another port. None serves them from the sandbox itself (GET /assets/...).
+    asset_base: str | None = "https://cdn.sandbox.localhost"
+
+
+class Sandbox:
+    """A running Webflow emulator (``with Sandbox(opts) as sb: ... sb.base_url``)."""
+
+    def __init__(self, opts: SandboxOptions | None = None) -> None:
+        self.opts = opts or SandboxOptions()
+        if self.opts.seed not in SEEDS:
+            raise ValueError(f"unknown seed {self.opts.seed!r}; use one of {', '.join(SEEDS)}")
+        self.store = self._open_store()
+        self.faults = Faults()
+        self.rate = RateWindow(
+            self.opts.rate_limit, self.opts.window, self.opts.clock or time.monotonic
+        )
+        self._server: SandboxHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _open_store(self) -> Store:
+        data = Path(self.opts.data) if self.opts.data else None
+        store = Store(data)
+        if store.is_new or store.get_meta("seed") is None:
+            if self.opts.seed == "demo":
+                seed_demo(store)
+            else:
+                site_only(store)
+            store.set_meta("seed", self.opts.seed)
+        return store
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> Sandbox:
+        if self._server is not None:
+            return self
+        if self.store.closed:
+            self.store = self._open_store()
+        self._server = SandboxHTTPServer(
+            (self.opts.host, self.opts.port), self.store, self.opts.token, self.rate, self.faults
+        )
+        self.store.asset_base = self.asset_base
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name="csvsync-sandbox", daemon=True,
+        )  # fmt: skip
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        server.close_all()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=10)
+        self._server = self._thread = None
+        self.store.close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ addresses
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def asset_base(self) -> str:
+        """The scheme and host hosted files are served under."""
+        return (self.opts.asset_base or self.origin).rstrip("/")
+
+    @property
+    def origin(self) -> str:
+        return f"http://{self.opts.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.origin + "/v2"
+
+    @property
+    def control_url(self) -> str:
+        return self.origin + "/_sandbox"
+
+    @property
+    def site_id(self) -> str:
+        return DEMO_SITE_ID
+
+    # ------------------------------------------------------------------ knobs and log
+    def set_faults(self, **knobs: Any) -> None:
+        """Set fault knobs (see ``faults.FaultKnobs``) and/or ``rate_limit`` / ``window``."""
+        apply_knobs(self.faults, self.rate, knobs)
+
+    def reset_faults(self) -> None:
+        self.faults.reset()
+
+    def faults_state(self) -> dict[str, Any]:
+        return knobs_state(self.faults, self.rate)
+
+    def log(self) -> list[dict[str, Any]]:
+        return self._server.log_entries() if self._server else []
+
+    def clear_log(self) -> None:
+        if self._server:
+            self._server.clear_log()
+
+
+def run_forever(opts: SandboxOptions, on_ready: Callable[[str], None]) -> None:
+    """Serve until KeyboardInterrupt, then stop cleanly; ``on_ready`` gets the base URL."""
+    sandbox = Sandbox(opts).start()
+    try:
+        on_ready(sandbox.base_url)
+        stop = threading.Event()
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()

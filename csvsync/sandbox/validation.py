@@ -1,0 +1,313 @@
+"""Field values as Webflow checks and transforms them: one function per field type.
+
+``validate_value`` returns the value to store (dates normalized, files re-hosted as
+``{fileId, url, alt}``), ``DROP`` for a file skipped under ``skipInvalidFiles``, or raises
+``FieldError`` naming the field slug, which the store collects into a ``validation_error``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from .apierrors import FieldError
+
+
+class _Drop:
+    """Sentinel: leave the field out (an invalid file skipped under skipInvalidFiles)."""
+
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+DROP: Any = _Drop()
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+SLUG_MAX = 256
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    """One collection field as the store keeps it (``GET /collections/{id}`` ``fields[]``)."""
+
+    id: str
+    slug: str
+    display_name: str
+    type: str
+    required: bool = False
+    editable: bool = True
+    help_text: str | None = None
+    validations: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "isEditable": self.editable,
+            "isRequired": self.required,
+            "type": self.type,
+            "slug": self.slug,
+            "displayName": self.display_name,
+            "helpText": self.help_text,
+            "validations": self.validations,
+        }
+
+
+@dataclass
+class ValueContext:
+    """What validators need from the store, injected so this module stays pure."""
+
+    skip_invalid_files: bool = True
+    reference_exists: Callable[[str, str], bool] = lambda _coll, _item: False
+    register_asset: Callable[[str], tuple[str, str]] = lambda url: ("", url)
+    lookup_asset: Callable[[str], str | None] = lambda _fid: None
+    # file ids of sandbox asset URLs seen in this request (so a re-sent read URL is stable)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+Validator = Callable[[FieldDef, Any, ValueContext], Any]
+
+
+def _rules(f: FieldDef) -> dict[str, Any]:
+    return f.validations or {}
+
+
+def _text(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    if not isinstance(v, str):
+        raise FieldError(f.slug, f"Expected a string, got {_jtype(v)}")
+    rules = _rules(f)
+    if rules.get("maxLength") is not None and len(v) > int(rules["maxLength"]):
+        raise FieldError(f.slug, f"Must be at most {rules['maxLength']} characters")
+    if rules.get("minLength") is not None and len(v) < int(rules["minLength"]):
+        raise FieldError(f.slug, f"Must be at least {rules['minLength']} characters")
+    if f.slug == "slug" and (not SLUG_RE.match(v) or len(v) > SLUG_MAX):
+        raise FieldError(
+            "slug", f"Invalid slug '{v}': use lowercase letters, digits and single hyphens"
+        )
+    return v
+
+
+def _number(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    # bool is an int subclass in Python but never a JSON number
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise FieldError(f.slug, f"Expected a number, got {_jtype(v)}")
+    rules = _rules(f)
+    if rules.get("format") == "integer" and isinstance(v, float):
+        if not v.is_integer():
+            raise FieldError(f.slug, f"Expected an integer, got {v}")
+        v = int(v)
+    if rules.get("allowNegative") is False and v < 0:
+        raise FieldError(f.slug, f"Negative numbers are not allowed: {v}")
+    if rules.get("allowZero") is False and v == 0:
+        raise FieldError(f.slug, "Zero is not allowed")
+    if rules.get("minValue") is not None and v < rules["minValue"]:
+        raise FieldError(f.slug, f"Must be at least {rules['minValue']}")
+    if rules.get("maxValue") is not None and v > rules["maxValue"]:
+        raise FieldError(f.slug, f"Must be at most {rules['maxValue']}")
+    return v
+
+
+def _switch(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    if not isinstance(v, bool):
+        raise FieldError(f.slug, f"Expected a boolean, got {_jtype(v)}")
+    return v
+
+
+def parse_datetime(v: str) -> str:
+    """ISO 8601 (or a bare date, read as midnight UTC) -> ``YYYY-MM-DDTHH:MM:SS.mmmZ``."""
+    text = v.strip()
+    if text.endswith(("z", "Z")):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)  # raises ValueError
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return format_datetime(dt)
+
+
+def format_datetime(dt: datetime) -> str:
+    dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def _datetime(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    if not isinstance(v, str):
+        raise FieldError(f.slug, f"Expected an ISO 8601 date string, got {_jtype(v)}")
+    try:
+        return parse_datetime(v)
+    except ValueError:
+        raise FieldError(f.slug, f"Invalid date: '{v}'") from None
+
+
+_CSS_COLORS = frozenset(
+    """aliceblue antiquewhite aqua aquamarine azure beige bisque black blanchedalmond blue
+    blueviolet brown burlywood cadetblue chartreuse chocolate coral cornflowerblue cornsilk crimson
+    cyan darkblue darkcyan darkgoldenrod darkgray darkgreen darkgrey darkkhaki darkmagenta
+    darkolivegreen darkorange darkorchid darkred darksalmon darkseagreen darkslateblue darkslategray
+    darkslategrey darkturquoise darkviolet deeppink deepskyblue dimgray dimgrey dodgerblue firebrick
+    floralwhite forestgreen fuchsia gainsboro ghostwhite gold goldenrod gray green greenyellow grey
+    honeydew hotpink indianred indigo ivory khaki lavender lavenderblush lawngreen lemonchiffon
+    lightblue lightcoral lightcyan lightgoldenrodyellow lightgray lightgreen lightgrey lightpink
+    lightsalmon lightseagreen lightskyblue lightslategray lightslategrey lightsteelblue lightyellow
+    lime limegreen linen magenta maroon mediumaquamarine mediumblue mediumorchid mediumpurple
+    mediumseagreen mediumslateblue mediumspringgreen mediumturquoise mediumvioletred midnightblue
+    mintcream mistyrose moccasin navajowhite navy oldlace olive olivedrab orange orangered orchid
+    palegoldenrod palegreen paleturquoise palevioletred papayawhip peachpuff peru pink plum
+    powderblue purple rebeccapurple red rosybrown royalblue saddlebrown salmon sandybrown seagreen
+    seashell sienna silver skyblue slateblue slategray slategrey snow springgreen steelblue tan teal
+    thistle tomato turquoise violet wheat white whitesmoke yellow yellowgreen transparent""".split()  # noqa: SIM905
+)
+_NUM = r"\s*-?\d+(?:\.\d+)?%?\s*"
+_COLOR_RES = (
+    re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"),
+    re.compile(rf"^rgba?\({_NUM},{_NUM},{_NUM}(?:,{_NUM})?\)$", re.I),
+    re.compile(rf"^hsla?\(\s*-?\d+(?:\.\d+)?(?:deg)?\s*,{_NUM},{_NUM}(?:,{_NUM})?\)$", re.I),
+)
+
+
+def _color(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    if not isinstance(v, str):
+        raise FieldError(f.slug, f"Expected a color string, got {_jtype(v)}")
+    if v.lower() in _CSS_COLORS or any(r.match(v) for r in _COLOR_RES):
+        return v
+    raise FieldError(f.slug, f"Invalid color: '{v}'")
+
+
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_PHONE_RE = re.compile(r"^\+?[0-9 ().\-/]+$")
+
+
+def _email(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    if not isinstance(v, str) or not _EMAIL_RE.match(v):
+        raise FieldError(f.slug, f"Invalid email address: {v!r}")
+    return v
+
+
+def _phone(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    if not isinstance(v, str) or not _PHONE_RE.match(v) or sum(c.isdigit() for c in v) < 3:
+        raise FieldError(f.slug, f"Invalid phone number: {v!r}")
+    return v
+
+
+def _is_http_url(v: str) -> bool:
+    try:
+        parts = urlsplit(v)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _link(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    if not isinstance(v, str) or not _is_http_url(v):
+        raise FieldError(f.slug, f"Invalid URL: {v!r}")
+    return v
+
+
+def _option(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    ids = {o.get("id") for o in _rules(f).get("options", [])}
+    if not isinstance(v, str) or v not in ids:
+        raise FieldError(f.slug, f"Invalid option id: {v!r}")
+    return v
+
+
+def _reference(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    target = str(_rules(f).get("collectionId", ""))
+    if not isinstance(v, str) or not ctx.reference_exists(target, v):
+        raise FieldError(f.slug, f"Referenced item not found: {v!r}")
+    return v
+
+
+def _multi_reference(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    if not isinstance(v, list):
+        raise FieldError(f.slug, f"Expected an array of item ids, got {_jtype(v)}")
+    return [_reference(f, x, ctx) for x in v]
+
+
+def _file_object(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    if not isinstance(v, dict):
+        raise FieldError(f.slug, f"Expected a file object {{url, alt}}, got {_jtype(v)}")
+    alt = v.get("alt")
+    if alt is not None and not isinstance(alt, str):
+        raise FieldError(f.slug, "alt must be a string")
+    url = v.get("url")
+    fid = v.get("fileId")
+    # A fileId of a known asset wins; so does a sandbox asset URL read back earlier.
+    if isinstance(fid, str) and (rel := ctx.lookup_asset(fid)):
+        return {"fileId": fid, "url": rel, "alt": alt}
+    if isinstance(url, str):
+        path = urlsplit(url).path if _is_http_url(url) else ""
+        m = re.match(r"^/assets/([0-9a-f]{24})/", path)
+        if m and (rel := ctx.lookup_asset(m.group(1))):
+            return {"fileId": m.group(1), "url": rel, "alt": alt}
+        host = (urlsplit(url).hostname or "") if _is_http_url(url) else ""
+        if host and not host.endswith(".invalid"):
+            fid, rel = ctx.register_asset(url)
+            return {"fileId": fid, "url": rel, "alt": alt}
+        if ctx.skip_invalid_files:
+            return DROP
+        raise FieldError(f.slug, f"Invalid file: could not fetch {url!r}")
+    if fid is not None:
+        raise FieldError(f.slug, f"File not found: {fid!r}")
+    raise FieldError(f.slug, "A file needs a url or a fileId")
+
+
+def _multi_image(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    if not isinstance(v, list):
+        raise FieldError(f.slug, f"Expected an array of images, got {_jtype(v)}")
+    out = [_file_object(f, x, ctx) for x in v]
+    # skipped files drop out of the list; the rest keep their order
+    return [x for x in out if x is not DROP]
+
+
+def _read_only(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    raise FieldError(f.slug, f"Field is not editable: {f.type} fields cannot be written")
+
+
+VALIDATORS: dict[str, Validator] = {
+    "PlainText": _text,
+    "RichText": _text,
+    "Number": _number,
+    "Switch": _switch,
+    "DateTime": _datetime,
+    "Color": _color,
+    "Email": _email,
+    "Phone": _phone,
+    "Link": _link,
+    "VideoLink": _link,
+    "Option": _option,
+    "Reference": _reference,
+    "MultiReference": _multi_reference,
+    "Image": _file_object,
+    "File": _file_object,
+    "MultiImage": _multi_image,
+    "ExtFileRef": _read_only,
+    "User": _read_only,
+}
+
+
+def validate_value(f: FieldDef, value: Any, ctx: ValueContext) -> Any:
+    """The stored form of ``value`` for field ``f``; ``None`` clears, ``DROP`` skips."""
+    if not f.editable or f.type in ("User", "ExtFileRef"):
+        return _read_only(f, value, ctx)
+    if value is None or (value == "" and f.required):
+        if f.required:
+            raise FieldError(f.slug, "Field is required")
+        return None
+    return VALIDATORS[f.type](f, value, ctx)
+
+
+def _jtype(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int | float):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    return "object"
