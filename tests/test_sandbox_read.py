@@ -215,6 +215,6 @@ def test_files_are_rehosted(wf: Any, sandbox: Any) -> None:
     assert set(image) == {"fileId", "url", "alt"}
     assert image["url"].startswith(sandbox.asset_base + "/assets/" + image["fileId"] + "/")
     # The file is served by the sandbox itself under the same path (the CDN host is fixed).
-    path = image["url"][len(sandbox.asset_base):]
+    path = image["url"][len(sandbox.asset_base) :]
     asset = wf.get(sandbox.origin + path)
     assert asset.status_code == 200 and asset.content

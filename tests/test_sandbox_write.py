@@ -244,7 +244,8 @@ def test_value_transforms_and_files(wf: Any, sandbox: Any) -> None:
     }
     item = wf.patch(ITEMS_LIVE, json=body).json()["items"][0]["fieldData"]
     assert item["image"]["alt"] == "A"
-    assert item["image"]["url"] == f"{sandbox.asset_base}/assets/{item['image']['fileId']}/photo.png"
+    file_id = item["image"]["fileId"]
+    assert item["image"]["url"] == f"{sandbox.asset_base}/assets/{file_id}/photo.png"
     assert [g["fileId"] for g in item["gallery"]] == [item["image"]["fileId"]]
     assert item["launch-date"] == "2025-01-02T01:04:05.000Z"
     assert "summary" not in item

@@ -66,7 +66,9 @@ def test_empty_cells_skip_by_default_and_clear_when_asked(ws: Workspace) -> None
     sheet = ws.write_sheet(f)
     out = run_json(ws, "sync", sheet, "-m", ws.mapping)
     assert out["write_requests"] == 0  # a missing translation never wipes live text
-    text = ws.mapping.read_text().replace("  website: Website", "  website: {column: Website, empty: clear}")
+    text = ws.mapping.read_text().replace(
+        "  website: Website", "  website: {column: Website, empty: clear}"
+    )
     m = ws.dir / "clear.yaml"
     m.write_text(text)
     out = run_json(ws, "sync", sheet, "-m", m)
@@ -81,7 +83,8 @@ def test_empty_cells_skip_by_default_and_clear_when_asked(ws: Workspace) -> None
 def test_all_locales_writes_one_column_to_every_locale(ws: Workspace) -> None:
     m = mapping(
         ws,
-        "key: {column: Item ID}\nlocales: {en: '{column}', fr: '{column} [fr]', de: '{column} [de]'}\n"
+        "key: {column: Item ID}\n"
+        "locales: {en: '{column}', fr: '{column} [fr]', de: '{column} [de]'}\n"
         "fields:\n  summary: {column: Summary, all_locales: true}\n",
     )
     f = ws.frame[["Item ID", "Summary"]].head(2).copy()
@@ -132,8 +135,10 @@ def test_refresh_reloads_schema_and_all_items(ws: Workspace) -> None:
 def test_a_date_only_cell_keeps_the_live_time_of_day(ws: Workspace) -> None:
     item = ws.frame.loc[0, "Item ID"]
     with client(ws) as c:
-        c.update_items_live(DEMO_COLLECTION_ID, [
-            {"id": item, "fieldData": {"launch-date": "2023-05-12T15:45:00.000Z"}}])
+        c.update_items_live(
+            DEMO_COLLECTION_ID,
+            [{"id": item, "fieldData": {"launch-date": "2023-05-12T15:45:00.000Z"}}],
+        )
     f = ws.frame.copy()
     f.loc[0, "Launch date"] = "2023-05-12"
     sheet = ws.write_sheet(f)
@@ -149,7 +154,9 @@ def test_an_error_that_hits_every_row_stops_with_exit_4(ws: Workspace) -> None:
     f = ws.frame.copy()
     f["Summary"] = f["Summary"] + " x"
     sheet = ws.write_sheet(f)
-    ws.sb.set_faults(reject=[{"field": "summary", "description": "Field not described in schema: undefined"}])
+    ws.sb.set_faults(
+        reject=[{"field": "summary", "description": "Field not described in schema: undefined"}]
+    )
     res = ws.run("sync", sheet, "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 4, res.output
     assert "fields changed" in res.output
