@@ -192,3 +192,14 @@ def run_demo(workdir: Path, echo: Callable[[str], None]) -> int:
         echo(render_result(second))
         echo(f"\nResults workbooks are in {workdir.resolve()}")
         return max(first.exit_code, second.exit_code)
+
+
+def regenerate_samples(root: Path) -> None:
+    """Rewrite ``sample_data/products.*`` and ``mappings/demo-products.yaml`` under ``root``."""
+    with Sandbox(SandboxOptions(seed="demo", token=DEMO_TOKEN)) as sb:
+        write_samples(root / "sample_data", root / "mappings" / "demo-products.yaml",
+                      live_demo_items(sb))
+
+
+if __name__ == "__main__":  # python -m csvsync.demo: refresh the committed sample files
+    regenerate_samples(Path.cwd())
