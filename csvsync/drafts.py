@@ -145,7 +145,9 @@ def _convert(
     series = sub[column]
     conv = convert_column(binding.schema, binding.map.options, series, refs)
     keys = conv.keys.copy()
-    values = conv.values.copy()
+    # A plain object array: pandas (3.x) turns None assigned into a Series into NaN, which
+    # would then be sent as invalid JSON.
+    values = conv.values.to_numpy(dtype=object).copy()
     empty = conv.empty.to_numpy(dtype=bool)
     err = conv.errors.copy()
     if sheet.error_cells is not None and column in sheet.error_cells.columns:
@@ -157,8 +159,8 @@ def _convert(
     if binding.map.empty == "clear" and empty.any():
         keys = keys.where(~empty, "")
         cleared = cleared_value(binding.schema)
-        values = values.astype(object)
-        values[empty] = [cleared] * int(empty.sum())
+        for i in np.flatnonzero(empty):
+            values[i] = cleared
         keep = np.ones(len(keys), dtype=bool)
     bad_mask = err.notna().to_numpy()
     keep = keep & ~bad_mask
@@ -169,12 +171,13 @@ def _convert(
     )
     piece = pd.DataFrame(
         {
-            "row": sub.index.to_numpy()[keep],
+            "row": pd.Series(sub.index.to_numpy()[keep]),
             "locale_id": loc.cms_locale_id,
             "field": slug,
             "column": column,
             "key": keys.to_numpy(dtype=object)[keep],
-            "value": values.to_numpy(dtype=object)[keep],
+            # dtype=object explicitly: pandas 3 would infer a string column and turn None to NaN.
+            "value": pd.Series(values[keep], dtype=object),
             "date_only": date_only[keep],
         }
     )

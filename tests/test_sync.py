@@ -105,7 +105,7 @@ def test_a_variant_webflow_rejects_is_isolated_and_the_rest_land(ws: Workspace) 
     ws.sb.set_faults(reject=[{"item_id": bad_item, "cmsLocaleId": LOCALE_DE}])
     res = ws.run("sync", sheet, "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1, res.output
-    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows")
+    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl")
     assert (rows["Outcome"] == "updated").sum() == 249
     failed = rows[rows["Outcome"] == "failed"]
     assert list(failed["Item ID"]) == [bad_item]
@@ -129,7 +129,8 @@ def test_250_changed_variants_are_three_requests(ws: Workspace) -> None:
     out = sync_json(ws, sheet)
     assert out["counts"]["updated"] == 250
     assert out["write_requests"] == 3
-    assert [p["items"] for p in patches(ws)] == [100, 100, 50]
+    # Up to four batches are in flight at once, so the log order varies.
+    assert sorted(p["items"] for p in patches(ws)) == [50, 100, 100]
 
 
 def test_long_layout_gives_the_same_live_state(ws: Workspace, tmp_path: Path) -> None:
@@ -176,7 +177,7 @@ def test_bad_cells_are_invalid_rows_and_the_rest_sync(ws: Workspace) -> None:
     sheet = ws.write_sheet(f)
     res = ws.run("sync", sheet, "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1
-    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows").fillna("")
+    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
     invalid = rows[rows["Outcome"] == "invalid"]
     msgs = " | ".join(invalid["Message"])
     assert "'12,5x'" in msgs and "Price" in msgs
