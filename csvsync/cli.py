@@ -301,3 +301,7 @@ def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     cli()
+
+
+if __name__ == "__main__":
+    main()

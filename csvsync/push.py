@@ -37,6 +37,18 @@ class VariantResult:
     dropped_files: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class PushTarget:
+    """Where and how to push: the collection, its schema, and the live values before the run."""
+
+    client: WebflowClient
+    collection_id: str
+    primary_locale: str
+    schema: list[SchemaField]
+    split_budget: int
+    old_values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+
+
 @dataclass
 class BatchResult:
     batch: Batch
@@ -58,19 +70,13 @@ def fatal_reason(exc: ApiError) -> str | None:
 class Pusher:
     """Sends batches for one collection; thread-safe (no shared mutable state but a counter)."""
 
-    def __init__(
-        self,
-        client: WebflowClient,
-        collection_id: str,
-        primary_locale: str,
-        schema: list[SchemaField],
-        split_budget: int,
-    ) -> None:
-        self.client = client
-        self.collection_id = collection_id
-        self.primary_locale = primary_locale
-        self.file_fields = {f.slug for f in schema if f.type in FILE_TYPES}
-        self.split_budget = split_budget
+    def __init__(self, target: PushTarget) -> None:
+        self.client = target.client
+        self.collection_id = target.collection_id
+        self.primary_locale = target.primary_locale
+        self.file_fields = {f.slug for f in target.schema if f.type in FILE_TYPES}
+        self.split_budget = target.split_budget
+        self.old = target.old_values
 
     def send(self, batch: Batch) -> BatchResult:
         return BatchResult(batch, self._send(batch.writes))
@@ -128,10 +134,24 @@ class Pusher:
         return out
 
     def _dropped_files(self, w: VariantWrite, item: dict[str, Any]) -> list[str]:
+        """File fields Webflow skipped (``skipInvalidFiles``): absent, fewer, or left as before."""
         fd = item.get("fieldData") or {}
-        return [
-            f for f in w.field_data if f in self.file_fields and w.field_data[f] and not fd.get(f)
-        ]
+        dropped = []
+        for f, sent in w.field_data.items():
+            if f not in self.file_fields or not sent:
+                continue
+            got = fd.get(f)
+            before = self.old.get((w.item_id, w.locale_id, f))
+            if not got or (isinstance(sent, list) and len(got) < len(sent)):
+                dropped.append(f)
+            elif got == before and _urls(sent) != _urls(before):
+                dropped.append(f)
+        return dropped
+
+
+def _urls(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [str(v.get("url", "")) if isinstance(v, dict) else str(v) for v in items]
 
 
 def _outcome(exc: ApiError) -> str:

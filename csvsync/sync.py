@@ -20,7 +20,7 @@ from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, StoppedError
 from .job import Job, Progress, RunOptions
 from .mapping import check_columns
 from .plan import Batch, make_batches, variant_writes
-from .push import BatchResult, Pusher
+from .push import BatchResult, Pusher, PushTarget
 from .report import Report, build_report
 from .results import RunSummary, default_results_path, write_results
 from .sheet import SheetOptions, read_sheet
@@ -164,12 +164,16 @@ def _push(
         ],
     )
     assert job.resolved is not None
+    writes = sum(len(b.writes) for b in batches)
     pusher = Pusher(
-        job.client,
-        job.mapping.collection,
-        job.primary.cms_locale_id,
-        job.schema,
-        split_budget=max(20, 2 * sum(len(b.writes) for b in batches) // 10),
+        PushTarget(
+            job.client,
+            job.mapping.collection,
+            job.primary.cms_locale_id,
+            job.schema,
+            split_budget=max(20, 2 * writes // 10),
+            old_values=old,
+        )
     )
     done = 0
     total = sum(len(b.writes) for b in batches)

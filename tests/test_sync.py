@@ -214,3 +214,78 @@ def test_results_workbook_contents_and_formula_safety(ws: Workspace) -> None:
     cell = wb["Changes"].cell(row=2, column=7)
     assert cell.value == "=1+1" and cell.data_type == "s"
     assert ws.live(f.loc[0, "Item ID"], LOCALE_EN)["summary"] == "=1+1"
+
+
+def test_every_field_type_round_trips(ws: Workspace) -> None:
+    f = ws.frame.copy().astype(object)
+    edits = {
+        "Name": "Round Trip",
+        "Slug": "round-trip",
+        "Summary": "Plain text",
+        "Description": "<p>Rich <strong>text</strong></p>",
+        "Price": "19.99",
+        "Stock": "7",
+        "Launch date": "2026-01-31",
+        "Featured": "Ja",
+        "Color": "#AbCdEf",
+        "Category": "kitchen",
+        "Author": "grace-hopper",
+        "Related authors": "alan-turing;ada-lovelace",
+        "Website": "https://example.org/x",
+        "Email": "someone@example.org",
+        "Phone": "+49 30 1234567",
+        "Video": "https://vimeo.com/123456",
+        "Image": "https://images.example.com/rt.png",
+        "Gallery": "https://images.example.com/g1.png;https://images.example.com/g2.png",
+        "Brochure": "https://files.example.com/rt.pdf",
+    }
+    for col, value in edits.items():
+        f.loc[0, col] = value
+    sheet = ws.write_sheet(f)
+    first = sync_json(ws, sheet)
+    assert first["exit_code"] == 0, first
+    assert first["counts"]["updated"] == 1
+    live = ws.live(f.loc[0, "Item ID"], LOCALE_EN)
+    assert live["price"] == 19.99 and live["stock"] == 7 and live["featured"] is True
+    assert live["launch-date"] == "2026-01-31T00:00:00.000Z"
+    assert live["category"] == "64f0c0ffee00000000000a04"
+    assert live["color"] == "#AbCdEf" and live["slug"] == "round-trip"
+    assert len(live["related-authors"]) == 2 and live["gallery"][1]["url"].endswith("g2.png")
+    ws.sb.clear_log()
+    second = sync_json(ws, sheet)
+    assert second["write_requests"] == 0 and second["counts"] == {"unchanged": 900}
+
+
+def test_a_file_webflow_skips_is_reported_on_its_row(ws: Workspace) -> None:
+    f = ws.frame.copy()
+    f.loc[0, "Image"] = "https://broken.invalid/photo.jpg"
+    f.loc[0, "Summary"] = "with a bad image"
+    sheet = ws.write_sheet(f)
+    res = ws.run("sync", sheet, "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
+    assert res.exit_code == 0, res.output
+    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    row = rows[rows["Row"] == 2].iloc[0]
+    assert row["Outcome"] == "updated"
+    assert "skipped the file" in row["Message"] and "broken.invalid" in row["Message"]
+    assert ws.live(f.loc[0, "Item ID"], LOCALE_EN)["summary"] == "with a bad image"
+
+
+def test_an_item_unpublished_since_the_last_pull_is_not_found(ws: Workspace) -> None:
+    sheet = ws.write_sheet()
+    sync_json(ws, sheet)
+    item = ws.frame.loc[0, "Item ID"]
+    from csvsync.webflow import ClientOptions, WebflowClient
+
+    with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token="sandbox-token")) as c:
+        c.delete_items_live("64f0c0ffee0000000000bbbb", [{"id": item}])
+    f = ws.frame.copy()
+    f.loc[0, "Summary"] = "too late"
+    f.loc[1, "Summary"] = "still fine"
+    res = ws.run("sync", ws.write_sheet(f), "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
+    assert res.exit_code == 1, res.output
+    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    bad = rows[(rows["Row"] == 2) & (rows["Locale"] == "en")].iloc[0]
+    assert bad["Outcome"] in ("not found", "failed"), bad
+    assert bad["Message"]
+    good = rows[(rows["Row"] == 3) & (rows["Locale"] == "en")].iloc[0]
+    assert good["Outcome"] == "updated"
