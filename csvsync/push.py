@@ -142,9 +142,9 @@ class Pusher:
                 continue
             got = fd.get(f)
             before = self.old.get((w.item_id, w.locale_id, f))
-            if not got or (isinstance(sent, list) and len(got) < len(sent)):
-                dropped.append(f)
-            elif got == before and _urls(sent) != _urls(before):
+            missing = not got or (isinstance(sent, list) and len(got) < len(sent))
+            unchanged = got == before and _urls(sent) != _urls(before)
+            if missing or unchanged:
                 dropped.append(f)
         return dropped
 
