@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from . import __version__
-from .errors import EXIT_SIGINT, CsvsyncError
+from .errors import CsvsyncError
 from .job import DEFAULT_API_BASE, RunOptions, token_from_env
 from .sheet import SheetOptions
 
@@ -117,6 +120,10 @@ sheet_options = _stack(
     ),
     click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout."),
     click.option("-q", "--quiet", is_flag=True, help="Print nothing on success."),
+    click.option("--log-file", type=click.Path(path_type=Path, dir_okay=False),
+                 help="Append a line per batch (and per run start/end) to this file."),
+    click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+                 show_default=True),
 )
 
 
@@ -212,24 +219,39 @@ def sync(**kw: Any) -> None:
 def _run(command: str, kw: dict[str, Any]) -> None:
     from . import sync as lib
     from .render import render_result
+    from .runlog import RunLog
 
     quiet, as_json = kw["quiet"], kw["as_json"]
+    stop = threading.Event()
+    received: list[int] = []
+    log = RunLog(kw["log_file"], kw["log_format"]) if kw.get("log_file") else None
+
+    def on_signal(signum: int, frame: object) -> None:
+        # Finish the batches in flight, then write the workbook: never stop mid-transaction.
+        received.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        options = _options(kw, with_sheet=True)
+        options = replace(_options(kw, with_sheet=True), stop=stop, on_event=log)
         func = lib.plan if command == "plan" else lib.sync
         result = func(options, _progress(quiet or as_json))
     except CsvsyncError as exc:
         _fail(exc)
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(EXIT_SIGINT)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if log is not None:
+            log.close()
     if sys.stderr.isatty() and not quiet and not as_json:
         click.echo("\r", nl=False, err=True)
+    code = 128 + received[0] if received else result.exit_code
     if as_json:
-        click.echo(json.dumps(render_result(result, kw.get("show", "some"), as_dict=True)))
-    elif not quiet or result.exit_code:
+        data = render_result(result, kw.get("show", "some"), as_dict=True)
+        click.echo(json.dumps({**data, "exit_code": code}))
+    elif not quiet or code:
         click.echo(render_result(result, kw.get("show", "some")))
-    sys.exit(result.exit_code)
+    sys.exit(code)
 
 
 @cli.command()

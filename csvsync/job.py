@@ -7,19 +7,23 @@ the state and the client, then the schema and locales (from the state's cache wh
 
 from __future__ import annotations
 
+import hashlib
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, MappingError, NotFoundError
+from filelock import FileLock, Timeout
+
+from .errors import ConfigError, LockedError, MappingError, NotFoundError
 from .mapping import Mapping, ResolvedMapping, load_mapping, resolve
 from .models import Locale, RefTarget, SchemaField
 from .ratelimit import Clock
 from .sheet import SheetOptions
 from .state import State
-from .webflow import ClientOptions, WebflowClient
+from .webflow import ClientOptions, WebflowClient, check_api_base
 
 DEFAULT_API_BASE = "https://api.webflow.com/v2"
 
@@ -45,6 +49,10 @@ class RunOptions:
     on_conflict: str = "report"
     write_results: bool = True
     clock: Clock | None = None
+    # Set by the CLI's SIGINT/SIGTERM handlers: stop after the batches in flight.
+    stop: threading.Event | None = field(default=None, compare=False)
+    # Called with one dict per event (run start, each batch, run end): --log-file.
+    on_event: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
 
     def resolved_state_path(self) -> Path:
         if self.state_path:
@@ -108,19 +116,24 @@ class Job:
         self.mapping: Mapping = load_mapping(options.mapping)
         if not options.token:
             raise ConfigError("no API token", "set WEBFLOW_API_TOKEN or pass --token-file")
-        self.client = WebflowClient(
-            ClientOptions(
-                api_base=options.api_base,
-                token=options.token,
-                timeout=options.timeout,
-                rate_window=options.rate_window,
-                max_in_flight=options.max_in_flight,
-                max_retry_time=options.max_retry_time,
-                clock=options.clock,
-            )
+        client_options = ClientOptions(
+            api_base=options.api_base,
+            token=options.token,
+            timeout=options.timeout,
+            rate_window=options.rate_window,
+            max_in_flight=options.max_in_flight,
+            max_retry_time=options.max_retry_time,
+            clock=options.clock,
         )
-        self.state = State(options.resolved_state_path())
-        self.api_base = options.api_base.rstrip("/")
+        self.api_base = check_api_base(options.api_base).rstrip("/")  # before locking anything
+        state_path = options.resolved_state_path()
+        self.lock = _acquire_lock(state_path, self.api_base, self.mapping.collection)
+        try:
+            self.state = State(state_path)
+            self.client = WebflowClient(client_options)
+        except BaseException:
+            self.lock.release()
+            raise
         self.scope = self.state.scope(self.api_base, self.mapping.collection)
         self.collection: dict[str, Any] = {}
         self.schema: list[SchemaField] = []
@@ -136,6 +149,15 @@ class Job:
     def close(self) -> None:
         self.client.close()
         self.state.close()
+        self.lock.release()
+
+    def stopping(self) -> bool:
+        """True once SIGINT/SIGTERM asked the run to stop."""
+        return self.options.stop is not None and self.options.stop.is_set()
+
+    def event(self, kind: str, **data: Any) -> None:
+        if self.options.on_event is not None:
+            self.options.on_event({"event": kind, **data})
 
     @property
     def primary(self) -> Locale:
@@ -216,6 +238,22 @@ class Job:
             )
             out[str(target)] = self.state.ref_target(scope)
         return out
+
+
+def _acquire_lock(state_path: Path, api_base: str, collection: str) -> FileLock:
+    """An operating-system lock per (API base, collection), released if the process dies."""
+    digest = hashlib.sha256(f"{api_base}|{collection}".encode()).hexdigest()[:16]
+    path = state_path.parent / "locks" / f"{digest}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise LockedError(
+            f"another csvsync run holds the lock for collection {collection} at {api_base}",
+            f"wait for it to finish; the lock file is {path}",
+        ) from None
+    return lock
 
 
 def token_from_env(token_file: Path | None) -> str:

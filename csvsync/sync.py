@@ -85,6 +85,7 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
     run_id = new_run_id(started)
     assert options.sheet is not None
     with Job(options, progress) as job:
+        job.event("start", run_id=run_id, command=command, sheet=str(options.sheet))
         sheet = read_sheet(options.sheet, _sheet_options(options, job))
         resolved = job.load_schema()
         missing = check_columns(
@@ -134,6 +135,16 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             job.state.finish_run(run_id, datetime.now(UTC).isoformat(), result.counts)
         if options.write_results:
             result.results_path = _write_workbook(options, job, result, started)
+        job.event(
+            "end",
+            run_id=run_id,
+            counts=result.counts,
+            requests=result.requests,
+            write_requests=result.write_requests,
+            exit_code=result.exit_code,
+            stopped=result.stopped,
+            results=str(result.results_path or ""),
+        )
     return result
 
 
@@ -151,7 +162,11 @@ def _push(
     old: dict[tuple[str, str, str], Any],
     outcomes: dict[tuple[int, str], tuple[str, str]],
 ) -> str | None:
-    """Send every batch; record outcomes per (row, locale). Returns why it stopped, if it did."""
+    """Send every batch; record outcomes per (row, locale). Returns why it stopped, if it did.
+
+    A stop (an error that hits every row, the API down past the retry budget, or SIGINT/
+    SIGTERM) sends nothing more but lets the batches in flight finish and records them.
+    """
     if not batches:
         return None
     job.state.journal_pending(
@@ -163,47 +178,59 @@ def _push(
             for f, v in w.field_data.items()
         ],
     )
-    assert job.resolved is not None
-    writes = sum(len(b.writes) for b in batches)
+    total = sum(len(b.writes) for b in batches)
     pusher = Pusher(
         PushTarget(
             job.client,
             job.mapping.collection,
             job.primary.cms_locale_id,
             job.schema,
-            split_budget=max(20, 2 * writes // 10),
+            split_budget=max(20, 2 * total // 10),
             old_values=old,
         )
     )
+    halt: list[str] = []
+    if job.stopping():
+        halt.append("stopped: interrupted before the first batch was sent")
+        batches_to_send: list[Batch] = []
+    else:
+        batches_to_send = batches
     done = 0
-    total = sum(len(b.writes) for b in batches)
-    stopped: str | None = None
-    results = job.client.map_in_flight(pusher.send, batches)
-    try:
-        for batch, res in results:
-            if isinstance(res, StoppedError):
-                stopped = res.message
-                break
-            if isinstance(res, ApiError):
-                stopped = f"stopped: the API stayed unavailable: {res}"
-                break
-            if isinstance(res, BaseException):
-                raise res
-            assert isinstance(res, BatchResult)
+    results = job.client.map_in_flight(
+        pusher.send, batches_to_send, stop=lambda: bool(halt) or job.stopping()
+    )
+    for batch, res in results:
+        if isinstance(res, StoppedError):
+            halt.append(res.message)
+        elif isinstance(res, ApiError):
+            halt.append(f"stopped: the API stayed unavailable: {res}")
+        elif isinstance(res, BaseException):
+            raise res
+        else:
             _record(job, run_id, res, outcomes)
             done += len(batch.writes)
             job.progress("push", done, total)
-    finally:
-        close = getattr(results, "close", None)
-        if close:
-            close()
-    if stopped:
+            job.event(
+                "batch",
+                run_id=run_id,
+                batch=batch.number,
+                variants=len(batch.writes),
+                outcomes=_tally(res),
+            )
+    if not halt and job.stopping():
+        halt.append("stopped: interrupted; the batches in flight were finished")
+    if halt:
         for b in batches:
             for w in b.writes:
-                outcomes.setdefault((w.row, w.locale_id), ("not sent", stopped))
-        if job.client.stats.write_requests == 0:
-            raise StoppedError(stopped)
-    return stopped
+                outcomes.setdefault((w.row, w.locale_id), ("not sent", halt[0]))
+    return halt[0] if halt else None
+
+
+def _tally(res: BatchResult) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for vr in res.results:
+        counts[vr.outcome] = counts.get(vr.outcome, 0) + 1
+    return counts
 
 
 def _record(

@@ -349,13 +349,17 @@ class WebflowClient:
     # -- concurrency -----------------------------------------------------------------------------
 
     def map_in_flight(
-        self, fn: Callable[[T], R], inputs: Iterable[T]
+        self,
+        fn: Callable[[T], R],
+        inputs: Iterable[T],
+        stop: Callable[[], bool] | None = None,
     ) -> Iterator[tuple[T, R | BaseException]]:
         """Run ``fn`` over ``inputs`` with at most ``max_in_flight`` calls at once.
 
         Yields ``(input, result or exception)`` as each completes. Only a few inputs are queued
         ahead of the workers, so a huge input is consumed lazily; closing the iterator early
-        cancels what has not started.
+        cancels what has not started. Once ``stop()`` is true, inputs not yet started are
+        dropped (never yielded) and the calls in flight are allowed to finish: a graceful stop.
         """
         workers = self.options.max_in_flight
         source = iter(inputs)
@@ -369,6 +373,10 @@ class WebflowClient:
                     item = pending.pop(future)
                     error = future.exception()
                     yield item, (error if error is not None else future.result())
+                if stop is not None and stop():
+                    for future in [f for f in pending if f.cancel()]:
+                        del pending[future]
+                    continue
                 _fill(pool, fn, source, pending, 2 * workers)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
