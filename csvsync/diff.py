@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -198,26 +199,27 @@ def _set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:
             v.at[label, "outcome"] = DRIFT
     conflicts = changes[changes["kind"] != UPDATE]
     if not conflicts.empty:
-        msgs = conflicts.groupby(["row", "locale_id"], sort=False).apply(_conflict_text)
-        found_msg = msgs.reindex(idx).to_numpy(dtype=object)
+        # Few rows by nature (editors' edits), so a plain loop reads best.
+        texts: dict[tuple[Any, Any], list[str]] = {}
+        for rec in conflicts.itertuples():
+            texts.setdefault((rec.row, rec.locale_id), []).append(_conflict_text(rec))
+        found_msg = np.array(
+            ["; ".join(texts[k]) if k in texts else None for k in idx], dtype=object
+        )
         with_msg = pd.notna(found_msg) & has
         v.loc[with_msg, "message"] = found_msg[with_msg]
 
 
-def _conflict_text(group: pd.DataFrame) -> str:
-    parts = []
-    for rec in group.itertuples():
-        if rec.kind == CONFLICT:
-            parts.append(
-                f"{rec.field}: changed in Webflow to '{_short(rec.live_key)}' and in the "
-                f"sheet to '{_short(rec.key)}' (was '{_short(rec.base_key)}')"
-            )
-        else:
-            parts.append(
-                f"{rec.field}: changed in Webflow to '{_short(rec.live_key)}' "
-                f"(was '{_short(rec.base_key)}'); the sheet still has the old value"
-            )
-    return "; ".join(parts)
+def _conflict_text(rec: Any) -> str:
+    if rec.kind == CONFLICT:
+        return (
+            f"{rec.field}: changed in Webflow to '{_short(rec.live_key)}' and in the "
+            f"sheet to '{_short(rec.key)}' (was '{_short(rec.base_key)}')"
+        )
+    return (
+        f"{rec.field}: changed in Webflow to '{_short(rec.live_key)}' "
+        f"(was '{_short(rec.base_key)}'); the sheet still has the old value"
+    )
 
 
 def _short(text: object, limit: int = 60) -> str:

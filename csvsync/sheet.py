@@ -6,7 +6,8 @@ This module owns the first stage of the pipeline: a file path in, a ``Sheet`` ou
 * CSV cells are text (``""`` when empty). UTF-8 with or without BOM unless ``encoding`` is
   given; the delimiter is sniffed among ``, ; TAB |`` unless given (``.tsv`` means TAB). A cell
   written as ``'=...``, ``'+...``, ``'-...`` or ``'@...`` (csvsync's own formula-safe export
-  escape) is read without the apostrophe.
+  escape; also ``''=...`` for a value that itself starts with ``'=``) is read without its first
+  apostrophe.
 * XLSX cells keep the type Excel stored, as calamine and pandas give it: ``str``; ``int`` for
   integral numbers and ``float`` otherwise (Excel stores every number as a double, and pandas
   turns integral ones into ``int``); ``datetime.datetime`` for date and date-time cells (a
@@ -63,7 +64,9 @@ _SNIFF_CHARS = 65_536
 _SNIFF_LINES = 50
 # Webflow rich-text cells can exceed the csv module's default 128 KiB field limit.
 _CSV_FIELD_LIMIT = 16 * 1024 * 1024
-_FORMULA_ESCAPE = r"'[=+\-@]"
+# One apostrophe comes off a cell whose apostrophes lead to a formula character, so a value that
+# itself starts with "'=" survives an export and a read ("''=x" -> "'=x").
+_FORMULA_ESCAPE = r"'+[=+\-@]"
 _UTF8_HINT = (
     "if it was saved as Latin-1 or Windows-1252 pass --encoding latin-1 (or cp1252); "
     "for UTF-16 pass --encoding utf-16"

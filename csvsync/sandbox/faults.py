@@ -28,6 +28,9 @@ class FaultKnobs:
     retry_after: float | None = None
     reject: list[dict[str, Any]] = field(default_factory=list)
     seed: int | None = None
+    # HTTP methods the random faults (latency, spikes, 500s, drops, 429 bursts) apply to;
+    # empty = every method. ["PATCH"] simulates an API that reads fine but fails every write.
+    methods: list[str] = field(default_factory=list)
 
 
 _KNOB_TYPES: dict[str, tuple[type, ...]] = {
@@ -41,6 +44,7 @@ _KNOB_TYPES: dict[str, tuple[type, ...]] = {
     "retry_after": (int, float, type(None)),
     "reject": (list,),
     "seed": (int, type(None)),
+    "methods": (list,),
 }
 
 
@@ -63,8 +67,11 @@ class Faults:
                 raise ValueError(f"knob {name} must be a number")
             if not isinstance(value, types):
                 raise ValueError(f"knob {name} has the wrong type: {value!r}")
-            if isinstance(value, list) and not all(isinstance(r, dict) for r in value):
+            entries = value if isinstance(value, list) else []
+            if name == "reject" and not all(isinstance(r, dict) for r in entries):
                 raise ValueError("reject must be a list of objects")
+            if name == "methods" and not all(isinstance(m, str) for m in entries):
+                raise ValueError("methods must be a list of HTTP method names")
         with self._lock:
             for name, value in knobs.items():
                 setattr(self.knobs, name, value)
@@ -83,10 +90,12 @@ class Faults:
     def _chance(self, rate: float) -> bool:
         return rate > 0 and self._rng.random() < rate
 
-    def draw(self) -> RequestFaults:
+    def draw(self, method: str = "GET") -> RequestFaults:
         """Decide every fault for one request at once, so concurrent requests stay ordered."""
         with self._lock:
             k = self.knobs
+            if k.methods and method.upper() not in {m.upper() for m in k.methods}:
+                return RequestFaults(reject=[dict(r) for r in k.reject])
             delay = k.latency + (k.spike_latency if self._chance(k.spike_rate) else 0.0)
             burst = k.burst_429 > 0
             if burst:

@@ -195,7 +195,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         srv = self.server
         started, t0 = time.time(), time.perf_counter()
         body = self._read_body()
-        rf = srv.faults.draw()
+        rf = srv.faults.draw(self.command)
         if rf.delay > 0:
             time.sleep(rf.delay)
         entry: dict[str, Any] = {

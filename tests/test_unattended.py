@@ -1,0 +1,237 @@
+"""Unattended runs: lock, machine-readable output, drift, faults, budgets and the token."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from support import BULK_COLLECTION_ID, Workspace, make_workspace, seed_bulk
+
+from csvsync.demo import DEMO_TOKEN
+from csvsync.job import _acquire_lock
+from csvsync.sandbox import Sandbox, SandboxOptions
+from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_EN
+from csvsync.webflow import ClientOptions, WebflowClient
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    with Sandbox(SandboxOptions(seed="demo", token=DEMO_TOKEN, rate_limit=100_000)) as sb:
+        yield make_workspace(sb, tmp_path)
+
+
+def run_json(ws: Workspace, *args: object) -> dict:
+    res = ws.run(*[str(a) for a in args], "--json")
+    assert res.stdout.strip(), res.output
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["exit_code"] == res.exit_code
+    return out
+
+
+def edit_live(ws: Workspace, item: str, field_data: dict) -> None:
+    with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
+        c.update_items_live(DEMO_COLLECTION_ID, [{"id": item, "fieldData": field_data}])
+
+
+# -- cron ----------------------------------------------------------------------------------------
+
+
+def test_a_second_run_exits_3_while_the_lock_is_held(ws: Workspace) -> None:
+    sheet = ws.write_sheet()
+    state = ws.mapping.parent / ".csvsync" / "state.db"
+    lock = _acquire_lock(state, ws.sb.base_url, DEMO_COLLECTION_ID)
+    try:
+        for command in (["sync", sheet], ["plan", sheet], ["pull"]):
+            res = ws.run(*command, "-m", ws.mapping)
+            assert res.exit_code == 3, res.output
+            assert "another csvsync run holds the lock" in res.stderr
+    finally:
+        lock.release()
+    assert ws.run("sync", sheet, "-m", ws.mapping).exit_code == 0
+
+
+def test_quiet_prints_nothing_on_success_and_json_is_one_object(ws: Workspace) -> None:
+    sheet = ws.write_sheet()
+    res = ws.run("sync", sheet, "-m", ws.mapping, "--quiet")
+    assert res.exit_code == 0 and res.output == ""
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping)
+    assert set(out) >= {"run_id", "counts", "requests", "write_requests", "duration", "results",
+                        "exit_code"}
+    assert Path(out["results"]).exists()
+
+
+def test_log_file_has_a_json_line_per_batch(ws: Workspace) -> None:
+    f = ws.frame.copy()
+    f["Summary"] = f["Summary"] + " (log)"
+    log = ws.dir / "logs" / "sync.jsonl"
+    res = ws.run("sync", ws.write_sheet(f), "-m", ws.mapping, "--log-file", log,
+                 "--log-format", "json", "--batch-size", "50")
+    assert res.exit_code == 0, res.output
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("batch") == 6
+    batches = [e for e in events if e["event"] == "batch"]
+    assert sum(e["outcomes"]["updated"] for e in batches) == 300
+    assert all("time" in e for e in events)
+
+
+# -- drift ---------------------------------------------------------------------------------------
+
+
+def test_changed_in_webflow_is_listed_not_written(ws: Workspace) -> None:
+    sheet = ws.write_sheet()
+    run_json(ws, "sync", sheet, "-m", ws.mapping)
+    item = ws.frame.loc[0, "Item ID"]
+    edit_live(ws, item, {"summary": "Fixed by an editor"})
+    ws.sb.clear_log()
+    for _ in range(2):  # the base stays: listed again until the sheet catches up
+        out = run_json(ws, "sync", sheet, "-m", ws.mapping)
+        assert out["exit_code"] == 0
+        assert out["counts"]["changed in Webflow"] == 1
+        assert out["write_requests"] == 0
+    assert ws.live(item, LOCALE_EN)["summary"] == "Fixed by an editor"
+    f = ws.frame.copy()
+    f.loc[0, "Summary"] = "Fixed by an editor"  # the sheet catches up: unchanged, base moves
+    out = run_json(ws, "sync", ws.write_sheet(f), "-m", ws.mapping)
+    assert out["counts"] == {"unchanged": 900} and out["write_requests"] == 0
+
+
+def test_conflict_is_reported_with_base_live_and_sheet(ws: Workspace) -> None:
+    sheet = ws.write_sheet()
+    run_json(ws, "sync", sheet, "-m", ws.mapping)
+    item = ws.frame.loc[0, "Item ID"]
+    base = ws.frame.loc[0, "Summary"]
+    edit_live(ws, item, {"summary": "Editor's text"})
+    f = ws.frame.copy()
+    f.loc[0, "Summary"] = "Sheet's text"
+    sheet = ws.write_sheet(f)
+    res = ws.run("sync", sheet, "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
+    assert res.exit_code == 1, res.output
+    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    row = rows[rows["Outcome"] == "conflict"].iloc[0]
+    assert "Editor's text" in row["Message"] and "Sheet's text" in row["Message"]
+    assert base[:20] in row["Message"]
+    assert ws.live(item, LOCALE_EN)["summary"] == "Editor's text"
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping, "--on-conflict", "overwrite")
+    assert out["counts"]["updated"] == 1
+    assert ws.live(item, LOCALE_EN)["summary"] == "Sheet's text"
+
+
+def test_keep_live_adopts_the_editors_value(ws: Workspace) -> None:
+    sheet = ws.write_sheet()
+    run_json(ws, "sync", sheet, "-m", ws.mapping)
+    item = ws.frame.loc[0, "Item ID"]
+    edit_live(ws, item, {"summary": "Editor's text"})
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping, "--on-conflict", "keep-live")
+    assert out["counts"] == {"unchanged": 900}
+    # The base is now the editor's value: the old sheet value is a change again.
+    out = run_json(ws, "plan", sheet, "-m", ws.mapping)
+    assert out["counts"]["would update"] == 1
+
+
+def test_a_value_that_landed_unconfirmed_counts_as_unchanged(ws: Workspace) -> None:
+    sheet = ws.write_sheet()
+    run_json(ws, "sync", sheet, "-m", ws.mapping)
+    item = ws.frame.loc[0, "Item ID"]
+    edit_live(ws, item, {"summary": "Already there"})  # as if our answer had been lost
+    f = ws.frame.copy()
+    f.loc[0, "Summary"] = "Already there"
+    out = run_json(ws, "sync", ws.write_sheet(f), "-m", ws.mapping)
+    assert out["counts"] == {"unchanged": 900} and out["write_requests"] == 0
+
+
+# -- faults --------------------------------------------------------------------------------------
+
+
+def test_5000_variants_sync_through_faults(tmp_path: Path) -> None:
+    with Sandbox(SandboxOptions(seed="demo", token=DEMO_TOKEN, rate_limit=100_000)) as sb:
+        mapping, frame = seed_bulk(sb, 1667, tmp_path)
+        ws = Workspace(sb, tmp_path, mapping, frame)
+        for col in ("Summary", "Summary [fr]", "Summary [de]"):
+            frame[col] = frame[col] + " v2"
+        sheet = ws.write_sheet(frame, "bulk.csv")
+        assert ws.run("pull", "-m", mapping).exit_code == 0
+        sb.clear_log()
+        sb.set_faults(error_rate=0.10, drop_rate=0.05, spike_rate=0.05, spike_latency=0.6,
+                      burst_429=3, retry_after=1, seed=7)
+        res = ws.run("sync", sheet, "-m", mapping, "--json", "--timeout", "0.4",
+                     "--max-retry-time", "60")
+        sb.reset_faults()
+        out = json.loads(res.stdout.strip().splitlines()[-1])
+        assert res.exit_code == 0, res.output
+        assert out["counts"] == {"updated": 5001}
+        assert out["requests"] > out["write_requests"] >= 51
+        log = sb.log()
+        first_429 = next(e for e in log if e["status"] == 429)
+        started_early = [e for e in log if first_429["time"] < e["time"] < first_429["time"] + 0.9]
+        assert len(started_early) <= 3  # only requests already in flight; no early retry
+        again = ws.run("sync", sheet, "-m", mapping, "--json")
+        assert json.loads(again.stdout)["write_requests"] == 0
+        with WebflowClient(ClientOptions(api_base=sb.base_url, token=DEMO_TOKEN)) as c:
+            live = list(c.iter_items_live(BULK_COLLECTION_ID,
+                                          cms_locale_ids=list(_locales().values())))
+        assert len(live) == 5001 and all(i["fieldData"]["summary"].endswith(" v2") for i in live)
+
+
+def _locales() -> dict[str, str]:
+    from csvsync.sandbox.seed import LOCALES
+
+    return LOCALES
+
+
+def test_api_down_past_the_budget_stops_with_exit_4(ws: Workspace) -> None:
+    f = ws.frame.copy()
+    f["Summary"] = f["Summary"] + " x"
+    sheet = ws.write_sheet(f)
+    assert ws.run("pull", "-m", ws.mapping).exit_code == 0
+    ws.sb.set_faults(error_rate=1.0, methods=["PATCH"])
+    res = ws.run("sync", sheet, "-m", ws.mapping, "--max-retry-time", "1",
+                 "--results", ws.dir / "r.xlsx")
+    ws.sb.reset_faults()
+    assert res.exit_code == 4, res.output
+    assert "--max-retry-time" in res.output or "unavailable" in res.output
+    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl")
+    assert (rows["Outcome"] == "not sent").sum() == 300
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping)
+    assert out["counts"]["updated"] == 300
+
+
+# -- the token -----------------------------------------------------------------------------------
+
+
+def test_the_token_is_nowhere_after_a_failed_run(tmp_path: Path) -> None:
+    token = "tok-VERY-SECRET-4f1c2b"
+    with Sandbox(SandboxOptions(seed="demo", token=token, rate_limit=100_000)) as sb:
+        ws = make_workspace_with_token(sb, tmp_path, token)
+        f = ws.frame.copy()
+        f.loc[0:4, "Summary"] = "bad"
+        sheet = ws.write_sheet(f)
+        sb.set_faults(reject=[{"field": "summary"}])
+        log = tmp_path / "run.log"
+        res = ws.run("sync", sheet, "-m", ws.mapping, "--log-file", log, "--results",
+                     tmp_path / "r.xlsx", env={"WEBFLOW_API_TOKEN": token})
+        assert res.exit_code == 1, res.output
+        texts = [res.output, log.read_text()]
+        with zipfile.ZipFile(tmp_path / "r.xlsx") as z:
+            texts += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
+        blobs = [p.read_bytes() for p in (tmp_path / ".csvsync").rglob("*") if p.is_file()]
+        assert all(token not in t for t in texts)
+        assert all(token.encode() not in b for b in blobs)
+
+
+def make_workspace_with_token(sb: Sandbox, tmp_path: Path, token: str) -> Workspace:
+    from csvsync import demo
+
+    original = demo.DEMO_TOKEN
+    demo.DEMO_TOKEN = token
+    try:
+        import support
+
+        support.DEMO_TOKEN = token
+        return make_workspace(sb, tmp_path)
+    finally:
+        demo.DEMO_TOKEN = original
