@@ -328,6 +328,3 @@ def main() -> None:
 from .cli_editor import export, init  # noqa: E402
 
 cli.add_command(init); cli.add_command(export)  # noqa: E702
-
-if __name__ == "__main__":
-    main()

@@ -47,8 +47,12 @@ def _key_text(value: object) -> str:
         return value.strip()
     if isinstance(value, bool) or value is None:
         return "" if value is None else str(value)
-    if isinstance(value, float) and value.is_integer():
-        return f"{value:.6g}" if abs(value) >= 1e15 else str(int(value))
+    if isinstance(value, int | float):
+        # A number cell in the key column is an id Excel mangled (it keeps 15 digits): show
+        # it as Excel does, so the message names what the user sees in the sheet.
+        if abs(value) >= 1e15:
+            return f"{value:.6G}"
+        return str(int(value)) if float(value).is_integer() else str(value)
     return str(value)
 
 

@@ -13,7 +13,7 @@ import requests
 
 def test_sandbox_command_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     data = tmp_path / "sandbox.db"
-    cmd = [sys.executable, "-m", "csvsync.cli", "sandbox", "--port", "0", "--data", str(data)]
+    cmd = [sys.executable, "-m", "csvsync", "sandbox", "--port", "0", "--data", str(data)]
     cmd += ["--token", "t0k"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
