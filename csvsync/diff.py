@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from . import preflight
 from .drafts import Drafts, id_problem
 from .fields import date_key
 from .mapping import ResolvedMapping
@@ -139,6 +140,7 @@ def compute(
 ) -> Diff:
     """Compare drafts with the state; see the module docstring for the rules."""
     v = resolve_items(drafts, resolved, state_cells, state_variants)
+    preflight.check(v, drafts.cells, state_cells, resolved)
     ok = v[v["outcome"] == ""][["row", "locale_id", "item_id"]]
     cells = drafts.cells.merge(ok, on=["row", "locale_id"], how="inner")
     cells = cells.merge(state_cells, on=["item_id", "locale_id", "field"], how="left")

@@ -94,7 +94,8 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
         pulled = job.refresh_items()
         refs = job.ref_targets()
         drafts = build_drafts(resolved, sheet, refs, missing)
-        fields = [b.map.slug for b in resolved.bindings]
+        # name and slug too: preflight names the item that already holds a slug.
+        fields = sorted({b.map.slug for b in resolved.bindings} | {"name", "slug"})
         state_cells = job.state.load_cells(job.scope, fields)
         state_variants = job.state.load_variants(job.scope)
         d = diffmod.compute(drafts, resolved, state_cells, state_variants, options.on_conflict)

@@ -1,0 +1,120 @@
+"""Checks across rows, before any write request: slugs (format, unique per locale within the
+sheet and against the live items in the cache) and required fields an empty cell would clear.
+
+Per-cell checks (numbers, options, references, lengths) live in ``fields.py``; these need the
+whole sheet and the cache. A failed check makes its row-locale ``invalid`` with a reason a
+person can act on; the other rows go.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .mapping import ResolvedMapping
+
+SLUG_PATTERN = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
+
+
+def check(
+    v: pd.DataFrame, cells: pd.DataFrame, state_cells: pd.DataFrame, resolved: ResolvedMapping
+) -> None:
+    """Mark rows of ``v`` (variants with item ids) invalid where a cross-row check fails."""
+    ok = v["outcome"] == ""
+    if not ok.any() or cells.empty:
+        return
+    mine = cells.merge(v.loc[ok, ["row", "locale_id", "item_id"]], on=["row", "locale_id"])
+    problems: Problems = {}
+    _required(problems, mine, resolved)
+    _slugs(problems, mine[mine["field"] == "slug"], state_cells, resolved)
+    if not problems:
+        return
+    # One pass over the variants, however many problems: a sheet of bad slugs stays linear.
+    keys = list(zip(v["row"], v["locale_id"], strict=True))
+    found = pd.Series([problems.get(k) for k in keys], index=v.index, dtype=object)
+    hit = ok & found.notna()
+    v.loc[hit, "outcome"] = "invalid"
+    v.loc[hit, "message"] = found[hit]
+
+
+Problems = dict[tuple[int, str], str]
+
+
+def _invalidate(problems: Problems, row: int, locale_id: str, message: str) -> None:
+    problems.setdefault((row, locale_id), message)
+
+
+def _required(v: Problems, mine: pd.DataFrame, resolved: ResolvedMapping) -> None:
+    required = {b.map.slug: b for b in resolved.bindings if b.schema.required}
+    cleared = mine[mine["field"].isin(list(required)) & (mine["key"] == "")]
+    for rec in cleared.itertuples(index=False):
+        b = required[rec.field]
+        _invalidate(
+            v,
+            rec.row,
+            rec.locale_id,
+            f"column '{rec.column}': {b.schema.display_name} is required in Webflow, "
+            "so an empty cell cannot clear it",
+        )
+
+
+def _slugs(
+    problems: Problems, slugs: pd.DataFrame, state_cells: pd.DataFrame, resolved: ResolvedMapping
+) -> None:
+    if slugs.empty:
+        return
+    names = {loc.cms_locale_id: loc.display_name or loc.tag for _, loc in resolved.locales}
+    bad = ~slugs["key"].astype(str).str.fullmatch(SLUG_PATTERN)
+    for rec in slugs[bad].itertuples(index=False):
+        _invalidate(
+            problems,
+            rec.row,
+            rec.locale_id,
+            f"column '{rec.column}': slug '{rec.key}' is not valid: use lowercase "
+            "letters, digits and hyphens (e.g. 'blue-chair-2')",
+        )
+    live = state_cells[(state_cells["field"] == "slug") & (state_cells["live_key"] != "")]
+    owner = dict(
+        zip(zip(live["locale_id"], live["live_key"], strict=True), live["item_id"], strict=True)
+    )
+    good = slugs[~bad].copy()
+    # Of several rows asking for one slug, the item that holds it live keeps it; else the first.
+    good["holder"] = [
+        owner.get((loc, key)) == item
+        for loc, key, item in zip(good["locale_id"], good["key"], good["item_id"], strict=True)
+    ]
+    good = good.sort_values(["holder", "row"], ascending=[False, True], kind="stable")
+    dup = good.duplicated(subset=["locale_id", "key"], keep="first")
+    kept_row = good[~dup].set_index(["locale_id", "key"])["row"]
+    for rec in good[dup].itertuples(index=False):
+        _invalidate(
+            problems,
+            rec.row,
+            rec.locale_id,
+            f"column '{rec.column}': slug '{rec.key}' is also set by row "
+            f"{kept_row[(rec.locale_id, rec.key)]} in {names.get(rec.locale_id, '')}",
+        )
+    good = good[~dup]
+    # A live slug stays taken unless this sheet gives its own variant another slug.
+    moving = {(item, loc) for item, loc in zip(good["item_id"], good["locale_id"], strict=True)}
+    item_names = {
+        (i, loc): n
+        for i, loc, f, n in zip(
+            state_cells["item_id"],
+            state_cells["locale_id"],
+            state_cells["field"],
+            state_cells["live_key"],
+            strict=True,
+        )
+        if f == "name"
+    }
+    for rec in good.itertuples(index=False):
+        other = owner.get((rec.locale_id, rec.key))
+        if other and other != rec.item_id and (other, rec.locale_id) not in moving:
+            label = item_names.get((other, rec.locale_id)) or other
+            _invalidate(
+                problems,
+                rec.row,
+                rec.locale_id,
+                f"column '{rec.column}': slug '{rec.key}' is already used by item "
+                f"'{label}' in {names.get(rec.locale_id, '')}",
+            )
