@@ -120,10 +120,14 @@ sheet_options = _stack(
     ),
     click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout."),
     click.option("-q", "--quiet", is_flag=True, help="Print nothing on success."),
-    click.option("--log-file", type=click.Path(path_type=Path, dir_okay=False),
-                 help="Append a line per batch (and per run start/end) to this file."),
-    click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
-                 show_default=True),
+    click.option(
+        "--log-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Append a line per batch (and per run start/end) to this file.",
+    ),
+    click.option(
+        "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+    ),
 )
 
 
@@ -160,18 +164,6 @@ def _options(kw: dict[str, Any], with_sheet: bool) -> RunOptions:
 def _fail(exc: CsvsyncError) -> None:
     click.echo(f"Error: {exc}", err=True)
     sys.exit(exc.exit_code)
-
-
-def _progress(quiet: bool) -> Callable[[str, int, int], None]:
-    interactive = sys.stderr.isatty() and not quiet
-
-    def show(stage: str, done: int, total: int) -> None:
-        if not interactive:
-            return
-        of = f"/{total}" if total else ""
-        click.echo(f"\r{stage}: {done}{of}", nl=False, err=True)
-
-    return show
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -218,13 +210,15 @@ def sync(**kw: Any) -> None:
 
 def _run(command: str, kw: dict[str, Any]) -> None:
     from . import sync as lib
-    from .render import render_result
+    from .progress import ProgressDisplay
+    from .render import render_result, summary_dict
     from .runlog import RunLog
 
     quiet, as_json = kw["quiet"], kw["as_json"]
     stop = threading.Event()
     received: list[int] = []
     log = RunLog(kw["log_file"], kw["log_format"]) if kw.get("log_file") else None
+    progress = ProgressDisplay(quiet=quiet or as_json)
 
     def on_signal(signum: int, frame: object) -> None:
         # Finish the batches in flight, then write the workbook: never stop mid-transaction.
@@ -235,22 +229,21 @@ def _run(command: str, kw: dict[str, Any]) -> None:
     try:
         options = replace(_options(kw, with_sheet=True), stop=stop, on_event=log)
         func = lib.plan if command == "plan" else lib.sync
-        result = func(options, _progress(quiet or as_json))
+        result = func(options, progress)
     except CsvsyncError as exc:
         _fail(exc)
     finally:
+        progress.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if log is not None:
             log.close()
-    if sys.stderr.isatty() and not quiet and not as_json:
-        click.echo("\r", nl=False, err=True)
     code = 128 + received[0] if received else result.exit_code
     if as_json:
-        data = render_result(result, kw.get("show", "some"), as_dict=True)
-        click.echo(json.dumps({**data, "exit_code": code}))
+        click.echo(json.dumps({**summary_dict(result), "exit_code": code}))
     elif not quiet or code:
-        click.echo(render_result(result, kw.get("show", "some")))
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        click.echo(render_result(result, kw.get("show", "some"), color=color))
     sys.exit(code)
 
 
@@ -327,4 +320,5 @@ def main() -> None:
 
 from .cli_editor import export, init  # noqa: E402
 
-cli.add_command(init); cli.add_command(export)  # noqa: E702
+cli.add_command(init)
+cli.add_command(export)

@@ -86,12 +86,17 @@ def resolve_items(
             + "'"
         )
         v.loc[ok & found.notna(), "item_id"] = found[ok & found.notna()]
-    _mark_missing_variants(v, state_variants)
+    asked = set(zip(drafts.cells["row"], drafts.cells["locale_id"], strict=True))
+    _mark_missing_variants(v, state_variants, asked)
     _mark_duplicates(v)
     return v
 
 
-def _mark_missing_variants(v: pd.DataFrame, state_variants: pd.DataFrame) -> None:
+def _mark_missing_variants(
+    v: pd.DataFrame, state_variants: pd.DataFrame, asked: set[tuple[int, str]]
+) -> None:
+    """Variants Webflow does not have live are ``not found``; where the sheet's cells for
+    that locale are all empty, nothing was asked of it, so it is ``unchanged``."""
     ok = v["outcome"] == ""
     if not ok.any():
         return
@@ -104,6 +109,10 @@ def _mark_missing_variants(v: pd.DataFrame, state_variants: pd.DataFrame) -> Non
     items = set(state_variants["item_id"])
     for i in rows:
         item, tag = v.at[i, "item_id"], v.at[i, "locale_tag"]
+        if (v.at[i, "row"], v.at[i, "locale_id"]) not in asked and item in items:
+            v.at[i, "outcome"] = "unchanged"
+            v.at[i, "message"] = f"no live variant in {tag}, and no values for it in the sheet"
+            continue
         v.at[i, "outcome"] = "not found"
         v.at[i, "message"] = (
             f"item {item} has no live variant in {tag}"

@@ -166,7 +166,13 @@ def parse_number_text(text: pd.Series, decimal: str) -> tuple[npt.NDArray[np.flo
         plain = text[shaped].str.replace(_GROUP_CHARS[decimal], "", regex=True)
         if decimal == ",":
             plain = plain.str.replace(",", ".", regex=False)
-        values[shaped] = pd.to_numeric(plain, errors="coerce").to_numpy(dtype=float)
+        try:
+            # astype(float) parses with Python's float(), exact to the last bit; pd.to_numeric's
+            # fast parser is not (it reads "0.30000000000000004" as 0.3), so an exported value
+            # would not read back as itself.
+            values[shaped] = plain.to_numpy(dtype=object).astype(float)
+        except ValueError:
+            values[shaped] = pd.to_numeric(plain, errors="coerce").to_numpy(dtype=float)
     return values, shaped
 
 

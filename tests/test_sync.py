@@ -202,8 +202,8 @@ def test_results_workbook_contents_and_formula_safety(ws: Workspace) -> None:
     sheet = ws.write_sheet(f, "products.xlsx")
     res = ws.run("sync", sheet, "-m", ws.mapping)
     assert res.exit_code == 0, res.output
-    run_id = res.output.splitlines()[0].split()[1]
-    path = Path(res.output.split("Results: ")[1].strip())
+    run_id = res.stdout.splitlines()[0].split()[1]
+    path = Path(res.stdout.split("Results: ")[1].strip())
     assert path.parent == ws.dir and path.name.startswith("products.sync-")
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames[:3] == ["Summary", "Rows", "Changes"]
