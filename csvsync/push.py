@@ -8,6 +8,7 @@ splitting, and splitting has a request budget.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,15 +160,29 @@ def _outcome(exc: ApiError) -> str:
 
 
 def _message(exc: ApiError) -> str:
+    """Webflow's refusal in plain words, with its status and code kept for reference."""
+    parts = [_plain_detail(d) for d in exc.details] or [_plain_text(exc)]
+    return f"{'; '.join(parts)} (Webflow {exc.status} {exc.code})"
+
+
+def _plain_text(exc: ApiError) -> str:
     text = exc.message
-    details = []
-    for d in exc.details:
-        if isinstance(d, dict):
-            details.append(f"{d.get('param', '')}: {d.get('description', '')}".strip(": "))
-        else:
-            details.append(str(d))
-    if details:
-        text += " (" + "; ".join(details) + ")"
     if isinstance(exc, ConflictError) and "never been published" in text:
-        text += "; publish the item first, or write it staged with --target staged --publish"
-    return f"Webflow {exc.status} {exc.code}: {text}"
+        return (
+            "this item has never been published, so its live version cannot be changed: "
+            "publish it first, or write it staged with --target staged --publish"
+        )
+    if isinstance(exc, NotFoundError):
+        return "Webflow no longer has this item live (deleted or unpublished since the last pull)"
+    return text
+
+
+def _plain_detail(detail: Any) -> str:
+    if not isinstance(detail, dict):
+        return str(detail)
+    param = str(detail.get("param") or "")
+    desc = str(detail.get("description") or detail.get("message") or "")
+    taken = re.match(r"Unique value is already in database: '(.*)'", desc)
+    if taken:
+        return f"{param.capitalize() or 'Value'} '{taken.group(1)}' is already used by another item"
+    return f"{param}: {desc}" if param else desc

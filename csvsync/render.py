@@ -56,7 +56,7 @@ def render_result(
     show: str = "some",
     as_dict: bool = False,
     color: bool = False,
-    width: int = 110,
+    width: int = 140,
 ) -> Any:
     """The text of a run (or, with ``as_dict``, the JSON summary)."""
     if as_dict:
@@ -117,8 +117,19 @@ def _changes(console: Console, result: RunResult, show: str) -> None:
     limit = len(changes) if show == "all" else SAMPLE
     console.print(f"Field changes ({len(changes)}):")
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    for col in ("Row", "Item", "Locale", "Field", "Old", "", "New", "Outcome"):
-        table.add_column(col, overflow="ellipsis", no_wrap=True)
+    # Fixed widths: short columns never give way; long values are cut (the workbook has them).
+    widths = {
+        "Row": 6,
+        "Item": 22,
+        "Locale": 6,
+        "Field": 14,
+        "Old": 28,
+        "": 2,
+        "New": 28,
+        "Outcome": 12,
+    }
+    for col, width in widths.items():
+        table.add_column(col, overflow="ellipsis", no_wrap=True, width=width)
     for rec in changes.head(limit).itertuples(index=False):
         table.add_row(
             str(rec.row),
