@@ -60,7 +60,7 @@ def export(options: RunOptions, out: Path, progress: Progress | None = None) -> 
         job.refresh_items()
         refs = job.ref_targets()
         variants = _load_variants(job, resolved)
-        makers = _makers(job, resolved, refs, xlsx)
+        makers = cell_makers(job, resolved, refs, xlsx)
         header, rows, items, notes = _table(resolved, variants, makers)
         write_table(out, header, rows, sheet_name)
     return ExportResult(out, items, len(rows), header, notes)
@@ -100,9 +100,11 @@ def _ref_names(job: Job, collection_id: str, target: RefTarget) -> RefNames:
     return RefNames(target, slugs, names)
 
 
-def _makers(
+def cell_makers(
     job: Job, resolved: ResolvedMapping, refs: dict[str, RefTarget], xlsx: bool
 ) -> dict[str, CellMaker]:
+    """One cell maker per mapped field: live values as the sheet writes them (option names,
+    slugs, the mapping's date format and decimal mark). Also used to show old/new values."""
     sources = job.state.file_sources(job.scope)
     names: dict[str, RefNames] = {}
     out = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,14 +34,26 @@ class Report:
         return {str(k): int(v) for k, v in self.rows["outcome"].value_counts().items()}
 
 
+Display = Callable[[str, Any], Any]  # (field slug, API value) -> what the sheet would show
+
+
+def _as_is(field: str, value: Any) -> Any:
+    del field
+    return value
+
+
 def build_report(
     job: Job,
     d: Diff,
     outcomes: dict[tuple[int, str], tuple[str, str]],
     command: str,
     old: dict[tuple[str, str, str], Any],
+    display: Display = _as_is,
 ) -> Report:
-    """Label outcomes for ``command`` and attach item names, locale tags and old values."""
+    """Label outcomes for ``command`` and attach item names, locale tags and old values.
+
+    ``display`` turns API values into what the sheet would show (an option's name, not its
+    id), so old and new read in the sheet's own terms."""
     v = d.variants
     names = job.state.item_names(job.scope)
     tags = {loc.cms_locale_id: loc.tag for loc in job.locales}
@@ -73,7 +86,7 @@ def build_report(
             "message": message.where(message.notna(), "").to_numpy(),
         }
     ).sort_values(["row"], kind="stable")
-    changes = _changes(d, rows, tags, names, command, old)
+    changes = _changes(d, rows, tags, names, command, old, display)
     return Report(rows[ROWS_COLUMNS].reset_index(drop=True), changes)
 
 
@@ -84,6 +97,7 @@ def _changes(
     names: dict[tuple[str, str], str],
     command: str,
     old: dict[tuple[str, str, str], Any],
+    display: Display,
 ) -> pd.DataFrame:
     c = d.changes
     if c.empty:
@@ -108,9 +122,10 @@ def _changes(
                 names.get((rec.item_id, rec.locale_id), ""),
                 tag,
                 rec.field,
-                old.get((rec.item_id, rec.locale_id, rec.field)),
-                rec.value,
+                display(rec.field, old.get((rec.item_id, rec.locale_id, rec.field))),
+                display(rec.field, rec.value),
                 label,
             )
         )
-    return pd.DataFrame(out_rows, columns=CHANGES_COLUMNS)
+    frame = pd.DataFrame(out_rows, columns=CHANGES_COLUMNS)
+    return frame.sort_values("row", kind="stable").reset_index(drop=True)

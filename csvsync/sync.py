@@ -17,11 +17,13 @@ from typing import Any
 from . import diff as diffmod
 from .drafts import build_drafts
 from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, StoppedError
+from .export import cell_makers
 from .job import Job, Progress, RunOptions
 from .mapping import check_columns
+from .models import RefTarget
 from .plan import Batch, make_batches, variant_writes
 from .push import BatchResult, Pusher, PushTarget
-from .report import Report, build_report
+from .report import Display, Report, build_report
 from .results import RunSummary, default_results_path, write_results
 from .sheet import SheetOptions, read_sheet
 from .state import Confirmed
@@ -127,7 +129,7 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             if d.base_moves:
                 job.state.move_base(job.scope, d.base_moves)
             result.stopped = _push(job, run_id, batches, old, outcomes)
-        result.report = build_report(job, d, outcomes, command, old)
+        result.report = build_report(job, d, outcomes, command, old, _display(job, refs))
         stats = job.client.stats
         result.requests, result.write_requests = stats.requests, stats.write_requests
         result.retries, result.rate_limit_waits = stats.retries, stats.rate_limit_waits
@@ -147,6 +149,23 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             results=str(result.results_path or ""),
         )
     return result
+
+
+def _display(job: Job, refs: dict[str, RefTarget]) -> Display:
+    """Old and new values as the sheet shows them (option names, slugs, its date format)."""
+    assert job.resolved is not None
+    makers = cell_makers(job, job.resolved, refs, xlsx=False)
+
+    def show(field: str, value: Any) -> Any:
+        maker = makers.get(field)
+        if maker is None or value is None:
+            return value
+        try:
+            return maker.cell(value)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return value  # shown raw rather than not at all
+
+    return show
 
 
 def _sheet_options(options: RunOptions, job: Job) -> SheetOptions:
