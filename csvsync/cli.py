@@ -118,6 +118,11 @@ sheet_options = _stack(
         show_default=True,
         help="When a field changed in Webflow since the last sync.",
     ),
+    click.option(
+        "--write-back",
+        is_flag=True,
+        help="Write a copy of the sheet with new items' ids (<name>.with-ids.<ext>).",
+    ),
     click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout."),
     click.option("-q", "--quiet", is_flag=True, help="Print nothing on success."),
     click.option(
@@ -140,6 +145,7 @@ def _options(kw: dict[str, Any], with_sheet: bool) -> RunOptions:
             results=kw.get("results"),
             batch_size=kw["batch_size"],
             allow_missing_columns=kw["allow_missing_columns"],
+            write_back=kw.get("write_back", False),
             on_conflict=kw["on_conflict"],
             sheet_options=SheetOptions(
                 encoding=kw.get("encoding"),

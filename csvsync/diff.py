@@ -32,6 +32,7 @@ from .fields import date_key
 from .mapping import ResolvedMapping
 
 UPDATE, CONFLICT, DRIFT = "update", "conflict", "changed in Webflow"
+NEW = "create"  # a row that names no existing item
 ON_CONFLICT = ("report", "overwrite", "keep-live")
 
 
@@ -43,6 +44,7 @@ class Diff:
     variants: pd.DataFrame
     changes: pd.DataFrame
     base_moves: list[tuple[str, str, str, str]] = field(default_factory=list)
+    creates: pd.DataFrame | None = None  # the cells of rows that are new items
 
     def updates(self) -> pd.DataFrame:
         return self.changes[self.changes["kind"] == UPDATE]
@@ -61,35 +63,68 @@ def resolve_items(
     m = resolved.mapping
     ok = v["outcome"] == ""
     if m.key_column:
+        empty = ok & (v["key_text"] == "")
+        v.loc[empty, "outcome"] = NEW  # an empty id cell is a new item
+        ok = ok & ~empty
         uniq = pd.unique(v.loc[ok, "key_text"])
         problems = {t: id_problem(t) for t in uniq}
         prob = v["key_text"].map(problems)
         bad = ok & prob.notna()
-        v.loc[bad, "outcome"] = "invalid"
-        v.loc[bad, "message"] = f"column '{m.key_column}': " + prob[bad]
+        if bad.any():
+            v.loc[bad, "outcome"] = "invalid"
+            v.loc[bad, "message"] = f"column '{m.key_column}': " + prob[bad].astype(str)
         good = ok & prob.isna()
         v.loc[good, "item_id"] = v.loc[good, "key_text"].str.lower()
     else:
-        primary = resolved.primary.cms_locale_id
-        sel = state_cells[
-            (state_cells["field"] == m.key_field) & (state_cells["locale_id"] == primary)
-        ]
-        lookup = dict(zip(sel["live_key"], sel["item_id"], strict=False))
-        found = v["key_text"].map(lookup)
+        sel = state_cells[state_cells["field"] == m.key_field]
+        if m.layout == "wide":  # the key cell holds the primary-locale value on every row
+            sel = sel[sel["locale_id"] == resolved.primary.cms_locale_id]
+            keys = v["key_text"]
+            lookup = dict(zip(sel["live_key"], sel["item_id"], strict=False))
+        else:  # a long row holds the value of its own locale
+            keys = v["locale_id"] + "\x1f" + v["key_text"].astype(str)
+            lookup = dict(
+                zip(sel["locale_id"] + "\x1f" + sel["live_key"], sel["item_id"], strict=False)
+            )
+        found = keys.map(lookup)
         miss = ok & found.isna()
-        v.loc[miss, "outcome"] = "not found"
-        v.loc[miss, "message"] = (
-            "no live item has "
-            + str(m.key_field)
-            + " '"
-            + v.loc[miss, "key_text"].astype(str)
-            + "'"
-        )
+        v.loc[miss, "outcome"] = NEW  # matches no item: a new item
         v.loc[ok & found.notna(), "item_id"] = found[ok & found.notna()]
+    _match_new_by_slug(v, drafts, state_cells, resolved)
     asked = set(zip(drafts.cells["row"], drafts.cells["locale_id"], strict=True))
     _mark_missing_variants(v, state_variants, asked)
     _mark_duplicates(v)
     return v
+
+
+def _match_new_by_slug(
+    v: pd.DataFrame, drafts: Drafts, state_cells: pd.DataFrame, resolved: ResolvedMapping
+) -> None:
+    """A new row whose primary slug a live item already has updates that item instead."""
+    new = v["outcome"] == NEW
+    if not new.any():
+        return
+    primary = resolved.primary.cms_locale_id
+    cells = drafts.cells
+    slugs = cells[(cells["field"] == "slug") & (cells["locale_id"] == primary)]
+    row_slug = dict(zip(slugs["row"], slugs["key"], strict=False))
+    live = state_cells[(state_cells["field"] == "slug") & (state_cells["locale_id"] == primary)]
+    owner = dict(zip(live["live_key"], live["item_id"], strict=False))
+    rows = v.loc[new, "row"].map(row_slug).map(owner)
+    hit = rows.notna()
+    if hit.any():
+        idx = rows.index[hit]
+        v.loc[idx, "item_id"] = rows[hit]
+        v.loc[idx, "outcome"] = ""
+    if resolved.mapping.layout == "long":
+        # A new item's translations need its id, which only the first sync gives it.
+        lone = (v["outcome"] == NEW) & (v["locale_id"] != primary)
+        v.loc[lone, "outcome"] = "invalid"
+        v.loc[lone, "message"] = (
+            "a new item's translations can be loaded once it exists: "
+            "sync the primary-locale row first (--write-back fills in "
+            "its id)"
+        )
 
 
 def _mark_missing_variants(
@@ -178,7 +213,9 @@ def compute(
     )
     changes = cells[kind != ""].reset_index(drop=True)
     _set_outcomes(v, changes)
-    return Diff(variants=v, changes=changes, base_moves=base_moves)
+    new = v[v["outcome"] == NEW][["row", "locale_id"]]
+    creates = drafts.cells.merge(new, on=["row", "locale_id"], how="inner")
+    return Diff(variants=v, changes=changes, base_moves=base_moves, creates=creates)
 
 
 def _set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:

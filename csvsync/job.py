@@ -48,6 +48,7 @@ class RunOptions:
     timeout: float = 30.0
     on_conflict: str = "report"
     write_results: bool = True
+    write_back: bool = False  # a copy of the sheet with new items' ids filled in
     clock: Clock | None = None
     # Set by the CLI's SIGINT/SIGTERM handlers: stop after the batches in flight.
     stop: threading.Event | None = field(default=None, compare=False)

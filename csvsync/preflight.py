@@ -18,13 +18,14 @@ SLUG_PATTERN = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
 def check(
     v: pd.DataFrame, cells: pd.DataFrame, state_cells: pd.DataFrame, resolved: ResolvedMapping
 ) -> None:
-    """Mark rows of ``v`` (variants with item ids) invalid where a cross-row check fails."""
-    ok = v["outcome"] == ""
+    """Mark rows of ``v`` (existing items and new ones) invalid where a cross-row check fails."""
+    ok = v["outcome"].isin(["", "create"])
     if not ok.any() or cells.empty:
         return
     mine = cells.merge(v.loc[ok, ["row", "locale_id", "item_id"]], on=["row", "locale_id"])
     problems: Problems = {}
     _required(problems, mine, resolved)
+    _new_items(problems, v[v["outcome"] == "create"], mine, resolved)
     _slugs(problems, mine[mine["field"] == "slug"], state_cells, resolved)
     if not problems:
         return
@@ -55,6 +56,27 @@ def _required(v: Problems, mine: pd.DataFrame, resolved: ResolvedMapping) -> Non
             f"column '{rec.column}': {b.schema.display_name} is required in Webflow, "
             "so an empty cell cannot clear it",
         )
+
+
+def _new_items(
+    problems: Problems, new: pd.DataFrame, mine: pd.DataFrame, resolved: ResolvedMapping
+) -> None:
+    """A new item needs a name and a slug in the primary locale: Webflow requires both."""
+    if new.empty:
+        return
+    primary = resolved.primary.cms_locale_id
+    given = mine[(mine["locale_id"] == primary) & (mine["key"] != "")]
+    have = {(row, f) for row, f in zip(given["row"], given["field"], strict=True)}
+    for row in sorted(set(new["row"])):
+        lacking = [f for f in ("name", "slug") if (row, f) not in have]
+        if lacking:
+            for loc in new.loc[new["row"] == row, "locale_id"]:
+                _invalidate(
+                    problems,
+                    row,
+                    loc,
+                    "a new item needs a " + " and a ".join(lacking) + " in the primary locale",
+                )
 
 
 def _slugs(

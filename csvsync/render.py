@@ -48,6 +48,7 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
         "batches": result.batches, "duration": round(result.duration, 3),
         "results": str(result.results_path) if result.results_path else None,
         "stopped": result.stopped, "exit_code": result.exit_code,
+        "created": {str(row): item for row, item in result.created.items()},
     }  # fmt: skip
 
 
@@ -90,6 +91,8 @@ def render_result(
         console.print(Text(result.stopped, style="red"))
     if result.results_path:
         console.print(f"Results: {result.results_path}")
+    if result.written_back:
+        console.print(f"Sheet with the new ids: {result.written_back}")
     return buf.getvalue().rstrip("\n")
 
 

@@ -14,7 +14,7 @@ from .results import CHANGES_COLUMNS, ROWS_COLUMNS
 if TYPE_CHECKING:
     from .job import Job
 
-PLAN_LABELS = {UPDATE: "would update"}
+PLAN_LABELS = {UPDATE: "would update", "create": "would create"}
 
 
 @dataclass

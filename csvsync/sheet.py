@@ -157,6 +157,15 @@ def _read_csv(path: Path, options: SheetOptions) -> pd.DataFrame:
     return pd.DataFrame([record or blank for record in records], dtype=object)
 
 
+def csv_records(path: Path, options: SheetOptions = SheetOptions()) -> tuple[list[list[str]], str]:
+    """A CSV file's raw records and delimiter, decoded and split exactly as ``read_sheet`` does
+    (``--write-back`` rewrites one column of them)."""
+    raw = path.read_bytes()
+    text = _decode(path, raw, options.encoding)
+    delimiter = options.delimiter or _sniff(path, text)
+    return _parse_csv(path, text, delimiter), delimiter
+
+
 def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
     if encoding is None:
         if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in raw[:4096]:

@@ -401,10 +401,90 @@ class State:
                 ],
             )
 
+    def journal_confirmed(
+        self, run_id: str, entries: Iterable[tuple[str, str, str, Any, Any]]
+    ) -> None:
+        """Record (item, locale, field, old, new) of writes Webflow already confirmed (creates:
+        their ids exist only once Webflow answers, so they are journaled after it)."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO journal VALUES(?,?,?,?,?,?,?,'confirmed')",
+                [
+                    (run_id, 0, item, loc, fld, _dumps(old), _dumps(new))
+                    for item, loc, fld, old, new in entries
+                ],
+            )
+
     def mark_batch(self, run_id: str, batch: int, status: str) -> None:
         self.db.execute(
             "UPDATE journal SET status=? WHERE run_id=? AND batch=?", (status, run_id, batch)
         )
+
+    # -- run history (revert) ------------------------------------------------------------------
+    _RUN_COLUMNS = "run_id, scope, command, sheet, mapping, started, finished, counts"
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        """One ``runs`` row as a dict (``counts`` decoded), or None."""
+        row = self.db.execute(
+            f"SELECT {self._RUN_COLUMNS} FROM runs WHERE run_id=?", (run_id,)
+        ).fetchone()
+        return _run_dict(row) if row else None
+
+    def list_runs(self, api_base: str, collection_id: str) -> list[dict[str, Any]]:
+        """The runs of one (API base, collection), newest first; never creates the scope."""
+        rows = self.db.execute(
+            f"SELECT {self._RUN_COLUMNS} FROM runs WHERE scope=(SELECT id FROM scopes "
+            "WHERE api_base=? AND collection_id=?) ORDER BY started DESC, run_id DESC",
+            (api_base.rstrip("/"), collection_id),
+        ).fetchall()
+        return [_run_dict(r) for r in rows]
+
+    def last_run_id(self, scope: int, command: str = "sync") -> str | None:
+        """The newest run of ``command`` in ``scope``."""
+        row = self.db.execute(
+            "SELECT run_id FROM runs WHERE scope=? AND command=? "
+            "ORDER BY started DESC, run_id DESC LIMIT 1",
+            (scope, command),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def journal_for(
+        self, run_id: str, status: str = "confirmed"
+    ) -> list[tuple[int, str, str, str, Any, Any]]:
+        """(batch, item, locale, field, old, new) of a run's journal rows with ``status``."""
+        rows = self.db.execute(
+            "SELECT batch, item_id, locale_id, field, old_json, new_json FROM journal "
+            "WHERE run_id=? AND status=? ORDER BY batch, item_id, locale_id, field",
+            (run_id, status),
+        ).fetchall()
+        return [
+            (int(b), i, loc, f, _loads(old), _loads(new)) for b, i, loc, f, old, new in rows
+        ]
+
+    def journal_counts(self, run_id: str) -> dict[str, int]:
+        """Journal rows of a run per status (pending, confirmed, failed)."""
+        rows = self.db.execute(
+            "SELECT status, COUNT(*) FROM journal WHERE run_id=? GROUP BY status", (run_id,)
+        ).fetchall()
+        return {str(s): int(n) for s, n in rows}
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _run_dict(row: Sequence[Any]) -> dict[str, Any]:
+    run_id, scope, command, sheet, mapping, started, finished, counts = row
+    return {
+        "run_id": run_id,
+        "scope": scope,
+        "command": command,
+        "sheet": sheet,
+        "mapping": mapping,
+        "started": started,
+        "finished": finished,
+        "counts": _loads(counts) or {},
+    }
 
 
 def _urls(value: Any) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import diff as diffmod
+from .create import CREATED_MARK, CreateTarget, Creator, new_items
 from .drafts import build_drafts
 from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, StoppedError
 from .export import cell_makers
@@ -27,6 +28,7 @@ from .report import Display, Report, build_report
 from .results import RunSummary, default_results_path, write_results
 from .sheet import SheetOptions, read_sheet
 from .state import Confirmed
+from .writeback import write_back
 
 BAD_OUTCOMES = {"invalid", "failed", "not found", "conflict", "not sent"}
 
@@ -48,6 +50,8 @@ class RunResult:
     stopped: str | None = None
     missing_columns: list[str] = field(default_factory=list)
     pulled: int = 0
+    created: dict[int, str] = field(default_factory=dict)  # sheet row -> new item id
+    written_back: Path | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -129,6 +133,8 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             if d.base_moves:
                 job.state.move_base(job.scope, d.base_moves)
             result.stopped = _push(job, run_id, batches, old, outcomes)
+            if not result.stopped:
+                result.created = _create(job, run_id, d, outcomes)
         result.report = build_report(job, d, outcomes, command, old, _display(job, refs))
         stats = job.client.stats
         result.requests, result.write_requests = stats.requests, stats.write_requests
@@ -138,16 +144,10 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             job.state.finish_run(run_id, datetime.now(UTC).isoformat(), result.counts)
         if options.write_results:
             result.results_path = _write_workbook(options, job, result, started)
-        job.event(
-            "end",
-            run_id=run_id,
-            counts=result.counts,
-            requests=result.requests,
-            write_requests=result.write_requests,
-            exit_code=result.exit_code,
-            stopped=result.stopped,
-            results=str(result.results_path or ""),
-        )
+        if options.write_back and result.created and job.mapping.key_column:
+            result.written_back = write_back(
+                options.sheet, _sheet_options(options, job), job.mapping.key_column, result.created
+            )
     return result
 
 
@@ -244,6 +244,38 @@ def _push(
             for w in b.writes:
                 outcomes.setdefault((w.row, w.locale_id), ("not sent", halt[0]))
     return halt[0] if halt else None
+
+
+def _create(
+    job: Job, run_id: str, d: diffmod.Diff, outcomes: dict[tuple[int, str], tuple[str, str]]
+) -> dict[int, str]:
+    """Create the sheet's new items; returns sheet row -> new item id."""
+    items = new_items(d.creates)
+    if not items or job.stopping():
+        return {}
+    locales = [loc.cms_locale_id for _, loc in (job.resolved.locales if job.resolved else [])]
+    Creator(
+        CreateTarget(job.client, job.mapping.collection, job.primary.cms_locale_id, locales)
+    ).run(items)
+    made = {it.row: it.item_id for it in items if it.item_id}
+    job.state.journal_confirmed(
+        run_id,
+        [
+            (it.item_id, loc, CREATED_MARK, None, it.slug(job.primary.cms_locale_id))
+            for it in items
+            if it.item_id and it.outcome == "created"
+            for loc in locales
+        ],
+    )
+    v = d.variants
+    for it in items:
+        for loc in locales:
+            outcomes[(it.row, loc)] = (it.outcome or "failed", it.message)
+    rows = v["row"].map(made)
+    v.loc[rows.notna(), "item_id"] = rows[rows.notna()]
+    job.refresh_items()  # the new variants enter the cache, their base = what was written
+    job.event("create", run_id=run_id, items=len(items), created=len(made))
+    return made
 
 
 def _tally(res: BatchResult) -> dict[str, int]:

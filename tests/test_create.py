@@ -1,0 +1,131 @@
+"""New rows become items, live in every locale, never twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from support import Workspace, make_workspace
+
+from csvsync.demo import DEMO_TOKEN
+from csvsync.sandbox import Sandbox, SandboxOptions
+from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_DE, LOCALE_EN, LOCALE_FR
+from csvsync.webflow import ClientOptions, WebflowClient
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    with Sandbox(SandboxOptions(seed="demo", token=DEMO_TOKEN, rate_limit=100_000)) as sb:
+        yield make_workspace(sb, tmp_path)
+
+
+def new_rows(ws: Workspace, n: int) -> pd.DataFrame:
+    rows = ws.frame.head(n).copy()
+    rows["Item ID"] = ""
+    for i in range(n):
+        for suffix, word in (("", "New"), (" [fr]", "Nouveau"), (" [de]", "Neu")):
+            rows.iloc[i, rows.columns.get_loc("Name" + suffix)] = f"{word} {i}"
+            rows.iloc[i, rows.columns.get_loc("Slug" + suffix)] = f"{word.lower()}-{i}"
+    return rows
+
+
+def by_slug(ws: Workspace, slug: str, locale: str) -> list[dict]:
+    with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
+        return list(c.iter_items(DEMO_COLLECTION_ID, slug=slug, cms_locale_ids=[locale]))
+
+
+def test_40_updates_and_10_creates_in_three_locales(ws: Workspace) -> None:
+    old = ws.frame.head(40).copy()
+    old["Summary"] = old["Summary"] + " (updated)"
+    sheet = ws.write_sheet(pd.concat([old, new_rows(ws, 10)], ignore_index=True))
+    plan = ws.run("plan", sheet, "-m", ws.mapping)
+    assert "30 would create" in plan.stdout and "40 would update" in plan.stdout, plan.output
+    res = ws.run("sync", sheet, "-m", ws.mapping, "--json", "--write-back")
+    out = json.loads(res.stdout)
+    assert res.exit_code == 0, res.output
+    assert out["counts"] == {"updated": 40, "unchanged": 80, "created": 30}
+    assert len(out["created"]) == 10
+    item = out["created"]["42"]
+    with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
+        live = {v["cmsLocaleId"]: v["fieldData"] for v in
+                c.iter_items_live(DEMO_COLLECTION_ID, cms_locale_ids=[LOCALE_EN, LOCALE_FR,
+                                                                     LOCALE_DE])
+                if v["id"] == item}
+    assert live[LOCALE_EN]["name"] == "New 0" and live[LOCALE_FR]["name"] == "Nouveau 0"
+    assert live[LOCALE_DE]["slug"] == "neu-0" and live[LOCALE_EN]["price"] == ws.frame.loc[0, "Price"]
+    ws.sb.clear_log()
+    again = json.loads(ws.run("sync", sheet, "-m", ws.mapping, "--json").stdout)
+    assert again["write_requests"] == 0 and again["counts"] == {"unchanged": 150}
+    copy = sheet.with_name("products.with-ids.csv")
+    ids = pd.read_csv(copy, dtype=str, keep_default_na=False)["Item ID"]
+    assert list(ids[40:]) == [out["created"][str(r)] for r in range(42, 52)]
+    assert sheet.read_text().count(",,") >= 0 and "" in list(
+        pd.read_csv(sheet, dtype=str, keep_default_na=False)["Item ID"])  # original untouched
+    assert json.loads(ws.run("sync", copy, "-m", ws.mapping, "--json").stdout)[
+        "write_requests"] == 0
+
+
+def test_a_new_row_whose_slug_exists_updates_that_item(ws: Workspace) -> None:
+    row = ws.frame.head(1).copy()
+    existing = row.loc[0, "Item ID"]
+    row["Item ID"] = ""
+    row["Summary"] = "matched by slug"
+    res = ws.run("sync", ws.write_sheet(row), "-m", ws.mapping, "--json")
+    out = json.loads(res.stdout)
+    assert out["counts"] == {"updated": 1, "unchanged": 2} and out["created"] == {}
+    assert ws.live(existing, LOCALE_EN)["summary"] == "matched by slug"
+
+
+def test_a_draft_with_the_slug_is_updated_and_published_not_duplicated(ws: Workspace) -> None:
+    with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
+        draft = c.create_items(DEMO_COLLECTION_ID, [{"fieldData": {"name": "Draft",
+                                                                   "slug": "new-0"}}])[0]
+    sheet = ws.write_sheet(new_rows(ws, 1))
+    out = json.loads(ws.run("sync", sheet, "-m", ws.mapping, "--json").stdout)
+    assert out["counts"]["updated"] == 3, out
+    assert len(by_slug(ws, "new-0", LOCALE_EN)) == 1
+    assert ws.live(draft["id"], LOCALE_EN)["name"] == "New 0"
+
+
+def test_a_new_item_needs_name_and_slug(ws: Workspace) -> None:
+    rows = new_rows(ws, 1)
+    rows["Slug"] = ""
+    res = ws.run("sync", ws.write_sheet(rows), "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
+    assert res.exit_code == 1
+    got = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    assert set(got["Outcome"]) == {"invalid"} and "needs a slug" in got.iloc[0]["Message"]
+    assert ws.writes() == []
+
+
+def test_killed_between_create_and_write_back_makes_no_duplicate(ws: Workspace) -> None:
+    sheet = ws.write_sheet(new_rows(ws, 5))
+    ws.sb.set_faults(latency=0.3)  # the publish that follows the create is slow
+    env = {**os.environ, "CSVSYNC_API_BASE": ws.sb.base_url, "WEBFLOW_API_TOKEN": DEMO_TOKEN}
+    proc = subprocess.Popen([sys.executable, "-m", "csvsync", "sync", str(sheet), "-m",
+                             str(ws.mapping), "--write-back"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not any(e["path"].endswith("/items/bulk") and e["status"] for e in ws.sb.log()):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    ws.sb.reset_faults()
+    res = ws.run("sync", sheet, "-m", ws.mapping, "--json")
+    assert res.exit_code == 0, res.output
+    for i in range(5):
+        assert len(by_slug(ws, f"new-{i}", LOCALE_EN)) == 1
+        assert by_slug(ws, f"nouveau-{i}", LOCALE_FR)[0]["fieldData"]["name"] == f"Nouveau {i}"
