@@ -1,12 +1,14 @@
 """The sandbox in its own process, for the benchmark: start, knobs, request log, stop.
 
-Owns the sandbox's lifecycle only. It runs ``python -m csvsync.cli sandbox`` (the documented
-command) on a copy of a store built by ``workload.py``, so the server's CPU time and memory are
-never counted in csvsync's, and talks to it over the control API (``/_sandbox``).
+Owns the sandbox's lifecycle only. ``SandboxProcess`` runs this file as a script (``main``: the
+library's ``run_forever``, as ``csvsync sandbox`` does, without importing the CLI) on a copy of a
+store built by ``workload.py``, so the server's CPU time and memory are never counted in
+csvsync's, and talks to it over the control API (``/_sandbox``).
 """
 
 from __future__ import annotations
 
+import argparse
 import select
 import signal
 import subprocess
@@ -46,9 +48,9 @@ class SandboxProcess:
 
     def start(self) -> SandboxProcess:
         cmd = [
-            sys.executable, "-m", "csvsync.cli", "sandbox", "--host", "127.0.0.1", "--port", "0",
-            "--seed", "empty", "--data", str(self.data), "--token", self.token,
-            "--rate-limit", str(self.rate_limit), "--window", str(self.window),
+            sys.executable, str(Path(__file__).resolve()), "--data", str(self.data),
+            "--token", self.token, "--rate-limit", str(self.rate_limit),
+            "--window", str(self.window),
         ]  # fmt: skip
         with self.stderr_path.open("w", encoding="utf-8") as err:
             self.proc = subprocess.Popen(
@@ -125,3 +127,24 @@ class SandboxProcess:
 
     def clear_log(self) -> None:
         self._http.delete(f"{self.origin}/_sandbox/log", timeout=30).raise_for_status()
+
+
+def main() -> None:
+    """Serve a store on a free loopback port until SIGINT; the first stdout line is the URL."""
+    from csvsync.sandbox import SandboxOptions, run_forever
+
+    parser = argparse.ArgumentParser(description="the benchmark's sandbox process")
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--rate-limit", type=int, required=True)
+    parser.add_argument("--window", type=float, required=True)
+    args = parser.parse_args()
+    opts = SandboxOptions(
+        host="127.0.0.1", port=0, token=args.token, seed="empty", data=args.data,
+        rate_limit=args.rate_limit, window=args.window,
+    )  # fmt: skip
+    run_forever(opts, lambda url: print(READY_PREFIX + url, flush=True))
+
+
+if __name__ == "__main__":
+    main()

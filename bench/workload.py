@@ -47,11 +47,13 @@ LOCALIZED = [("name", "Name"), ("slug", "Slug"), ("tagline", "Tagline"),
 SHARED = [("price", "Price"), ("featured", "Featured"), ("launch-date", "Launch date"),
           ("category", "Category"), ("author", "Author")]  # fmt: skip
 
-_WORDS = (
-    "amber basalt cedar delta ember fjord granite harbor indigo juniper kelp lagoon meadow "
-    "nickel orchid pebble quartz river saffron tundra umber velvet willow xenon yarrow zephyr "
-    "atlas beacon canyon dune estuary forest glacier horizon island jungle keystone lantern"
-).split()
+_WORDS = [
+    "amber", "basalt", "cedar", "delta", "ember", "fjord", "granite", "harbor", "indigo",
+    "juniper", "kelp", "lagoon", "meadow", "nickel", "orchid", "pebble", "quartz", "river",
+    "saffron", "tundra", "umber", "velvet", "willow", "xenon", "yarrow", "zephyr", "atlas",
+    "beacon", "canyon", "dune", "estuary", "forest", "glacier", "horizon", "island", "jungle",
+    "keystone", "lantern",
+]
 
 
 def item_id(n: int) -> str:
@@ -164,8 +166,8 @@ class Workload:
         try:
             store.create_site(
                 "Bench Site",
-                [{"tag": tag, "displayName": tag, "cmsLocaleId": cms, "id": cms[:-4] + "1" + cms[-3:],
-                  "subdirectory": "" if i == 0 else tag.lower()}
+                [{"tag": tag, "displayName": tag, "cmsLocaleId": cms,
+                  "id": cms[:-4] + "1" + cms[-3:], "subdirectory": "" if i == 0 else tag.lower()}
                  for i, (_k, tag, _s, cms) in enumerate(LOCALES)],
                 site_id=SITE_ID, short_name="bench-site",
             )  # fmt: skip
