@@ -328,3 +328,7 @@ from .cli_editor import export, init  # noqa: E402
 
 cli.add_command(init)
 cli.add_command(export)
+
+from .cli_revert import revert  # noqa: E402
+
+cli.add_command(revert)

@@ -18,6 +18,7 @@ the new base. The functions here do no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ import pandas as pd
 from . import preflight
 from .drafts import Drafts, id_problem
 from .fields import date_key
+from .keyhash import EMPTY_HASH, key_hashes, variant_keys
 from .mapping import ResolvedMapping
 
 UPDATE, CONFLICT, DRIFT = "update", "conflict", "changed in Webflow"
@@ -43,7 +45,7 @@ class Diff:
 
     variants: pd.DataFrame
     changes: pd.DataFrame
-    base_moves: list[tuple[str, str, str, str]] = field(default_factory=list)
+    base_moves: list[tuple[str, str, str]] = field(default_factory=list)
     creates: pd.DataFrame | None = None  # the cells of rows that are new items
 
     def updates(self) -> pd.DataFrame:
@@ -175,26 +177,37 @@ def _mark_duplicates(v: pd.DataFrame) -> None:
         )
 
 
+@dataclass
+class StateView:
+    """What the diff reads from the state: hashes for every mapped cell, texts only for the
+    short fields that match rows and name items, and full texts of a few cells on request."""
+
+    hashes: pd.DataFrame  # vkey, field, live_hash, base_hash
+    texts: pd.DataFrame  # item_id, locale_id, field, live_key (slug, name, the key field)
+    variants: pd.DataFrame  # item_id, locale_id of every live variant
+    cell_texts: Callable[[list[tuple[str, str, str]]], dict[tuple[str, str, str], tuple[str, str]]]
+
+
 def compute(
     drafts: Drafts,
     resolved: ResolvedMapping,
-    state_cells: pd.DataFrame,
-    state_variants: pd.DataFrame,
+    state: StateView,
     on_conflict: str = "report",
 ) -> Diff:
     """Compare drafts with the state; see the module docstring for the rules."""
-    v = resolve_items(drafts, resolved, state_cells, state_variants)
-    preflight.check(v, drafts.cells, state_cells, resolved)
+    v = resolve_items(drafts, resolved, state.texts, state.variants)
+    preflight.check(v, drafts.cells, state.texts, resolved)
     ok = v[v["outcome"] == ""][["row", "locale_id", "item_id"]]
     cells = drafts.cells.merge(ok, on=["row", "locale_id"], how="inner")
-    cells = cells.merge(state_cells, on=["item_id", "locale_id", "field"], how="left")
-    cells["live_key"] = cells["live_key"].fillna("")
-    cells["base_key"] = cells["base_key"].fillna("")
+    cells["vkey"] = variant_keys(cells["item_id"], cells["locale_id"])
+    cells = cells.merge(state.hashes, on=["vkey", "field"], how="left")
+    cells["live_hash"] = cells["live_hash"].fillna(EMPTY_HASH).astype(np.int64)
+    cells["base_hash"] = cells["base_hash"].fillna(EMPTY_HASH).astype(np.int64)
     if len(cells) and cells["date_only"].any():
-        _align_date_only(cells, resolved)
-    s = cells["key"].to_numpy(dtype=object)
-    b = cells["base_key"].to_numpy(dtype=object)
-    live = cells["live_key"].to_numpy(dtype=object)
+        _align_date_only(cells, resolved, state)
+    s = key_hashes(cells["key"])
+    b = cells["base_hash"].to_numpy()
+    live = cells["live_hash"].to_numpy()
     s_eq_b, l_eq_b, s_eq_l = s == b, live == b, s == live
     kind = np.full(len(cells), "", dtype=object)
     kind[~s_eq_b & l_eq_b] = UPDATE
@@ -208,14 +221,34 @@ def compute(
         kind[(kind == DRIFT) | (kind == CONFLICT)] = ""
     cells["kind"] = kind
     moved = cells[moves_mask]
-    base_moves = list(
-        zip(moved["item_id"], moved["locale_id"], moved["field"], moved["live_key"], strict=True)
-    )
+    base_moves = list(zip(moved["item_id"], moved["locale_id"], moved["field"], strict=True))
     changes = cells[kind != ""].reset_index(drop=True)
+    _attach_texts(changes, state)
     _set_outcomes(v, changes)
     new = v[v["outcome"] == NEW][["row", "locale_id"]]
     creates = drafts.cells.merge(new, on=["row", "locale_id"], how="inner")
     return Diff(variants=v, changes=changes, base_moves=base_moves, creates=creates)
+
+
+def _attach_texts(changes: pd.DataFrame, state: StateView) -> None:
+    """Live and base texts for the cells whose message shows them (drift and conflicts)."""
+    changes["live_key"] = ""
+    changes["base_key"] = ""
+    shown = changes.index[changes["kind"] != UPDATE]
+    if not len(shown):
+        return
+    keys = list(
+        zip(
+            changes.loc[shown, "item_id"],
+            changes.loc[shown, "locale_id"],
+            changes.loc[shown, "field"],
+            strict=True,
+        )
+    )
+    texts = state.cell_texts(keys)
+    pairs = [texts.get(k, ("", "")) for k in keys]
+    changes.loc[shown, "live_key"] = [p[0] for p in pairs]
+    changes.loc[shown, "base_key"] = [p[1] for p in pairs]
 
 
 def _set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:
@@ -275,15 +308,25 @@ def _short(text: object, limit: int = 60) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def _align_date_only(cells: pd.DataFrame, resolved: ResolvedMapping) -> None:
+def _align_date_only(cells: pd.DataFrame, resolved: ResolvedMapping, state: StateView) -> None:
     """A date-only cell compares by date in the field's zone and keeps live's time of day."""
     zones = {b.map.slug: b.map.options.timezone for b in resolved.bindings}
-    for i in np.flatnonzero(cells["date_only"].to_numpy(dtype=bool)):
-        label = cells.index[i]
-        tz = zones.get(cells.at[label, "field"], "UTC")
-        base = cells.at[label, "base_key"]
+    rows = np.flatnonzero(cells["date_only"].to_numpy(dtype=bool))
+    labels = cells.index[rows]
+    keys = list(
+        zip(
+            cells.loc[labels, "item_id"],
+            cells.loc[labels, "locale_id"],
+            cells.loc[labels, "field"],
+            strict=True,
+        )
+    )
+    texts = state.cell_texts(keys)
+    for label, key in zip(labels, keys, strict=True):
+        base = texts.get(key, ("", ""))[1]
         if not base:
             continue
+        tz = zones.get(key[2], "UTC")
         sheet_date = date_key(cells.at[label, "key"], tz)
         if sheet_date == date_key(base, tz):
             cells.at[label, "key"] = base

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .fields import api_key
+from .keyhash import key_hashes, variant_keys
 from .models import FILE_TYPES, RefTarget, SchemaField
 
 SCHEMA_SQL = """
@@ -39,8 +41,11 @@ CREATE TABLE IF NOT EXISTS variants(
 CREATE INDEX IF NOT EXISTS variants_updated ON variants(scope, last_updated);
 CREATE TABLE IF NOT EXISTS cells(
     scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL, field TEXT NOT NULL,
-    live_key TEXT NOT NULL, live_json TEXT, base_key TEXT NOT NULL,
+    vkey INTEGER NOT NULL, live_key TEXT NOT NULL, live_hash INTEGER NOT NULL, live_json TEXT,
+    base_key TEXT NOT NULL, base_hash INTEGER NOT NULL,
     PRIMARY KEY(scope, item_id, locale_id, field)) WITHOUT ROWID;
+-- Covers the diff's read: integers only, without touching the rows' long texts.
+CREATE INDEX IF NOT EXISTS cells_hashes ON cells(scope, field, vkey, live_hash, base_hash);
 CREATE TABLE IF NOT EXISTS files(
     scope INTEGER NOT NULL, url TEXT NOT NULL, source_url TEXT NOT NULL,
     PRIMARY KEY(scope, url)) WITHOUT ROWID;
@@ -56,6 +61,10 @@ CREATE TABLE IF NOT EXISTS journal(
     PRIMARY KEY(run_id, item_id, locale_id, field)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS journal_batch ON journal(run_id, batch);
 """
+
+
+SCHEMA_VERSION = 2
+CHUNK = 500  # variants per write: hashes are computed column-wise for a whole chunk
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,10 @@ class State:
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        if self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            # A cache from before hashed keys: drop it; the next run pulls everything again.
+            self.db.executescript("DROP TABLE IF EXISTS cells; DROP TABLE IF EXISTS variants;")
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self.db.executescript(SCHEMA_SQL)
 
     def close(self) -> None:
@@ -143,14 +156,61 @@ class State:
         )
 
     def load_cells(self, scope: int, fields: Sequence[str]) -> pd.DataFrame:
-        """Live and base keys of the given fields, one row per variant and field."""
+        """Hashes of the given fields: vkey (item x locale), field, live_hash, base_hash.
+
+        Integers only, read through a covering index: the diff never holds a second copy of
+        the collection's texts (old values are read for changed cells only, as needed).
+        """
+        parts = []
+        for fld in fields:
+            rows = self.db.execute(
+                "SELECT vkey, live_hash, base_hash FROM cells WHERE scope=? AND field=?",
+                (scope, fld),
+            ).fetchall()
+            arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+            part = pd.DataFrame({"vkey": arr[:, 0], "live_hash": arr[:, 1], "base_hash": arr[:, 2]})
+            part["field"] = fld
+            parts.append(part)
+        if not parts:
+            return pd.DataFrame(columns=["vkey", "live_hash", "base_hash", "field"])
+        return pd.concat(parts, ignore_index=True)
+
+    def load_texts(self, scope: int, fields: Sequence[str]) -> pd.DataFrame:
+        """Live keys (text) of a few short fields, e.g. slug and name: item_id, locale_id,
+        field, live_key. For matching rows by slug and naming items in messages."""
         marks = ",".join("?" * len(fields))
         return pd.read_sql_query(
-            f"SELECT item_id, locale_id, field, live_key, base_key FROM cells "
+            f"SELECT item_id, locale_id, field, live_key FROM cells "
             f"WHERE scope=? AND field IN ({marks})",
             self.db,
             params=(scope, *fields),
         )
+
+    def cell_texts(
+        self, scope: int, keys: Iterable[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], tuple[str, str]]:
+        """(item, locale, field) -> (live_key, base_key), for the few cells a message or a
+        date-only comparison needs in full."""
+        rows = self._join_wanted(scope, keys, "c.live_key, c.base_key")
+        return {(i, loc, f): (live, base) for i, loc, f, live, base in rows}
+
+    def _join_wanted(
+        self, scope: int, keys: Iterable[tuple[str, str, str]], columns: str
+    ) -> list[tuple[Any, ...]]:
+        db = self.db
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS wanted(item_id TEXT, locale_id TEXT, field TEXT)"
+        )
+        db.execute("DELETE FROM wanted")
+        db.executemany("INSERT INTO wanted VALUES(?,?,?)", keys)
+        rows = db.execute(
+            f"SELECT c.item_id, c.locale_id, c.field, {columns} FROM wanted w JOIN cells c "
+            "ON c.scope=? AND c.item_id=w.item_id AND c.locale_id=w.locale_id "
+            "AND c.field=w.field",
+            (scope,),
+        ).fetchall()
+        db.execute("DELETE FROM wanted")
+        return rows
 
     def live_values(
         self, scope: int, keys: Iterable[tuple[str, str, str]]
@@ -160,18 +220,7 @@ class State:
         Read through one join with a temporary table, not a query per cell: a bulk load asks
         for tens of thousands at once.
         """
-        db = self.db
-        db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS wanted(item_id TEXT, locale_id TEXT, field TEXT)"
-        )
-        db.execute("DELETE FROM wanted")
-        db.executemany("INSERT INTO wanted VALUES(?,?,?)", keys)
-        rows = db.execute(
-            "SELECT c.item_id, c.locale_id, c.field, c.live_json FROM wanted w JOIN cells c "
-            "ON c.scope=? AND c.item_id=w.item_id AND c.locale_id=w.locale_id AND c.field=w.field",
-            (scope,),
-        ).fetchall()
-        db.execute("DELETE FROM wanted")
+        rows = self._join_wanted(scope, keys, "c.live_json")
         return {(i, loc, f): json.loads(j) if j is not None else None for i, loc, f, j in rows}
 
     def item_names(self, scope: int) -> dict[tuple[str, str], str]:
@@ -203,9 +252,15 @@ class State:
         sources = self.file_sources(scope)
         count = 0
         with self.transaction() as db:
+            chunk: list[dict[str, Any]] = []
             for item in items:
-                self._store_variant(db, scope, schema, item, sources, primary_locale, None)
-                count += 1
+                chunk.append(item)
+                if len(chunk) >= CHUNK:
+                    self._store_chunk(db, scope, schema, chunk, sources, primary_locale, None)
+                    count += len(chunk)
+                    chunk = []
+            self._store_chunk(db, scope, schema, chunk, sources, primary_locale, None)
+            count += len(chunk)
         return count
 
     def apply_confirmed(
@@ -223,8 +278,15 @@ class State:
             for conf in confirmed:
                 self._record_files(db, scope, schema, conf)
             sources = self.file_sources(scope)
-            for conf in confirmed:
-                self._store_variant(db, scope, schema, conf.item, sources, primary_locale, conf)
+            self._store_chunk(
+                db,
+                scope,
+                schema,
+                [c.item for c in confirmed],
+                sources,
+                primary_locale,
+                list(confirmed),
+            )
             if run_id is not None and batch is not None:
                 db.execute(
                     "UPDATE journal SET status='confirmed' WHERE run_id=? AND batch=?",
@@ -247,80 +309,103 @@ class State:
                         (scope, hosted, source),
                     )
 
-    def _store_variant(
+    def _store_chunk(
         self,
         db: sqlite3.Connection,
         scope: int,
         schema: Sequence[SchemaField],
-        item: dict[str, Any],
+        items: list[dict[str, Any]],
         sources: dict[str, str],
         primary_locale: str,
-        conf: Confirmed | None,
+        confs: list[Confirmed] | None,
     ) -> None:
-        item_id = item["id"]
-        locale = item.get("cmsLocaleId") or primary_locale
-        fd = item.get("fieldData") or {}
-        known = (
-            db.execute(
-                "SELECT 1 FROM variants WHERE scope=? AND item_id=? AND locale_id=?",
-                (scope, item_id, locale),
-            ).fetchone()
-            is not None
-        )
-        db.execute(
+        """Store variants: live always; base = live on first sight, = what the sheet sent on a
+        confirmation, else kept (a pull never moves the base)."""
+        if not items:
+            return
+        pairs = [(it["id"], it.get("cmsLocaleId") or primary_locale) for it in items]
+        known = self._known(db, scope, pairs)
+        db.executemany(
             "INSERT OR REPLACE INTO variants VALUES(?,?,?,?,?,?,?)",
-            (
-                scope,
-                item_id,
-                locale,
-                item.get("lastUpdated"),
-                item.get("lastPublished"),
-                int(bool(item.get("isDraft"))),
-                int(bool(item.get("isArchived"))),
-            ),
-        )
-        rows = []
-        for f in schema:
-            value = fd.get(f.slug)
-            key = self._cell_key(f, value, sources)
-            sent = conf.sent_keys.get(f.slug) if conf else None
-            keep = known and sent is None
-            # A field new to a known variant had an implicit base of "" (empty), not live.
-            insert_base = "" if keep else (sent if sent is not None else key)
-            rows.append(
+            [
                 (
                     scope,
                     item_id,
-                    locale,
-                    f.slug,
-                    key,
-                    None if value is None else _dumps(value),
-                    insert_base,
-                    keep,
+                    loc,
+                    it.get("lastUpdated"),
+                    it.get("lastPublished"),
+                    int(bool(it.get("isDraft"))),
+                    int(bool(it.get("isArchived"))),
                 )
-            )
-        # New variants (first sight) take live as base; known ones keep theirs unless this is
-        # the confirmation of a value the sheet sent.
-        self._upsert_cells(db, rows)
-
-    @staticmethod
-    def _upsert_cells(db: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
-        # rows end with a keep-base flag, bound to the CASE below.
+                for (item_id, loc), it in zip(pairs, items, strict=True)
+            ],
+        )
+        rows: list[list[Any]] = []
+        for n, ((item_id, loc), it) in enumerate(zip(pairs, items, strict=True)):
+            fd = it.get("fieldData") or {}
+            sent_keys = confs[n].sent_keys if confs else {}
+            for f in schema:
+                value = fd.get(f.slug)
+                key = self._cell_key(f, value, sources)
+                sent = sent_keys.get(f.slug)
+                keep = (item_id, loc) in known and sent is None
+                # A field new to a known variant had an implicit base of "" (empty), not live.
+                base = "" if keep else (sent if sent is not None else key)
+                rows.append(
+                    [
+                        scope,
+                        item_id,
+                        loc,
+                        f.slug,
+                        key,
+                        None if value is None else _dumps(value),
+                        base,
+                        int(keep),
+                    ]
+                )
+        live_h = key_hashes([r[4] for r in rows])
+        base_h = key_hashes([r[6] for r in rows])
+        vkeys = variant_keys([r[1] for r in rows], [r[2] for r in rows])
         db.executemany(
-            "INSERT INTO cells(scope,item_id,locale_id,field,live_key,live_json,base_key) "
-            "VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(scope,item_id,locale_id,field) DO UPDATE SET "
-            "live_key=excluded.live_key, live_json=excluded.live_json, "
-            "base_key=CASE WHEN ?8 THEN cells.base_key ELSE excluded.base_key END",
-            [(*r[:7], 1 if r[7] else 0) for r in rows],
+            "INSERT INTO cells(scope,item_id,locale_id,field,vkey,live_key,live_hash,live_json,"
+            "base_key,base_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+            "ON CONFLICT(scope,item_id,locale_id,field) DO UPDATE SET "
+            "live_key=excluded.live_key, live_hash=excluded.live_hash, "
+            "live_json=excluded.live_json, "
+            "base_key=CASE WHEN ?11 THEN cells.base_key ELSE excluded.base_key END, "
+            "base_hash=CASE WHEN ?11 THEN cells.base_hash ELSE excluded.base_hash END",
+            [
+                (r[0], r[1], r[2], r[3], int(vk), r[4], int(lh), r[5], r[6], int(bh), r[7])
+                for r, vk, lh, bh in zip(rows, vkeys, live_h, base_h, strict=True)
+            ],
         )
 
-    def move_base(self, scope: int, cells: Iterable[tuple[str, str, str, str]]) -> None:
-        """Set the base of (item, locale, field) to a key (live and sheet agree on it)."""
+    @staticmethod
+    def _known(
+        db: sqlite3.Connection, scope: int, pairs: list[tuple[str, str]]
+    ) -> set[tuple[str, str]]:
+        ids = sorted({item for item, _ in pairs})
+        found: set[tuple[str, str]] = set()
+        for i in range(0, len(ids), 400):  # SQLite's parameter limit
+            part = ids[i : i + 400]
+            marks = ",".join("?" * len(part))
+            found.update(
+                db.execute(
+                    "SELECT item_id, locale_id FROM variants "
+                    f"WHERE scope=? AND item_id IN ({marks})",
+                    (scope, *part),
+                ).fetchall()
+            )
+        return found
+
+    def move_base(self, scope: int, cells: Iterable[tuple[str, str, str]]) -> None:
+        """The base of (item, locale, field) becomes its live value (live and sheet agree, or
+        ``--on-conflict keep-live``)."""
         with self.transaction() as db:
             db.executemany(
-                "UPDATE cells SET base_key=? "
+                "UPDATE cells SET base_key=live_key, base_hash=live_hash "
                 "WHERE scope=? AND item_id=? AND locale_id=? AND field=?",
-                [(key, scope, item, loc, field) for item, loc, field, key in cells],
+                [(scope, item, loc, field) for item, loc, field in cells],
             )
 
     def forget_variants(self, scope: int, variants: Iterable[tuple[str, str]]) -> None:
@@ -457,9 +542,7 @@ class State:
             "WHERE run_id=? AND status=? ORDER BY batch, item_id, locale_id, field",
             (run_id, status),
         ).fetchall()
-        return [
-            (int(b), i, loc, f, _loads(old), _loads(new)) for b, i, loc, f, old, new in rows
-        ]
+        return [(int(b), i, loc, f, _loads(old), _loads(new)) for b, i, loc, f, old, new in rows]
 
     def journal_counts(self, run_id: str) -> dict[str, int]:
         """Journal rows of a run per status (pending, confirmed, failed)."""

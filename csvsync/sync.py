@@ -20,7 +20,7 @@ from .drafts import build_drafts
 from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, StoppedError
 from .export import cell_makers
 from .job import Job, Progress, RunOptions
-from .mapping import check_columns
+from .mapping import ResolvedMapping, check_columns
 from .models import RefTarget
 from .plan import Batch, make_batches, variant_writes
 from .push import BatchResult, Pusher, PushTarget
@@ -100,11 +100,7 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
         pulled = job.refresh_items()
         refs = job.ref_targets()
         drafts = build_drafts(resolved, sheet, refs, missing)
-        # name and slug too: preflight names the item that already holds a slug.
-        fields = sorted({b.map.slug for b in resolved.bindings} | {"name", "slug"})
-        state_cells = job.state.load_cells(job.scope, fields)
-        state_variants = job.state.load_variants(job.scope)
-        d = diffmod.compute(drafts, resolved, state_cells, state_variants, options.on_conflict)
+        d = diffmod.compute(drafts, resolved, _state_view(job, resolved), options.on_conflict)
         writes = variant_writes(d.updates())
         batches = make_batches(writes, options.batch_size)
         result = RunResult(
@@ -148,7 +144,29 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             result.written_back = write_back(
                 options.sheet, _sheet_options(options, job), job.mapping.key_column, result.created
             )
+        job.event(
+            "end",
+            run_id=run_id,
+            counts=result.counts,
+            requests=result.requests,
+            write_requests=result.write_requests,
+            exit_code=result.exit_code,
+            stopped=result.stopped,
+            results=str(result.results_path or ""),
+        )
     return result
+
+
+def _state_view(job: Job, resolved: ResolvedMapping) -> diffmod.StateView:
+    fields = [b.map.slug for b in resolved.bindings]
+    # Texts only of the short fields that match rows and name items in messages.
+    text_fields = sorted({"name", "slug", resolved.mapping.key_field or "slug"})
+    return diffmod.StateView(
+        hashes=job.state.load_cells(job.scope, fields),
+        texts=job.state.load_texts(job.scope, text_fields),
+        variants=job.state.load_variants(job.scope),
+        cell_texts=lambda keys: job.state.cell_texts(job.scope, keys),
+    )
 
 
 def _display(job: Job, refs: dict[str, RefTarget]) -> Display:

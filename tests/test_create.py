@@ -55,12 +55,17 @@ def test_40_updates_and_10_creates_in_three_locales(ws: Workspace) -> None:
     assert len(out["created"]) == 10
     item = out["created"]["42"]
     with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
-        live = {v["cmsLocaleId"]: v["fieldData"] for v in
-                c.iter_items_live(DEMO_COLLECTION_ID, cms_locale_ids=[LOCALE_EN, LOCALE_FR,
-                                                                     LOCALE_DE])
-                if v["id"] == item}
+        live = {
+            v["cmsLocaleId"]: v["fieldData"]
+            for v in c.iter_items_live(
+                DEMO_COLLECTION_ID, cms_locale_ids=[LOCALE_EN, LOCALE_FR, LOCALE_DE]
+            )
+            if v["id"] == item
+        }
     assert live[LOCALE_EN]["name"] == "New 0" and live[LOCALE_FR]["name"] == "Nouveau 0"
-    assert live[LOCALE_DE]["slug"] == "neu-0" and live[LOCALE_EN]["price"] == ws.frame.loc[0, "Price"]
+    assert (
+        live[LOCALE_DE]["slug"] == "neu-0" and live[LOCALE_EN]["price"] == ws.frame.loc[0, "Price"]
+    )
     ws.sb.clear_log()
     again = json.loads(ws.run("sync", sheet, "-m", ws.mapping, "--json").stdout)
     assert again["write_requests"] == 0 and again["counts"] == {"unchanged": 150}
@@ -68,9 +73,11 @@ def test_40_updates_and_10_creates_in_three_locales(ws: Workspace) -> None:
     ids = pd.read_csv(copy, dtype=str, keep_default_na=False)["Item ID"]
     assert list(ids[40:]) == [out["created"][str(r)] for r in range(42, 52)]
     assert sheet.read_text().count(",,") >= 0 and "" in list(
-        pd.read_csv(sheet, dtype=str, keep_default_na=False)["Item ID"])  # original untouched
-    assert json.loads(ws.run("sync", copy, "-m", ws.mapping, "--json").stdout)[
-        "write_requests"] == 0
+        pd.read_csv(sheet, dtype=str, keep_default_na=False)["Item ID"]
+    )  # original untouched
+    assert (
+        json.loads(ws.run("sync", copy, "-m", ws.mapping, "--json").stdout)["write_requests"] == 0
+    )
 
 
 def test_a_new_row_whose_slug_exists_updates_that_item(ws: Workspace) -> None:
@@ -86,8 +93,9 @@ def test_a_new_row_whose_slug_exists_updates_that_item(ws: Workspace) -> None:
 
 def test_a_draft_with_the_slug_is_updated_and_published_not_duplicated(ws: Workspace) -> None:
     with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
-        draft = c.create_items(DEMO_COLLECTION_ID, [{"fieldData": {"name": "Draft",
-                                                                   "slug": "new-0"}}])[0]
+        draft = c.create_items(
+            DEMO_COLLECTION_ID, [{"fieldData": {"name": "Draft", "slug": "new-0"}}]
+        )[0]
     sheet = ws.write_sheet(new_rows(ws, 1))
     out = json.loads(ws.run("sync", sheet, "-m", ws.mapping, "--json").stdout)
     assert out["counts"]["updated"] == 3, out
@@ -109,9 +117,21 @@ def test_killed_between_create_and_write_back_makes_no_duplicate(ws: Workspace) 
     sheet = ws.write_sheet(new_rows(ws, 5))
     ws.sb.set_faults(latency=0.3)  # the publish that follows the create is slow
     env = {**os.environ, "CSVSYNC_API_BASE": ws.sb.base_url, "WEBFLOW_API_TOKEN": DEMO_TOKEN}
-    proc = subprocess.Popen([sys.executable, "-m", "csvsync", "sync", str(sheet), "-m",
-                             str(ws.mapping), "--write-back"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "csvsync",
+            "sync",
+            str(sheet),
+            "-m",
+            str(ws.mapping),
+            "--write-back",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         while not any(e["path"].endswith("/items/bulk") and e["status"] for e in ws.sb.log()):

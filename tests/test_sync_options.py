@@ -55,7 +55,8 @@ def test_key_by_slug_matches_primary_locale_values(ws: Workspace) -> None:
     f.to_csv(sheet, index=False)
     out = run_json(ws, "sync", sheet, "-m", m)
     assert out["counts"]["updated"] == 1
-    assert out["counts"]["not found"] == 2  # both locales of the unknown slug
+    # An unknown slug is a new item (issue 7); without a name it cannot be created.
+    assert out["counts"]["invalid"] == 2
     assert ws.live(ws.frame.loc[0, "Item ID"], LOCALE_FR)["summary"] == "Par slug"
 
 

@@ -59,8 +59,15 @@ def test_quiet_prints_nothing_on_success_and_json_is_one_object(ws: Workspace) -
     res = ws.run("sync", sheet, "-m", ws.mapping, "--quiet")
     assert res.exit_code == 0 and res.output == ""
     out = run_json(ws, "sync", sheet, "-m", ws.mapping)
-    assert set(out) >= {"run_id", "counts", "requests", "write_requests", "duration", "results",
-                        "exit_code"}
+    assert set(out) >= {
+        "run_id",
+        "counts",
+        "requests",
+        "write_requests",
+        "duration",
+        "results",
+        "exit_code",
+    }
     assert Path(out["results"]).exists()
 
 
@@ -68,8 +75,18 @@ def test_log_file_has_a_json_line_per_batch(ws: Workspace) -> None:
     f = ws.frame.copy()
     f["Summary"] = f["Summary"] + " (log)"
     log = ws.dir / "logs" / "sync.jsonl"
-    res = ws.run("sync", ws.write_sheet(f), "-m", ws.mapping, "--log-file", log,
-                 "--log-format", "json", "--batch-size", "50")
+    res = ws.run(
+        "sync",
+        ws.write_sheet(f),
+        "-m",
+        ws.mapping,
+        "--log-file",
+        log,
+        "--log-format",
+        "json",
+        "--batch-size",
+        "50",
+    )
     assert res.exit_code == 0, res.output
     events = [json.loads(line) for line in log.read_text().splitlines()]
     kinds = [e["event"] for e in events]
@@ -156,10 +173,18 @@ def test_5000_variants_sync_through_faults(tmp_path: Path) -> None:
         sheet = ws.write_sheet(frame, "bulk.csv")
         assert ws.run("pull", "-m", mapping).exit_code == 0
         sb.clear_log()
-        sb.set_faults(error_rate=0.10, drop_rate=0.05, spike_rate=0.05, spike_latency=0.6,
-                      burst_429=3, retry_after=1, seed=7)
-        res = ws.run("sync", sheet, "-m", mapping, "--json", "--timeout", "0.4",
-                     "--max-retry-time", "60")
+        sb.set_faults(
+            error_rate=0.10,
+            drop_rate=0.05,
+            spike_rate=0.05,
+            spike_latency=0.6,
+            burst_429=3,
+            retry_after=1,
+            seed=7,
+        )
+        res = ws.run(
+            "sync", sheet, "-m", mapping, "--json", "--timeout", "0.4", "--max-retry-time", "60"
+        )
         sb.reset_faults()
         out = json.loads(res.stdout.strip().splitlines()[-1])
         assert res.exit_code == 0, res.output
@@ -172,8 +197,9 @@ def test_5000_variants_sync_through_faults(tmp_path: Path) -> None:
         again = ws.run("sync", sheet, "-m", mapping, "--json")
         assert json.loads(again.stdout)["write_requests"] == 0
         with WebflowClient(ClientOptions(api_base=sb.base_url, token=DEMO_TOKEN)) as c:
-            live = list(c.iter_items_live(BULK_COLLECTION_ID,
-                                          cms_locale_ids=list(_locales().values())))
+            live = list(
+                c.iter_items_live(BULK_COLLECTION_ID, cms_locale_ids=list(_locales().values()))
+            )
         assert len(live) == 5001 and all(i["fieldData"]["summary"].endswith(" v2") for i in live)
 
 
@@ -189,8 +215,9 @@ def test_api_down_past_the_budget_stops_with_exit_4(ws: Workspace) -> None:
     sheet = ws.write_sheet(f)
     assert ws.run("pull", "-m", ws.mapping).exit_code == 0
     ws.sb.set_faults(error_rate=1.0, methods=["PATCH"])
-    res = ws.run("sync", sheet, "-m", ws.mapping, "--max-retry-time", "1",
-                 "--results", ws.dir / "r.xlsx")
+    res = ws.run(
+        "sync", sheet, "-m", ws.mapping, "--max-retry-time", "1", "--results", ws.dir / "r.xlsx"
+    )
     ws.sb.reset_faults()
     assert res.exit_code == 4, res.output
     assert "--max-retry-time" in res.output or "unavailable" in res.output
@@ -212,8 +239,17 @@ def test_the_token_is_nowhere_after_a_failed_run(tmp_path: Path) -> None:
         sheet = ws.write_sheet(f)
         sb.set_faults(reject=[{"field": "summary"}])
         log = tmp_path / "run.log"
-        res = ws.run("sync", sheet, "-m", ws.mapping, "--log-file", log, "--results",
-                     tmp_path / "r.xlsx", env={"WEBFLOW_API_TOKEN": token})
+        res = ws.run(
+            "sync",
+            sheet,
+            "-m",
+            ws.mapping,
+            "--log-file",
+            log,
+            "--results",
+            tmp_path / "r.xlsx",
+            env={"WEBFLOW_API_TOKEN": token},
+        )
         assert res.exit_code == 1, res.output
         texts = [res.output, log.read_text()]
         with zipfile.ZipFile(tmp_path / "r.xlsx") as z:
@@ -224,14 +260,14 @@ def test_the_token_is_nowhere_after_a_failed_run(tmp_path: Path) -> None:
 
 
 def make_workspace_with_token(sb: Sandbox, tmp_path: Path, token: str) -> Workspace:
+    """A workspace whose sandbox wants ``token`` (the demo helpers read DEMO_TOKEN)."""
+    import support
+
     from csvsync import demo
 
-    original = demo.DEMO_TOKEN
-    demo.DEMO_TOKEN = token
+    saved = demo.DEMO_TOKEN, support.DEMO_TOKEN
+    demo.DEMO_TOKEN = support.DEMO_TOKEN = token
     try:
-        import support
-
-        support.DEMO_TOKEN = token
         return make_workspace(sb, tmp_path)
     finally:
-        demo.DEMO_TOKEN = original
+        demo.DEMO_TOKEN, support.DEMO_TOKEN = saved
