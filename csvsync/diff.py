@@ -29,7 +29,6 @@ import pandas as pd
 
 from . import preflight
 from .drafts import Drafts, id_problem
-from .fields import date_key
 from .keyhash import EMPTY_HASH, key_hashes, variant_keys
 from .mapping import ResolvedMapping
 
@@ -257,27 +256,26 @@ def _set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:
     v["fields"] = ""
     if changes.empty:
         return
-    grouped = changes.groupby(["row", "locale_id"], sort=False)
+    flags = changes[["row", "locale_id", "field"]].assign(
+        conflict=changes["kind"] == CONFLICT, update=changes["kind"] == UPDATE
+    )
+    grouped = flags.groupby(["row", "locale_id"], sort=False)
     per = pd.DataFrame(
         {
             "fields": grouped["field"].agg(", ".join),
-            "kinds": grouped["kind"].agg(lambda k: set(k)),
+            "conflict": grouped["conflict"].any(),
+            "update": grouped["update"].any(),
         }
     )
     idx = pd.MultiIndex.from_arrays([v["row"], v["locale_id"]])
     found = per.reindex(idx)
     has = found["fields"].notna().to_numpy() & pending.to_numpy()
     v.loc[has, "fields"] = found["fields"].to_numpy()[has]
-    kinds = found["kinds"].to_numpy()
-    for i in np.flatnonzero(has):
-        k = kinds[i]
-        label = v.index[i]
-        if CONFLICT in k:
-            v.at[label, "outcome"] = "conflict"
-        elif UPDATE in k:
-            v.at[label, "outcome"] = UPDATE
-        else:
-            v.at[label, "outcome"] = DRIFT
+    conflict = found["conflict"].to_numpy(dtype=object) == True  # noqa: E712 (NaN -> False)
+    update = found["update"].to_numpy(dtype=object) == True  # noqa: E712
+    # Worst first: a conflict outranks updates in the same variant, drift comes last.
+    label = np.select([conflict, update], ["conflict", UPDATE], default=DRIFT)
+    v.loc[has, "outcome"] = label[has]
     conflicts = changes[changes["kind"] != UPDATE]
     if not conflicts.empty:
         # Few rows by nature (editors' edits), so a plain loop reads best.
@@ -311,8 +309,7 @@ def _short(text: object, limit: int = 60) -> str:
 def _align_date_only(cells: pd.DataFrame, resolved: ResolvedMapping, state: StateView) -> None:
     """A date-only cell compares by date in the field's zone and keeps live's time of day."""
     zones = {b.map.slug: b.map.options.timezone for b in resolved.bindings}
-    rows = np.flatnonzero(cells["date_only"].to_numpy(dtype=bool))
-    labels = cells.index[rows]
+    labels = cells.index[cells["date_only"].to_numpy(dtype=bool)]
     keys = list(
         zip(
             cells.loc[labels, "item_id"],
@@ -322,18 +319,28 @@ def _align_date_only(cells: pd.DataFrame, resolved: ResolvedMapping, state: Stat
         )
     )
     texts = state.cell_texts(keys)
-    for label, key in zip(labels, keys, strict=True):
-        base = texts.get(key, ("", ""))[1]
-        if not base:
-            continue
-        tz = zones.get(key[2], "UTC")
-        sheet_date = date_key(cells.at[label, "key"], tz)
-        if sheet_date == date_key(base, tz):
-            cells.at[label, "key"] = base
-            continue
-        combined = _date_with_time_of(sheet_date, base, tz)
-        cells.at[label, "key"] = combined
-        cells.at[label, "value"] = combined
+    base = pd.Series([texts.get(k, ("", ""))[1] for k in keys], index=labels, dtype=object)
+    base = base[base != ""]
+    if base.empty:
+        return
+    fields = cells.loc[base.index, "field"]
+    for fld in pd.unique(fields):
+        part = base[fields == fld]
+        tz = zones.get(str(fld), "UTC")
+        # Column-wise: one parse per field and zone, not one per cell.
+        sheet_day = _local_dates(cells.loc[part.index, "key"], tz)
+        base_day = _local_dates(part, tz)
+        same = (sheet_day == base_day).to_numpy()
+        cells.loc[part.index[same], "key"] = part[same]
+        for label in part.index[~same]:  # the dates that really change: few
+            combined = _date_with_time_of(sheet_day[label], part[label], tz)
+            cells.at[label, "key"] = combined
+            cells.at[label, "value"] = combined
+
+
+def _local_dates(iso: pd.Series, tz: str) -> pd.Series:
+    stamps = pd.to_datetime(iso, utc=True, format="ISO8601", errors="coerce")
+    return stamps.dt.tz_convert(tz).dt.strftime("%Y-%m-%d")
 
 
 def _date_with_time_of(day: str, iso: str, tz: str) -> str:
