@@ -123,6 +123,19 @@ sheet_options = _stack(
         is_flag=True,
         help="Write a copy of the sheet with new items' ids (<name>.with-ids.<ext>).",
     ),
+    click.option(
+        "--unpublish-missing",
+        is_flag=True,
+        help="Unpublish live items that no row of the sheet names.",
+    ),
+    click.option(
+        "--max-unpublish",
+        type=click.FloatRange(0, 1),
+        default=0.10,
+        show_default=True,
+        help="Refuse --unpublish-missing above this share of the collection...",
+    ),
+    click.option("--yes", is_flag=True, help="...unless --yes is given."),
     click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout."),
     click.option("-q", "--quiet", is_flag=True, help="Print nothing on success."),
     click.option(
@@ -146,6 +159,9 @@ def _options(kw: dict[str, Any], with_sheet: bool) -> RunOptions:
             batch_size=kw["batch_size"],
             allow_missing_columns=kw["allow_missing_columns"],
             write_back=kw.get("write_back", False),
+            unpublish_missing=kw.get("unpublish_missing", False),
+            max_unpublish=kw.get("max_unpublish", 0.10),
+            yes=kw.get("yes", False),
             on_conflict=kw["on_conflict"],
             sheet_options=SheetOptions(
                 encoding=kw.get("encoding"),

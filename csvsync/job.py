@@ -49,6 +49,9 @@ class RunOptions:
     on_conflict: str = "report"
     write_results: bool = True
     write_back: bool = False  # a copy of the sheet with new items' ids filled in
+    unpublish_missing: bool = False
+    max_unpublish: float = 0.10  # share of the collection --unpublish-missing may take down
+    yes: bool = False
     clock: Clock | None = None
     # Set by the CLI's SIGINT/SIGTERM handlers: stop after the batches in flight.
     stop: threading.Event | None = field(default=None, compare=False)

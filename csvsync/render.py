@@ -74,12 +74,15 @@ def render_result(
     )
     console.print(f"Run {result.run_id} ({result.command})")
     console.print(_counts_table(result))
+    _unpublishing(console, result, show)
     _changes(console, result, show)
     _problems(console, result, show)
     if result.missing_columns:
         console.print(
             "Columns missing from the sheet, left alone: " + ", ".join(result.missing_columns)
         )
+    for note in result.notes:
+        console.print(Text(note, style="yellow"))
     if result.command == "plan":
         console.print(f"A sync would send {result.batches} write request(s).")
     else:
@@ -147,6 +150,24 @@ def _changes(console: Console, result: RunResult, show: str) -> None:
     console.print(table)
     if len(changes) > limit:
         console.print(f"… and {len(changes) - limit} more (--show all, or see the workbook)")
+
+
+def _unpublishing(console: Console, result: RunResult, show: str) -> None:
+    rows = result.report.rows
+    gone = rows[rows["locale"] == "all"]
+    if gone.empty:
+        return
+    limit = len(gone) if show == "all" else SAMPLE
+    console.print(Text(f"Items no row names ({len(gone)}):", style="bold red"))
+    for rec in gone.head(limit).itertuples(index=False):
+        console.print(
+            Text(
+                f"  {rec.outcome}: {rec.item or rec.item_id} ({rec.item_id})",
+                style=STYLES.get(str(rec.outcome), "red"),
+            )
+        )
+    if len(gone) > limit:
+        console.print(f"  … and {len(gone) - limit} more (--show all, or see the workbook)")
 
 
 def _problems(console: Console, result: RunResult, show: str) -> None:

@@ -13,6 +13,7 @@ from .results import CHANGES_COLUMNS, ROWS_COLUMNS
 
 if TYPE_CHECKING:
     from .job import Job
+    from .unpublish import Unpublish
 
 PLAN_LABELS = {UPDATE: "would update", "create": "would create"}
 
@@ -27,6 +28,32 @@ class Report:
     @classmethod
     def empty(cls) -> Report:
         return cls(pd.DataFrame(columns=ROWS_COLUMNS), pd.DataFrame(columns=CHANGES_COLUMNS))
+
+    def prepend_unpublish(self, gone: Unpublish, command: str, primary_tag: str) -> None:
+        """Items no row names come first: the most consequential lines of a plan."""
+        rows = []
+        for item in gone.item_ids:
+            outcome, message = gone.outcomes.get(
+                item,
+                (
+                    "would unpublish" if command == "plan" else "not sent",
+                    "no row of the sheet names this item",
+                ),
+            )
+            rows.append(
+                {
+                    "row": None,
+                    "item_id": item,
+                    "item": gone.names.get(item, ""),
+                    "locale": "all",
+                    "outcome": outcome,
+                    "changed_fields": "",
+                    "message": message,
+                }
+            )
+        extra = pd.DataFrame(rows, columns=ROWS_COLUMNS)
+        self.rows = pd.concat([extra, self.rows], ignore_index=True)
+        del primary_tag
 
     def counts(self) -> dict[str, int]:
         if self.rows.empty:

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from . import diff as diffmod
+from . import unpublish
 from .create import CREATED_MARK, CreateTarget, Creator, new_items
 from .drafts import build_drafts
-from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, StoppedError
+from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, CsvsyncError, StoppedError
 from .export import cell_makers
 from .job import Job, Progress, RunOptions
 from .mapping import ResolvedMapping, check_columns
@@ -52,6 +53,7 @@ class RunResult:
     pulled: int = 0
     created: dict[int, str] = field(default_factory=dict)  # sheet row -> new item id
     written_back: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -100,7 +102,19 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
         pulled = job.refresh_items()
         refs = job.ref_targets()
         drafts = build_drafts(resolved, sheet, refs, missing)
-        d = diffmod.compute(drafts, resolved, _state_view(job, resolved), options.on_conflict)
+        notes: list[str] = []
+        view = _state_view(job, resolved)
+        d = diffmod.compute(drafts, resolved, view, options.on_conflict)
+        gone = None
+        if options.unpublish_missing:
+            gone = unpublish.candidates(d.variants, resolved, view.texts, view.variants)
+            if command == "sync":
+                unpublish.check_guard(gone, options.max_unpublish, options.yes)
+            else:
+                try:
+                    unpublish.check_guard(gone, options.max_unpublish, options.yes)
+                except CsvsyncError as exc:
+                    notes.append(f"A sync would refuse this: {exc}")
         writes = variant_writes(d.updates())
         batches = make_batches(writes, options.batch_size)
         result = RunResult(
@@ -110,6 +124,7 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             batches=len(batches),
             missing_columns=missing,
             pulled=pulled,
+            notes=notes,
         )
         outcomes: dict[tuple[int, str], tuple[str, str]] = {}
         # Old values are read before anything is sent: after the push the cache holds the new.
@@ -131,7 +146,11 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             result.stopped = _push(job, run_id, batches, old, outcomes)
             if not result.stopped:
                 result.created = _create(job, run_id, d, outcomes)
+            if gone is not None and gone.item_ids and not result.stopped and not job.stopping():
+                _unpublish(job, run_id, gone)
         result.report = build_report(job, d, outcomes, command, old, _display(job, refs))
+        if gone is not None and gone.item_ids:
+            result.report.prepend_unpublish(gone, command, job.primary.tag)
         stats = job.client.stats
         result.requests, result.write_requests = stats.requests, stats.write_requests
         result.retries, result.rate_limit_waits = stats.retries, stats.rate_limit_waits
@@ -294,6 +313,17 @@ def _create(
     job.refresh_items()  # the new variants enter the cache, their base = what was written
     job.event("create", run_id=run_id, items=len(items), created=len(made))
     return made
+
+
+def _unpublish(job: Job, run_id: str, gone: unpublish.Unpublish) -> None:
+    locales = [loc.cms_locale_id for loc in job.locales]
+    unpublish.run(job.client, job.mapping.collection, locales, gone)
+    done = [i for i, (outcome, _) in gone.outcomes.items() if outcome == "unpublished"]
+    job.state.journal_confirmed(
+        run_id, [(i, loc, unpublish.UNPUBLISHED_MARK, None, None) for i in done for loc in locales]
+    )
+    job.state.forget_variants(job.scope, [(i, loc) for i in done for loc in locales])
+    job.event("unpublish", run_id=run_id, items=len(gone.item_ids), unpublished=len(done))
 
 
 def _tally(res: BatchResult) -> dict[str, int]:
