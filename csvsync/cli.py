@@ -124,6 +124,17 @@ sheet_options = _stack(
         help="Write a copy of the sheet with new items' ids (<name>.with-ids.<ext>).",
     ),
     click.option(
+        "--target",
+        type=click.Choice(["live", "staged", "both"]),
+        default="live",
+        show_default=True,
+        help="live: the site at once (the Designer keeps the old text); staged: the Designer's "
+        "version (put live with --publish); both: the two, kept equal.",
+    ),
+    click.option(
+        "--publish", is_flag=True, help="With --target staged: publish exactly the items written."
+    ),
+    click.option(
         "--unpublish-missing",
         is_flag=True,
         help="Unpublish live items that no row of the sheet names.",
@@ -160,6 +171,8 @@ def _options(kw: dict[str, Any], with_sheet: bool) -> RunOptions:
             allow_missing_columns=kw["allow_missing_columns"],
             write_back=kw.get("write_back", False),
             unpublish_missing=kw.get("unpublish_missing", False),
+            target=kw.get("target", "live"),
+            publish=kw.get("publish", False),
             max_unpublish=kw.get("max_unpublish", 0.10),
             yes=kw.get("yes", False),
             on_conflict=kw["on_conflict"],

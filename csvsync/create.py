@@ -47,6 +47,7 @@ class CreateTarget:
     primary: str
     locales: list[str]
     found_existing: list[NewItem] = field(default_factory=list)
+    staged_only: bool = False  # --target staged without --publish: create drafts, publish none
 
 
 def new_items(creates: pd.DataFrame | None) -> list[NewItem]:
@@ -80,7 +81,7 @@ class Creator:
         done = [it for it in items if it.item_id and not it.outcome]
         if len(self.t.locales) > 1:
             self._write_secondary(done)
-        if done and len(self.t.locales) > 1:
+        if done and len(self.t.locales) > 1 and not self.t.staged_only:
             self._publish(done)
         for it in done:
             if not it.outcome:
@@ -118,7 +119,8 @@ class Creator:
             except ApiError as exc:
                 item.outcome, item.message = "failed", f"an existing item has this slug: {exc}"
                 return True
-        self._publish([item], have)
+        if not self.t.staged_only:
+            self._publish([item], have)
         item.message = (
             f"an item with slug '{item.slug(self.t.primary)}' already existed "
             "(a draft, or not live): updated and published it instead of a duplicate"

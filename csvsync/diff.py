@@ -153,7 +153,8 @@ def _mark_missing_variants(
         v.at[i, "message"] = (
             f"item {item} has no live variant in {tag}"
             if item in items
-            else f"item {item} is not live in this collection"
+            else f"item {item} is not live in this collection (if it is a draft that was "
+            "never published, write it with --target staged --publish)"
         )
 
 

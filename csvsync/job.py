@@ -49,6 +49,10 @@ class RunOptions:
     on_conflict: str = "report"
     write_results: bool = True
     write_back: bool = False  # a copy of the sheet with new items' ids filled in
+    # live: PATCH /items/live (the site changes at once; the staged version keeps the old
+    # values). staged: PATCH /items (the Designer's version; --publish puts it live). both.
+    target: str = "live"
+    publish: bool = False
     unpublish_missing: bool = False
     max_unpublish: float = 0.10  # share of the collection --unpublish-missing may take down
     yes: bool = False
@@ -138,7 +142,10 @@ class Job:
         except BaseException:
             self.lock.release()
             raise
-        self.scope = self.state.scope(self.api_base, self.mapping.collection)
+        # The staged target compares with the staged items: a cache of its own.
+        self.staged = options.target == "staged"
+        suffix = "#staged" if self.staged else ""
+        self.scope = self.state.scope(self.api_base, self.mapping.collection + suffix)
         self.collection: dict[str, Any] = {}
         self.schema: list[SchemaField] = []
         self.locales: list[Locale] = []
@@ -210,9 +217,8 @@ class Job:
         since = None
         if not self.options.refresh and self.state.has_variants(self.scope):
             since = self.state.newest_last_updated(self.scope)
-        items = self.client.iter_items_live(
-            self.mapping.collection, cms_locale_ids=locale_ids, updated_since=since
-        )
+        reader = self.client.iter_items if self.staged else self.client.iter_items_live
+        items = reader(self.mapping.collection, cms_locale_ids=locale_ids, updated_since=since)
         count = self.state.apply_live(
             self.scope,
             self.schema,

@@ -48,6 +48,7 @@ class PushTarget:
     schema: list[SchemaField]
     split_budget: int
     old_values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    mode: str = "live"  # live | staged | both
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Pusher:
         self.file_fields = {f.slug for f in target.schema if f.type in FILE_TYPES}
         self.split_budget = target.split_budget
         self.old = target.old_values
+        self.mode = target.mode
 
     def send(self, batch: Batch) -> BatchResult:
         return BatchResult(batch, self._send(batch.writes))
@@ -87,7 +89,10 @@ class Pusher:
             return []
         bodies = [w.body(self.primary_locale) for w in writes]
         try:
-            items = self.client.update_items_live(self.collection_id, bodies)
+            if self.mode == "staged":
+                items = self.client.update_items(self.collection_id, bodies)
+            else:
+                items = self.client.update_items_live(self.collection_id, bodies)
         except (ValidationApiError, NotFoundError, ConflictError, AuthError) as exc:
             reason = fatal_reason(exc)
             if reason:
@@ -95,7 +100,24 @@ class Pusher:
                     f"stopped: {reason}: {exc}", "run `csvsync plan --refresh` to reload the schema"
                 ) from exc
             return self._isolate(writes, exc)
-        return self._match(writes, items)
+        results = self._match(writes, items)
+        if self.mode == "both":
+            self._also_staged(results)
+        return results
+
+    def _also_staged(self, results: list[VariantResult]) -> None:
+        """--target both: the same values to the staged variants, so the two never disagree."""
+        done = [r for r in results if r.outcome == UPDATED]
+        if not done:
+            return
+        try:
+            self.client.update_items(
+                self.collection_id, [r.write.body(self.primary_locale) for r in done]
+            )
+        except ApiError as exc:
+            for r in done:
+                r.outcome = FAILED
+                r.message = f"updated live, but the staged version was refused: {_message(exc)}"
 
     def _isolate(self, writes: list[VariantWrite], exc: ApiError) -> list[VariantResult]:
         if len(writes) == 1:

@@ -116,6 +116,12 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
                 except CsvsyncError as exc:
                     notes.append(f"A sync would refuse this: {exc}")
         writes = variant_writes(d.updates())
+        if command == "plan" and writes and options.target == "live":
+            notes.append(
+                "Target live: these changes go to the live site only. Webflow's staged version "
+                "(what the Designer shows) keeps the old values, and the next site publish can "
+                "put them back; --target both writes the two."
+            )
         batches = make_batches(writes, options.batch_size)
         result = RunResult(
             run_id,
@@ -144,6 +150,8 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             if d.base_moves:
                 job.state.move_base(job.scope, d.base_moves)
             result.stopped = _push(job, run_id, batches, old, outcomes)
+            if not result.stopped and options.target == "staged" and options.publish:
+                _publish_written(job, batches, outcomes)
             if not result.stopped:
                 result.created = _create(job, run_id, d, outcomes)
             if gone is not None and gone.item_ids and not result.stopped and not job.stopping():
@@ -244,6 +252,7 @@ def _push(
             job.schema,
             split_budget=max(20, 2 * total // 10),
             old_values=old,
+            mode=job.options.target,
         )
     )
     halt: list[str] = []
@@ -291,8 +300,15 @@ def _create(
     if not items or job.stopping():
         return {}
     locales = [loc.cms_locale_id for _, loc in (job.resolved.locales if job.resolved else [])]
+    staged_only = job.options.target == "staged" and not job.options.publish
     Creator(
-        CreateTarget(job.client, job.mapping.collection, job.primary.cms_locale_id, locales)
+        CreateTarget(
+            job.client,
+            job.mapping.collection,
+            job.primary.cms_locale_id,
+            locales,
+            staged_only=staged_only,
+        )
     ).run(items)
     made = {it.row: it.item_id for it in items if it.item_id}
     job.state.journal_confirmed(
@@ -313,6 +329,35 @@ def _create(
     job.refresh_items()  # the new variants enter the cache, their base = what was written
     job.event("create", run_id=run_id, items=len(items), created=len(made))
     return made
+
+
+def _publish_written(
+    job: Job, batches: list[Batch], outcomes: dict[tuple[int, str], tuple[str, str]]
+) -> None:
+    """--target staged --publish: publish exactly the variants written, reading the answer's
+    ``errors`` so a refused item is reported on its rows and the others still go live."""
+    written: dict[str, list[tuple[int, str]]] = {}
+    for b in batches:
+        for w in b.writes:
+            if outcomes.get((w.row, w.locale_id), ("",))[0] == "updated":
+                written.setdefault(w.item_id, []).append((w.row, w.locale_id))
+    items = list(written)
+    for i in range(0, len(items), 100):
+        part = items[i : i + 100]
+        body = [{"id": it, "cmsLocaleIds": sorted({loc for _, loc in written[it]})} for it in part]
+        try:
+            answer = job.client.publish_items(job.mapping.collection, body)
+            errors = [str(e) for e in answer.get("errors", [])]
+        except ApiError as exc:
+            errors = [f"{it}: {exc}" for it in part]
+        for it in part:
+            mine = [e for e in errors if it in e]
+            for key in written[it]:
+                outcomes[key] = (
+                    ("failed", "written staged, not published: " + "; ".join(mine))
+                    if mine
+                    else ("updated", "written staged and published")
+                )
 
 
 def _unpublish(job: Job, run_id: str, gone: unpublish.Unpublish) -> None:

@@ -352,7 +352,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return 204, None
 
     def _r_publish(self, cid: str, body: Any, **_: Any) -> Result:
-        return 202, self.server.store.publish(cid, body)
+        rules = self.server.faults.as_dict()["reject"]
+        return 202, self.server.store.publish(cid, body, _reject_rule(rules, "publish"))
 
     def _r_get_live(self, cid: str, iid: str, params: dict[str, str], **_: Any) -> Result:
         return 200, self.server.store.get_item(cid, iid, True, params.get("cmsLocaleId") or None)
@@ -454,11 +455,16 @@ def _count_items(body: Any) -> int:
     return 0
 
 
-def _reject_rule(rules: list[dict[str, Any]]) -> Reject:
-    """A write whose item matches any rule is refused with a validation_error on the field."""
+def _reject_rule(rules: list[dict[str, Any]], action: str = "write") -> Reject:
+    """A write whose item matches any rule is refused with a validation_error on the field.
+
+    A rule with ``"on": "publish"`` applies to ``POST /items/publish`` instead: that item is
+    reported in the answer's ``errors`` and not published (Webflow's partial success)."""
 
     def check(item_id: str | None, locale: str, data: dict[str, Any]) -> FieldError | None:
         for rule in rules:
+            if rule.get("on", "write") != action:
+                continue
             if "item_id" in rule and rule["item_id"] != item_id:
                 continue
             if "cmsLocaleId" in rule and rule["cmsLocaleId"] != locale:

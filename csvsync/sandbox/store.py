@@ -971,7 +971,12 @@ class Store:
         return dict(out["items"][0])
 
     # ------------------------------------------------------------------ publishing
-    def publish(self, collection_id: str, body: Any) -> dict[str, Any]:
+    def publish(
+        self,
+        collection_id: str,
+        body: Any,
+        reject: Callable[[str | None, str, dict[str, Any]], FieldError | None] | None = None,
+    ) -> dict[str, Any]:
         """``POST /items/publish``: copy staged -> live. Partial success goes to ``errors``."""
         if not isinstance(body, dict):
             raise bad_request()
@@ -1005,6 +1010,12 @@ class Store:
                 found = [staged.get((item_id, loc)) for loc in locs]
                 if any(e is None or e.collection_id != collection_id for e in found):
                     errors.append(f"Staging item ID {item_id} not found.")
+                    continue
+                refused = next(
+                    (r for loc in locs if reject and (r := reject(item_id, loc, {}))), None
+                )
+                if refused is not None:
+                    errors.append(f"Item {item_id} could not be published: {refused.description}")
                     continue
                 for e in found:
                     assert e is not None
