@@ -118,17 +118,10 @@ def _slugs(
     good = good[~dup]
     # A live slug stays taken unless this sheet gives its own variant another slug.
     moving = {(item, loc) for item, loc in zip(good["item_id"], good["locale_id"], strict=True)}
-    item_names = {
-        (i, loc): n
-        for i, loc, f, n in zip(
-            state_cells["item_id"],
-            state_cells["locale_id"],
-            state_cells["field"],
-            state_cells["live_key"],
-            strict=True,
-        )
-        if f == "name"
-    }
+    named = state_cells[state_cells["field"] == "name"]
+    item_names = dict(
+        zip(zip(named["item_id"], named["locale_id"], strict=True), named["live_key"], strict=True)
+    )
     for rec in good.itertuples(index=False):
         other = owner.get((rec.locale_id, rec.key))
         if other and other != rec.item_id and (other, rec.locale_id) not in moving:
