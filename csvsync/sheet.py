@@ -30,10 +30,13 @@ import _csv
 import codecs
 import csv
 import io
+import sys
 import zipfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn, TextIO
 
 import numpy as np
 import pandas as pd
@@ -139,22 +142,248 @@ def _kind(path: Path) -> str:
 
 
 def _read_csv(path: Path, options: SheetOptions) -> pd.DataFrame:
+    """The positional grid of a CSV file (row 0 = header), every cell a ``str``.
+
+    Two passes over the file, neither of which holds its text: ``_scan_csv`` streams it through
+    the checks (decoding, strict quoting, field counts) and keeps only counts and the header;
+    pandas' C reader then builds the grid. Decoding the whole file and parsing it into Python
+    lists first, as ``_read_csv_in_memory`` does, peaks at ~8x the file size; this peaks at
+    ~3x. The in-memory reader remains the reference: it is used whenever pandas cannot be
+    trusted to read the file as ``csv.reader`` does (NUL characters, an odd delimiter, any
+    disagreement in shape or header).
+    """
+    head = _head_bytes(path)
+    codec, skip = _codec(path, head, options.encoding)
+    codec = _stream_codec(codec, head)
+    delimiter = options.delimiter or _sniff(path, _head_text(path, codec, skip, options.encoding))
+    if len(delimiter) != 1:
+        # A file that cannot be decoded is reported first, as when the file was read whole.
+        _check_decodes(path, codec, skip, options.encoding)
+        raise _fail(path, f"delimiter {delimiter!r} is not one character", "pass e.g. ';'")
+    scan = _scan_csv(path, codec, skip, delimiter, options.encoding)
+    if scan.pandas_safe:
+        grid = _pandas_grid(path, codec, skip, delimiter)
+        if grid is not None and scan.agrees_with(grid):
+            return grid
+    return _read_csv_in_memory(path, options.encoding, delimiter)
+
+
+def _read_csv_in_memory(path: Path, encoding: str | None, delimiter: str) -> pd.DataFrame:
+    """The reference reader: the whole text, ``csv.reader`` records, a frame built from them."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
-    text = _decode(path, raw, options.encoding)
-    delimiter = options.delimiter or _sniff(path, text)
-    if len(delimiter) != 1:
-        raise _fail(path, f"delimiter {delimiter!r} is not one character", "pass e.g. ';'")
+    text = _decode(path, raw, encoding)
+    del raw
     records = _parse_csv(path, text, delimiter)
     if not records or not records[0]:
         raise _fail(path, "has no header row (the file or its first line is empty)")
     _check_field_counts(path, text, delimiter, records)
+    del text
     width = len(records[0])
     blank = [""] * width
     # csv gives [] for a blank line; it is an empty row that keeps its place in the numbering.
     return pd.DataFrame([record or blank for record in records], dtype=object)
+
+
+@dataclass
+class _CsvScan:
+    """What the streaming pass learned: enough to cross-check pandas' grid, no cells."""
+
+    header: list[str]
+    records: int  # blank ones included: they keep their place in the numbering
+    nul: bool  # a NUL character: pandas' C reader ends a cell there, csv.reader does not
+    odd_delimiter: bool
+
+    @property
+    def pandas_safe(self) -> bool:
+        return not (self.nul or self.odd_delimiter)
+
+    def agrees_with(self, grid: pd.DataFrame) -> bool:
+        if grid.shape != (self.records, len(self.header)):
+            return False
+        return [str(v) for v in grid.iloc[0]] == self.header
+
+
+class _Lines:
+    """Physical lines of a text stream, counted; one line can be handed back for re-reading.
+
+    ``csv.reader`` pulls from this too, so ``count`` is the physical line number reached, as
+    ``reader.line_num`` was when a single reader read the whole file.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._again: str | None = None
+        self.count = 0
+        self.nul = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._again is not None:
+            line, self._again = self._again, None
+            return line
+        line = next(self._stream)
+        if self.count == 0:
+            line = line.removeprefix("\ufeff")
+        self.count += 1
+        self.nul = self.nul or "\x00" in line
+        return line
+
+    def again(self, line: str) -> None:
+        self._again = line
+
+
+def _scan_csv(path: Path, codec: str, skip: int, delimiter: str, encoding: str | None) -> _CsvScan:
+    """Stream the file through every check ``_read_csv_in_memory`` makes, keeping no rows.
+
+    Errors come in the order the in-memory reader raises them: decoding, then quoting, then a
+    missing header, then field counts.
+    """
+    try:
+        with _open_text(path, codec, skip) as stream:
+            return _scan_records(path, _Lines(stream), delimiter)
+    except UnicodeError:
+        _raise_decode_error(path, encoding)
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
+
+
+def _check_decodes(path: Path, codec: str, skip: int, encoding: str | None) -> None:
+    try:
+        with _open_text(path, codec, skip) as stream:
+            for _ in stream:
+                pass
+    except UnicodeError:
+        _raise_decode_error(path, encoding)
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
+
+
+def _scan_records(path: Path, lines: _Lines, delimiter: str) -> _CsvScan:
+    reader = _reader(lines, delimiter)
+    # A line without a quote character is a whole record whose fields are its delimiters + 1:
+    # counted at C speed instead of being split into strings. Lines with a quote (and the
+    # lines a quoted cell spans) go through csv.reader, which also enforces strict quoting.
+    odd = delimiter in '"\r\n'
+    header: list[str] | None = None
+    records = 0
+    count_problem: str | None = None
+    for line in lines:
+        if odd or '"' in line or len(line) > _CSV_FIELD_LIMIT:
+            lines.again(line)
+            try:
+                record = next(reader)
+            except csv.Error as exc:
+                raise _fail(
+                    path,
+                    f"is not valid CSV at line {max(lines.count, 1)}: {_one_line(exc)}",
+                    "check the quoting on that line",
+                ) from None
+            fields = len(record)
+        else:
+            body = line.rstrip("\r\n")  # a line holds at most one terminator (newline="")
+            fields = body.count(delimiter) + 1 if body else 0
+            # Only the header's cells are kept; csv.reader gives [] for a blank line.
+            record = body.split(delimiter) if header is None and body else []
+        if header is None:
+            header = record
+        elif fields and fields != len(header) and count_problem is None:
+            row = records + 1
+            where = f"row {row}" + (f" (line {lines.count})" if lines.count != row else "")
+            count_problem = (
+                f"{where} has {fields} fields but the header has {len(header)} "
+                f"(mixed delimiters? reading with {delimiter!r})"
+            )
+        records += 1
+    if not header:
+        raise _fail(path, "has no header row (the file or its first line is empty)")
+    if count_problem is not None:
+        raise _fail(path, count_problem, "fix that row, or pass --delimiter")
+    return _CsvScan(header, records, nul=lines.nul, odd_delimiter=odd)
+
+
+def _pandas_grid(path: Path, codec: str, skip: int, delimiter: str) -> pd.DataFrame | None:
+    """pandas' C reader over the (already checked) file; None if it refuses it."""
+    options: dict[str, Any] = {
+        "sep": delimiter,
+        "header": None,
+        "dtype": object,  # cells stay the parsed str objects: no inference, no NaN
+        "keep_default_na": False,
+        "na_filter": False,
+        "skip_blank_lines": False,  # a blank line is a record: it keeps its row number
+        "quoting": csv.QUOTE_MINIMAL,
+        "quotechar": '"',
+        "doublequote": True,
+        "escapechar": None,
+        "engine": "c",
+    }
+    try:
+        if codec == "utf-8":
+            # Bytes straight to the C reader (no decode and re-encode), past our BOM.
+            with path.open("rb") as binary:
+                binary.seek(skip)
+                return pd.read_csv(binary, encoding="utf-8", **options)
+        with path.open(encoding=codec, newline="") as text:
+            return pd.read_csv(text, **options)
+    except (ValueError, OSError):  # ParserError, EmptyDataError and UnicodeError included
+        return None
+
+
+def _stream_codec(codec: str, head: bytes) -> str:
+    """The codec for incremental decoding that reads as ``bytes.decode(codec)`` does.
+
+    Without a BOM, ``bytes.decode("utf-16")`` assumes the machine's byte order, but the
+    incremental decoder refuses the stream; name the byte order it would have assumed.
+    """
+    boms = {"utf-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE),
+            "utf-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)}  # fmt: skip
+    if codec in boms and not head.startswith(boms[codec]):
+        return f"{codec}-{'le' if sys.byteorder == 'little' else 'be'}"
+    return codec
+
+
+def _head_bytes(path: Path) -> bytes:
+    try:
+        with path.open("rb") as binary:
+            return binary.read(4096)
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
+
+
+def _head_text(path: Path, codec: str, skip: int, encoding: str | None) -> str:
+    """The first characters of the decoded text, enough to sniff the delimiter."""
+    try:
+        with _open_text(path, codec, skip) as stream:
+            head = stream.read(_SNIFF_CHARS + 1)
+    except UnicodeError:
+        _raise_decode_error(path, encoding)
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
+    return head.removeprefix("\ufeff")[:_SNIFF_CHARS]
+
+
+def _open_text(path: Path, codec: str, skip: int) -> TextIO:
+    binary = path.open("rb")
+    try:
+        binary.seek(skip)
+        # newline="": line ends stay as written, so csv.reader sees \r\n inside quoted cells.
+        return io.TextIOWrapper(binary, encoding=codec, errors="strict", newline="")
+    except BaseException:
+        binary.close()
+        raise
+
+
+def _raise_decode_error(path: Path, encoding: str | None) -> NoReturn:
+    """Name the undecodable byte by its place in the file: the whole-file decode knows it."""
+    raw = path.read_bytes()
+    _decode(path, raw, encoding)
+    # The incremental decoder failed where the whole-file one did not: still refuse the file.
+    codec = _codec(path, raw[:4096], encoding)[0]
+    raise _fail(path, f"is not valid {codec}", _UTF8_HINT if encoding is None else None)
 
 
 def csv_records(path: Path, options: SheetOptions = SheetOptions()) -> tuple[list[list[str]], str]:
@@ -166,9 +395,10 @@ def csv_records(path: Path, options: SheetOptions = SheetOptions()) -> tuple[lis
     return _parse_csv(path, text, delimiter), delimiter
 
 
-def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
+def _codec(path: Path, head: bytes, encoding: str | None) -> tuple[str, int]:
+    """The codec to read with and the length of a UTF-8 BOM to skip; ``head`` starts the file."""
     if encoding is None:
-        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in raw[:4096]:
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head[:4096]:
             raise _fail(path, "looks like UTF-16, not UTF-8", "pass --encoding utf-16")
         codec = "utf-8"
     else:
@@ -179,7 +409,12 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
                 path, f"unknown encoding {encoding!r}", "use e.g. utf-8, latin-1, cp1252, utf-16"
             ) from None
     # Strip a UTF-8 BOM ourselves, so error offsets stay offsets into the file.
-    skip = len(codecs.BOM_UTF8) if codec == "utf-8" and raw.startswith(codecs.BOM_UTF8) else 0
+    skip = len(codecs.BOM_UTF8) if codec == "utf-8" and head.startswith(codecs.BOM_UTF8) else 0
+    return codec, skip
+
+
+def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
+    codec, skip = _codec(path, raw[:4096], encoding)
     try:
         text = raw[skip:].decode(codec)
     except UnicodeDecodeError as exc:
@@ -213,11 +448,12 @@ def _sniff(path: Path, text: str) -> str:
     return max(SNIFF_DELIMITERS, key=header.count) if header else ","
 
 
-def _reader(text: str, delimiter: str) -> _csv.Reader:
+def _reader(source: str | Iterable[str], delimiter: str) -> _csv.Reader:
     if csv.field_size_limit() < _CSV_FIELD_LIMIT:
         csv.field_size_limit(_CSV_FIELD_LIMIT)
+    lines = io.StringIO(source, newline="") if isinstance(source, str) else source
     # strict: an unbalanced quote is an error, not a cell that silently swallows the file's rest.
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    return csv.reader(lines, delimiter=delimiter, strict=True)
 
 
 def _parse_csv(path: Path, text: str, delimiter: str) -> list[list[str]]:

@@ -30,7 +30,7 @@ import logging
 import random
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -245,20 +245,49 @@ class WebflowClient:
     def _paginate(
         self, path: str, filters: dict[str, str], page_size: int
     ) -> Iterator[dict[str, Any]]:
+        """Every list element of every page, in offset order.
+
+        The first page states ``pagination.total``; the remaining offsets are then requested
+        through ``map_in_flight`` (paced, ``max_in_flight`` at once) so a long pull runs at the
+        rate limit rather than at one request per round trip, and pages are yielded in offset
+        order. ``offset`` and ``total`` count list elements (item-variants), as the sandbox and
+        the examples in Webflow's spec do.
+        """
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ConfigError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
-        offset = 0
-        while True:
+
+        def page(offset: int) -> dict[str, Any]:
             params = {**filters, "offset": str(offset), "limit": str(page_size)}
-            body = _as_dict(self._call(_Call("GET", path, params)))
-            items = _as_list(body, "items")
-            yield from items
-            # `offset` and `total` count list elements (item-variants), as the sandbox and the
-            # examples in Webflow's spec do; an empty page ends the loop whatever `total` says.
-            offset += len(items)
-            total = _int_or_none((body.get("pagination") or {}).get("total"))
-            if not items or total is None or offset >= total:
-                return
+            return _as_dict(self._call(_Call("GET", path, params)))
+
+        body = page(0)
+        items = _as_list(body, "items")
+        yield from items
+        # A server that caps `limit` below page_size pages by its own size: step by that.
+        step = len(items)
+        end = len(items)
+        total = _total(body)
+        # Each round starts at the first offset not yet read and reads up to the latest total.
+        # A page of another length than `step` (the collection shrank or grew meanwhile, or it
+        # is the last page) ends the round, so planned offsets never skip or repeat elements
+        # relative to what the server just said; an empty page ends the pull whatever `total`
+        # says. Every round reads at least one element or stops, so the loop is bounded.
+        while items and total is not None and end < total:
+            rounds = self.map_in_flight(page, range(end, total, step), ordered=True)
+            try:
+                for offset, result in rounds:
+                    if isinstance(result, BaseException):
+                        raise result
+                    items = _as_list(result, "items")
+                    yield from items
+                    end = offset + len(items)
+                    total = _total(result)
+                    if len(items) != step or total is None:
+                        break
+            finally:
+                # Closing cancels the offsets not started and waits for those in flight, so
+                # no thread outlives the pull (also when the caller stops early).
+                rounds.close()
 
     # -- writing items ---------------------------------------------------------------------------
 
@@ -353,22 +382,33 @@ class WebflowClient:
         fn: Callable[[T], R],
         inputs: Iterable[T],
         stop: Callable[[], bool] | None = None,
-    ) -> Iterator[tuple[T, R | BaseException]]:
+        *,
+        ordered: bool = False,
+    ) -> Generator[tuple[T, R | BaseException], None, None]:
         """Run ``fn`` over ``inputs`` with at most ``max_in_flight`` calls at once.
 
-        Yields ``(input, result or exception)`` as each completes. Only a few inputs are queued
-        ahead of the workers, so a huge input is consumed lazily; closing the iterator early
-        cancels what has not started. Once ``stop()`` is true, inputs not yet started are
-        dropped (never yielded) and the calls in flight are allowed to finish: a graceful stop.
+        Yields ``(input, result or exception)`` as each completes, or in input order when
+        ``ordered`` (a slow call then holds back the results after it; no more than
+        ``2 * max_in_flight`` are ever started ahead of the one yielded next, so memory stays
+        bounded either way). Only a few inputs are queued ahead of the workers, so a huge input
+        is consumed lazily; closing the iterator early cancels what has not started and waits
+        for the calls in flight. Once ``stop()`` is true, inputs not yet started are dropped
+        (never yielded) and the calls in flight are allowed to finish: a graceful stop.
         """
         workers = self.options.max_in_flight
         source = iter(inputs)
+        # Insertion-ordered: the first key is always the earliest input still pending.
         pending: dict[Future[R], T] = {}
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="csvsync-http")
         try:
             _fill(pool, fn, source, pending, 2 * workers)
             while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                if ordered:
+                    head = next(iter(pending))
+                    wait([head])
+                    done: Iterable[Future[R]] = [head]
+                else:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     item = pending.pop(future)
                     error = future.exception()
@@ -653,6 +693,10 @@ def _items_of(body: Any) -> list[dict[str, Any]]:
     if isinstance(body, dict) and "items" not in body and "id" in body:
         return [body]
     return _as_list(body, "items")
+
+
+def _total(body: dict[str, Any]) -> int | None:
+    return _int_or_none((body.get("pagination") or {}).get("total"))
 
 
 def _int_or_none(value: Any) -> int | None:

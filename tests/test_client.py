@@ -237,6 +237,155 @@ def test_map_in_flight_bounds_concurrency_and_reads_inputs_lazily() -> None:
             assert result == n * 2
 
 
+def test_map_in_flight_ordered_yields_in_input_order_with_bounded_lookahead() -> None:
+    options = ClientOptions(api_base="https://x.test/v2", token=TOKEN, max_in_flight=3)
+    started: list[int] = []
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def work(n: int) -> int:
+        nonlocal running, peak
+        with lock:
+            started.append(n)
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.03 if n % 4 == 0 else 0.005)  # early inputs finish after later ones
+        with lock:
+            running -= 1
+        if n == 9:
+            raise ValueError(n)
+        return n * 2
+
+    with WebflowClient(options) as client:
+        got = []
+        for n, result in client.map_in_flight(work, range(20), ordered=True):
+            with lock:
+                # Never more than 2 x max_in_flight started beyond the one being yielded.
+                assert max(started) - n < 2 * 3
+            got.append((n, result))
+    assert [n for n, _ in got] == list(range(20))
+    assert isinstance(got[9][1], ValueError)
+    assert all(result == n * 2 for n, result in got if n != 9)
+    assert 2 <= peak <= 3
+
+
+# -- pagination against a scripted server (collection changing mid-pull) ---------------------------
+
+
+class ScriptedPages:
+    """Answers item-list calls from ``rows``; ``after_first`` changes the collection once the
+    first page was served, as another editor would mid-pull. Thread-safe like the real server."""
+
+    def __init__(
+        self,
+        rows: int,
+        *,
+        cap: int = 100,
+        after_first: Callable[[list[int]], None] | None = None,
+        total: Callable[[list[int]], int | None] | None = None,
+        fail_at: int | None = None,
+    ) -> None:
+        self.rows = list(range(rows))
+        self.cap = cap
+        self.after_first = after_first
+        self.total = total
+        self.fail_at = fail_at
+        self.offsets: list[int] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, call: Any) -> dict[str, Any]:
+        offset, limit = int(call.params["offset"]), int(call.params["limit"])
+        time.sleep(0.002)
+        with self.lock:
+            self.offsets.append(offset)
+            if offset == self.fail_at:
+                raise NotFoundError("gone", status=404, method="GET", url=call.path)
+            page = self.rows[offset : offset + min(limit, self.cap)]
+            # `total` may state something else than the rows (or nothing: None).
+            total = len(self.rows) if self.total is None else self.total(self.rows)
+            pagination: dict[str, Any] = {"offset": offset, "limit": limit}
+            if total is not None:
+                pagination["total"] = total
+            body = {"items": [{"id": str(n)} for n in page], "pagination": pagination}
+            if offset == 0 and self.after_first is not None:
+                self.after_first(self.rows)
+            return body
+
+
+def scripted_pull(pages: ScriptedPages, page_size: int = 100, **options: Any) -> list[int]:
+    with WebflowClient(ClientOptions(api_base="https://x.test/v2", token=TOKEN, **options)) as c:
+        c._call = pages  # type: ignore[method-assign]
+        return [int(i["id"]) for i in c.iter_items("c1", page_size=page_size)]
+
+
+def http_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("csvsync-http")]
+
+
+def test_pull_of_an_unchanged_collection_requests_each_offset_once() -> None:
+    pages = ScriptedPages(950)
+    assert scripted_pull(pages) == list(range(950))
+    assert sorted(pages.offsets) == list(range(0, 950, 100))
+
+
+def test_items_added_mid_pull_are_read_to_the_new_end() -> None:
+    grow = ScriptedPages(250, after_first=lambda rows: rows.extend(range(250, 260)))
+    assert scripted_pull(grow) == list(range(260))
+    # Grown past a page boundary: one more round from the planned end to the new total.
+    exact = ScriptedPages(300, after_first=lambda rows: rows.append(300))
+    assert scripted_pull(exact) == list(range(301))
+    assert sorted(exact.offsets) == [0, 100, 200, 300]
+
+
+def test_items_removed_mid_pull_end_the_pull_without_repeats() -> None:
+    shrink = ScriptedPages(500, after_first=lambda rows: rows.__delitem__(slice(230, None)))
+    assert scripted_pull(shrink) == list(range(230))
+    assert http_threads() == []
+
+
+def test_an_empty_page_ends_the_pull_whatever_total_says() -> None:
+    lying = ScriptedPages(150, total=lambda rows: 10_000)
+    assert scripted_pull(lying, max_in_flight=2) == list(range(150))
+    # Bounded: the rounds stop at the first empty page, not at the claimed total.
+    assert len(lying.offsets) <= 2 + 2 * 2 * 2
+    # No total at all: the first page is all there is, as before.
+    no_total = ScriptedPages(250, total=lambda rows: None)
+    assert scripted_pull(no_total) == list(range(100))
+    assert no_total.offsets == [0]
+
+
+def test_a_server_capping_the_page_size_is_paged_by_its_size() -> None:
+    capped = ScriptedPages(250, cap=40)
+    assert scripted_pull(capped) == list(range(250))
+    assert sorted(capped.offsets) == list(range(0, 250, 40))
+
+
+def test_an_error_on_a_later_page_is_raised_in_order_and_stops_the_pool() -> None:
+    failing = ScriptedPages(900, fail_at=500)
+    got: list[int] = []
+    options = ClientOptions(api_base="https://x.test/v2", token=TOKEN)
+    with pytest.raises(NotFoundError), WebflowClient(options) as c:
+        c._call = failing  # type: ignore[method-assign]
+        got.extend(int(i["id"]) for i in c.iter_items("c1"))
+    assert got == list(range(500))
+    assert http_threads() == []
+    assert max(failing.offsets) < 500 + 2 * 4 * 100 + 100
+
+
+def test_closing_the_pull_early_leaves_no_threads_running() -> None:
+    pages = ScriptedPages(5000)
+    with WebflowClient(ClientOptions(api_base="https://x.test/v2", token=TOKEN)) as c:
+        c._call = pages  # type: ignore[method-assign]
+        items = c.iter_items("c1")
+        first = [int(i["id"]) for i in itertools.islice(items, 250)]
+        assert http_threads() != []
+        items.close()  # type: ignore[attr-defined]
+        assert http_threads() == []
+    assert first == list(range(250))
+    assert len(pages.offsets) <= 3 + 2 * 4  # read ahead by at most the pool's queue
+
+
 # -- against the sandbox ---------------------------------------------------------------------------
 
 
@@ -274,6 +423,64 @@ def test_pagination_returns_every_variant_of_every_locale(sb: Any, client: Webfl
     query = parse_qs(v2_log(sb)[0]["query"])
     assert query["lastUpdated[gte]"] == ["2100-01-01T00:00:00Z"]
     assert query["cmsLocaleId"] == [",".join(cms_ids)]
+
+
+def overlap(entries: list[dict[str, Any]]) -> int:
+    """The most requests the sandbox was serving at one moment (from its log)."""
+    edges = sorted(
+        [(e["time"], 1) for e in entries] + [(e["time"] + e["duration"], -1) for e in entries]
+    )
+    best = now = 0
+    for _, step in edges:
+        now += step
+        best = max(best, now)
+    return best
+
+
+def test_pull_requests_pages_concurrently_and_yields_them_in_offset_order(sb: Any) -> None:
+    _, collection_id, cms_ids = demo_ids()
+    with make_client(sb, max_in_flight=1) as one_at_a_time:
+        expected = [
+            (i["id"], i["cmsLocaleId"])
+            for i in one_at_a_time.iter_items_live(collection_id, cms_locale_ids=cms_ids)
+        ]
+    sb.set_faults(latency=0.05)
+    sb.clear_log()
+    with make_client(sb, max_in_flight=4) as client:
+        items = client.iter_items_live(collection_id, cms_locale_ids=cms_ids, page_size=50)
+        keys = [(i["id"], i["cmsLocaleId"]) for i in items]
+    entries = v2_log(sb)
+    pages = -(-len(expected) // 50)
+    assert pages >= 12
+    assert keys == expected and len(set(keys)) == len(keys)
+    offsets = sorted(int(parse_qs(e["query"])["offset"][0]) for e in entries)
+    assert offsets == list(range(0, len(expected), 50))  # each page once, nothing after the last
+    assert 2 <= overlap(entries) <= 4
+    # Loose: the pages' serving time adds up to well over the pull's span.
+    span = max(e["time"] + e["duration"] for e in entries) - min(e["time"] for e in entries)
+    assert sum(e["duration"] for e in entries) > 1.5 * span
+
+
+def test_a_paced_pull_beyond_the_window_gets_no_429(start_sandbox: Callable[..., Any]) -> None:
+    limit, window = 20, 1.0
+    sb = start_sandbox(rate_limit=limit, window=window)
+    sb.set_faults(latency=0.02)
+    _, collection_id, cms_ids = demo_ids()
+    with make_client(sb, rate_window=window, max_in_flight=4) as client:
+        # Connect and learn the limit first, then let that window run out: the sandbox anchors
+        # its fixed windows at the first request, whose connection set-up would otherwise
+        # delay it against the ones paced a window later (a jitter the margin may not cover).
+        client.get_collection(collection_id)
+        time.sleep(window + 0.2)
+        sb.clear_log()
+        items = list(client.iter_items_live(collection_id, cms_locale_ids=cms_ids, page_size=30))
+        stats = client.stats
+    entries = v2_log(sb)
+    assert len(entries) == 30 > limit
+    assert [e for e in entries if e["status"] != 200] == []
+    assert stats.responses_429 == 0 and stats.retries == 0
+    assert max_in_window([e["time"] for e in entries], window) <= limit
+    assert len({(i["id"], i["cmsLocaleId"]) for i in items}) == len(items) == 900
 
 
 def test_item_lifecycle_create_publish_update_unpublish(client: WebflowClient) -> None:

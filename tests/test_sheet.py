@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import random
 import zipfile
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 import xlsxwriter
 
+from csvsync import sheet as sheet_module
 from csvsync.errors import SheetError
 from csvsync.sheet import Sheet, SheetOptions, XlsxLimits, check_xlsx_safe, read_sheet
 
@@ -196,6 +199,144 @@ def test_csv_multiline_cells_count_records(tmp_path: Path) -> None:
 def test_csv_trailing_delimiter_column_without_data_is_dropped(tmp_path: Path) -> None:
     frame = read_sheet(write_csv(tmp_path, "a,b,\n1,2,\n")).frame
     assert list(frame.columns) == ["a", "b"]
+
+
+def test_csv_is_streamed_not_read_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The streaming checks and pandas' reader never hold the file's bytes or text at once.
+    data = codecs.BOM_UTF8 + b'Name;Bio\r\n"a; b";"x\r\ny ""q"""\r\n\r\n\'=1;2\r\n'
+    path = write_csv(tmp_path, data)
+
+    def refuse(self: Path) -> bytes:
+        raise AssertionError(f"{self} was read whole")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    assert records(read_sheet(path)) == {
+        2: {"Name": "a; b", "Bio": 'x\r\ny "q"'},
+        4: {"Name": "=1", "Bio": "2"},
+    }
+
+
+def test_csv_nul_characters_are_kept_as_csv_reads_them(tmp_path: Path) -> None:
+    # pandas' C reader would end the cell at the NUL; the reference reader keeps it.
+    path = write_csv(tmp_path, "a,b\n" + "x" * 5000 + ",y\n1,\x002\n")
+    assert read_sheet(path).frame.loc[3, "b"] == "\x002"
+
+
+def test_csv_utf16_without_bom_reads_in_the_machines_byte_order(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "Name,N\nÉté,1\n".encode("utf-16-le"))
+    frame = read_sheet(path, SheetOptions(encoding="utf-16")).frame
+    assert frame.loc[2, "Name"] == "Été"
+
+
+def test_csv_bad_byte_far_into_the_file_is_located(tmp_path: Path) -> None:
+    lines = ["Name,N"] + [f"row {i},{i}" for i in range(2, 20_000)]
+    lines[14_999] = "Caf\xe9,x"
+    path = write_csv(tmp_path, "\n".join(lines).encode("latin-1"))
+    text = sheet_error(path)
+    assert "0xE9" in text and "line 15000, column 4" in text
+
+
+def test_csv_quoting_error_is_reported_before_an_earlier_field_count(tmp_path: Path) -> None:
+    text = sheet_error(write_csv(tmp_path, 'a,b\n1,2,3\n4,"open\n'))
+    assert "is not valid CSV at line 3" in text
+
+
+def test_csv_bad_delimiter_after_decoding(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, "a,b\n1,2\n")
+    assert "is not one character" in sheet_error(path, SheetOptions(delimiter=";;"))
+    bad = write_csv(tmp_path, b"a,b\n1,\xff\n", name="bad.csv")
+    assert "0xFF" in sheet_error(bad, SheetOptions(delimiter=";;"))
+
+
+def _random_csv(rng: random.Random) -> tuple[bytes, str, str | None]:
+    """Small CSV files with quoted cells, multi-line cells, every line end, blank lines,
+    ragged rows and random damage."""
+    delimiter = rng.choice([",", ";", "\t"])
+    ends = ["\n", "\r\n", "\r"]
+    width = rng.randint(1, 4)
+    lines = []
+    for _ in range(rng.randint(0, 7)):
+        if rng.random() < 0.1:
+            lines.append(rng.choice(ends))
+            continue
+        cells = []
+        for _ in range(width if rng.random() < 0.9 else rng.randint(1, 5)):
+            if rng.random() < 0.35:
+                parts = ["a", "é", " ", delimiter, ",", '""', "\n", "\r\n", "\r", "'="]
+                cells.append('"' + "".join(rng.choices(parts, k=rng.randint(0, 4))) + '"')
+            else:
+                parts = ["a", "b", " ", "é", "'", "'=", "'+x", "-"]
+                cell = "".join(rng.choices(parts, k=rng.randint(0, 3)))
+                cells.append(cell + '"x' if cell and rng.random() < 0.2 else cell)
+        lines.append(delimiter.join(cells) + rng.choice(ends))
+    text = "".join(lines)
+    if rng.random() < 0.3:
+        text = text.rstrip("\r\n")
+    if text and rng.random() < 0.15:
+        at = rng.randrange(len(text))
+        text = text[:at] + rng.choice(['"', delimiter, "\n", "x", ""]) + text[at + 1 :]
+    encoding = rng.choice([None, None, None, "utf-16", "cp1252"])
+    data = text.encode(encoding or "utf-8")
+    if encoding is None and rng.random() < 0.1:
+        data = codecs.BOM_UTF8 + data
+    return data, delimiter, encoding
+
+
+def test_csv_reads_exactly_as_the_in_memory_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The streamed checks + pandas give the frame or the error message, word for word, that
+    decoding the whole file and ``csv.reader`` give; pandas is trusted with every file here."""
+    reference = sheet_module._read_csv_in_memory
+    streamed = sheet_module._read_csv
+    rng = random.Random(20240605)
+    path = tmp_path / "fuzz.csv"
+    kinds = {"ok": 0, "error": 0}
+    for _ in range(600):
+        data, delimiter, encoding = _random_csv(rng)
+        path.write_bytes(data)
+        options = SheetOptions(encoding=encoding, delimiter=delimiter)
+        outcomes = []
+        for read in (
+            lambda p, o: reference(p, o.encoding, o.delimiter or ","),
+            streamed,
+        ):
+            monkeypatch.setattr(sheet_module, "_read_csv", read)
+            try:
+                outcomes.append(read_sheet(path, options).frame)
+            except SheetError as exc:
+                outcomes.append(str(exc))
+        want, got = outcomes
+        if isinstance(want, str):
+            assert got == want, data
+            kinds["error"] += 1
+        else:
+            assert isinstance(got, pd.DataFrame), (data, got)
+            pd.testing.assert_frame_equal(got, want)
+            kinds["ok"] += 1
+        monkeypatch.setattr(sheet_module, "_read_csv", streamed)
+    assert min(kinds.values()) > 100
+
+
+def test_csv_pandas_reads_the_generated_files_without_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fallback(*args: object) -> pd.DataFrame:
+        raise AssertionError("fell back to the in-memory reader")
+
+    monkeypatch.setattr(sheet_module, "_read_csv_in_memory", fallback)
+    rng = random.Random(7)
+    path = tmp_path / "ok.csv"
+    read = 0
+    for _ in range(300):
+        data, delimiter, encoding = _random_csv(rng)
+        path.write_bytes(data)
+        try:
+            read_sheet(path, SheetOptions(encoding=encoding, delimiter=delimiter))
+        except SheetError:
+            continue
+        read += 1
+    assert read > 50
 
 
 # --- XLSX ----------------------------------------------------------------------------------
