@@ -8,7 +8,10 @@ splitting, and splitting has a request budget.
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,3 +211,69 @@ def _plain_detail(detail: Any) -> str:
     if taken:
         return f"{param.capitalize() or 'Value'} '{taken.group(1)}' is already used by another item"
     return f"{param}: {desc}" if param else desc
+
+
+def send_all(
+    client: WebflowClient,
+    pusher: Pusher,
+    batches: list[Batch],
+    stopping: Callable[[], bool],
+    record: Callable[[BatchResult], None],
+) -> str | None:
+    """Send ``batches`` through the client's pool; returns why it stopped, if it did.
+
+    Each answered batch goes to ``record`` on a writer thread: recording it (SQLite, hashing)
+    takes about as long as a request at the rate ceiling, and done inline it would hold back
+    the next requests. A stop (an error that hits every row, the API down past the retry
+    budget, SIGINT/SIGTERM) sends nothing more; the batches in flight finish and are recorded.
+    """
+    if stopping():
+        return "stopped: interrupted before the first batch was sent"
+    halt: list[str] = []
+    writer = _Writer(record)
+    try:
+        results = client.map_in_flight(pusher.send, batches, stop=lambda: bool(halt) or stopping())
+        for _, res in results:
+            if isinstance(res, StoppedError):
+                halt.append(res.message)
+            elif isinstance(res, ApiError):
+                halt.append(f"stopped: the API stayed unavailable: {res}")
+            elif isinstance(res, BaseException):
+                raise res
+            else:
+                writer.put(res)
+    finally:
+        writer.close()
+    if not halt and stopping():
+        halt.append("stopped: interrupted; the batches in flight were finished")
+    return halt[0] if halt else None
+
+
+class _Writer:
+    """One thread that records answered batches in order; its first error is re-raised."""
+
+    def __init__(self, record: Callable[[BatchResult], None]) -> None:
+        self._record = record
+        self._queue: queue.Queue[BatchResult | None] = queue.Queue(maxsize=64)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="csvsync-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._record(item)
+                except BaseException as exc:  # handed to the main thread in put()/close()
+                    self._error = exc
+
+    def put(self, result: BatchResult) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(result)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

@@ -33,13 +33,13 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, ConfigError, StoppedError
+from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, ConfigError
 from .fields import api_key, cleared_value
 from .job import Job, Progress, RunOptions
 from .mapping import load_mapping
 from .models import FILE_TYPES, SchemaField
 from .plan import Batch, VariantWrite, make_batches
-from .push import BatchResult, Pusher, PushTarget
+from .push import BatchResult, Pusher, PushTarget, send_all
 from .results import (
     CHANGES_COLUMNS,
     ROWS_COLUMNS,
@@ -460,8 +460,8 @@ def _marker_batches(entries: list[Entry], after: int) -> list[tuple[int, list[En
 def _push_fields(
     job: Job, run_id: str, batches: list[Batch], patches: dict[tuple[str, str, str], Entry]
 ) -> str | None:
-    """The sync's push path: ``Pusher`` batches through ``map_in_flight``, each confirmed
-    batch recorded in one transaction. Returns why it stopped, if it did."""
+    """The sync's push path (``push.send_all``), each confirmed batch recorded in one
+    transaction. Returns why it stopped, if it did."""
     if not batches:
         return None
     total = sum(len(b.writes) for b in batches)
@@ -476,25 +476,15 @@ def _push_fields(
             old_values=current,
         )
     )
-    halt: list[str] = []
-    if job.stopping():
-        return "stopped: interrupted before the first batch was sent"
     done = 0
-    results = job.client.map_in_flight(
-        pusher.send, batches, stop=lambda: bool(halt) or job.stopping()
-    )
-    for batch, res in results:
-        if isinstance(res, StoppedError):
-            halt.append(res.message)
-        elif isinstance(res, ApiError):
-            halt.append(f"stopped: the API stayed unavailable: {res}")
-        elif isinstance(res, BaseException):
-            raise res
-        else:
-            _record(job, run_id, res, patches)
-            done += len(batch.writes)
-            job.progress("push", done, total)
-    return halt[0] if halt else None
+
+    def record(res: BatchResult) -> None:
+        nonlocal done
+        _record(job, run_id, res, patches)
+        done += len(res.batch.writes)
+        job.progress("push", done, total)
+
+    return send_all(job.client, pusher, batches, job.stopping, record)
 
 
 def _record(

@@ -18,13 +18,13 @@ from . import diff as diffmod
 from . import unpublish
 from .create import CREATED_MARK, CreateTarget, Creator, new_items
 from .drafts import build_drafts
-from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, CsvsyncError, StoppedError
+from .errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, CsvsyncError
 from .export import cell_makers
 from .job import Job, Progress, RunOptions
 from .mapping import ResolvedMapping, check_columns
 from .models import RefTarget
 from .plan import Batch, make_batches, variant_writes
-from .push import BatchResult, Pusher, PushTarget
+from .push import BatchResult, Pusher, PushTarget, send_all
 from .report import Display, Report, build_report
 from .results import RunSummary, default_results_path, write_results
 from .sheet import SheetOptions, read_sheet
@@ -255,36 +255,23 @@ def _push(
             mode=job.options.target,
         )
     )
-    halt: list[str] = []
-    if job.stopping():
-        halt.append("stopped: interrupted before the first batch was sent")
-        batches_to_send: list[Batch] = []
-    else:
-        batches_to_send = batches
     done = 0
-    results = job.client.map_in_flight(
-        pusher.send, batches_to_send, stop=lambda: bool(halt) or job.stopping()
-    )
-    for batch, res in results:
-        if isinstance(res, StoppedError):
-            halt.append(res.message)
-        elif isinstance(res, ApiError):
-            halt.append(f"stopped: the API stayed unavailable: {res}")
-        elif isinstance(res, BaseException):
-            raise res
-        else:
-            _record(job, run_id, res, outcomes)
-            done += len(batch.writes)
-            job.progress("push", done, total)
-            job.event(
-                "batch",
-                run_id=run_id,
-                batch=batch.number,
-                variants=len(batch.writes),
-                outcomes=_tally(res),
-            )
-    if not halt and job.stopping():
-        halt.append("stopped: interrupted; the batches in flight were finished")
+
+    def record(res: BatchResult) -> None:
+        nonlocal done
+        _record(job, run_id, res, outcomes)
+        done += len(res.batch.writes)
+        job.progress("push", done, total)
+        job.event(
+            "batch",
+            run_id=run_id,
+            batch=res.batch.number,
+            variants=len(res.batch.writes),
+            outcomes=_tally(res),
+        )
+
+    stopped = send_all(job.client, pusher, batches, job.stopping, record)
+    halt = [stopped] if stopped else []
     if halt:
         for b in batches:
             for w in b.writes:
