@@ -98,3 +98,10 @@ def seed_bulk(sb: Sandbox, items: int, tmp_path: Path) -> tuple[Path, pd.DataFra
         "Summary [de]": [f"Summary {n} de-DE" for n in range(items)],
     })
     return mapping, frame
+
+
+def read_rows(path: Path) -> pd.DataFrame:
+    """The Rows sheet of a results workbook, read back with openpyxl, blanks as ""."""
+    frame = pd.read_excel(path, sheet_name="Rows", engine="openpyxl")
+    # where(), not fillna(): no dtype downcasting warnings on pandas 2 or 3.
+    return frame.astype(object).where(frame.notna(), "")

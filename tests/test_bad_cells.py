@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
-import pandas as pd
 import pytest
-from support import Workspace, make_workspace
+from support import Workspace, make_workspace, read_rows
 
 from csvsync.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
@@ -42,7 +41,7 @@ def test_excel_errors_huge_values_and_mangled_ids(ws: Workspace) -> None:
     g.to_csv(big, index=False)
     res = ws.run("sync", path, "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1, res.output
-    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    rows = read_rows(ws.dir / "r.xlsx")
     by_row = {r: rows[(rows["Row"] == r) & (rows["Locale"] == "en")].iloc[0] for r in (2, 4, 5)}
     assert by_row[2]["Outcome"] == "invalid" and "#REF!" in by_row[2]["Message"]
     assert by_row[4]["Outcome"] == "invalid" and "Excel" in by_row[4]["Message"]
@@ -50,7 +49,7 @@ def test_excel_errors_huge_values_and_mangled_ids(ws: Workspace) -> None:
     assert ws.live(f.loc[5, "Item ID"], LOCALE_EN)["summary"] == "a good change"
     res = ws.run("sync", big, "-m", ws.mapping, "--results", ws.dir / "r2.xlsx")
     assert res.exit_code == 1, res.output
-    rows = pd.read_excel(ws.dir / "r2.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    rows = read_rows(ws.dir / "r2.xlsx")
     row2 = rows[(rows["Row"] == 2) & (rows["Locale"] == "en")].iloc[0]
     assert row2["Outcome"] == "invalid" and "1000001" in row2["Message"].replace(",", "")
     assert ws.live(g.loc[1, "Item ID"], LOCALE_EN)["summary"] == "another good change"

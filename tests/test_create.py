@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import Workspace, make_workspace
+from support import Workspace, make_workspace, read_rows
 
 from csvsync.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
@@ -108,7 +108,7 @@ def test_a_new_item_needs_name_and_slug(ws: Workspace) -> None:
     rows["Slug"] = ""
     res = ws.run("sync", ws.write_sheet(rows), "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1
-    got = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    got = read_rows(ws.dir / "r.xlsx")
     assert set(got["Outcome"]) == {"invalid"} and "needs a slug" in got.iloc[0]["Message"]
     assert ws.writes() == []
 

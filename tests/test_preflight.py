@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import Workspace, make_workspace
+from support import Workspace, make_workspace, read_rows
 
 from csvsync.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
@@ -44,7 +44,7 @@ def test_one_of_each_preflight_error(ws: Workspace) -> None:
     ws.sb.clear_log()
     res = ws.run("sync", sheet, "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1, res.output
-    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    rows = read_rows(ws.dir / "r.xlsx")
     for row, (col, _, needle) in problems.items():
         hits = rows[(rows["Row"] == row) & (rows["Outcome"] == "invalid")]
         assert len(hits) >= 1, (row, rows[rows["Row"] == row])
@@ -64,14 +64,15 @@ def test_one_of_each_preflight_error(ws: Workspace) -> None:
 def test_required_field_cannot_be_cleared(ws: Workspace) -> None:
     text = ws.mapping.read_text().replace(
         "  name: {column: Name, localized: true}",
-        "  name: {column: Name, localized: true, empty: clear}")
+        "  name: {column: Name, localized: true, empty: clear}",
+    )
     m = ws.dir / "clear-name.yaml"
     m.write_text(text)
     f = ws.frame.copy()
     f.loc[0, "Name [de]"] = ""
     res = ws.run("sync", ws.write_sheet(f), "-m", m, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1
-    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    rows = read_rows(ws.dir / "r.xlsx")
     bad = rows[rows["Outcome"] == "invalid"].iloc[0]
     assert bad["Row"] == 2 and "required" in bad["Message"] and "Name [de]" in bad["Message"]
     assert ws.writes() == []

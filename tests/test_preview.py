@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
-from support import Workspace, make_workspace
+from support import Workspace, make_workspace, read_rows
 
 from csvsync.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
@@ -42,11 +41,18 @@ def test_webflow_refusal_in_plain_words(ws: Workspace) -> None:
     f = ws.frame.copy()
     f.loc[0, "Slug"] = "a-new-slug"
     item = f.loc[0, "Item ID"]
-    ws.sb.set_faults(reject=[{"item_id": item, "field": "slug",
-                              "description": "Unique value is already in database: 'a-new-slug'"}])
+    ws.sb.set_faults(
+        reject=[
+            {
+                "item_id": item,
+                "field": "slug",
+                "description": "Unique value is already in database: 'a-new-slug'",
+            }
+        ]
+    )
     res = ws.run("sync", ws.write_sheet(f), "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1
-    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    rows = read_rows(ws.dir / "r.xlsx")
     msg = rows[rows["Outcome"] == "failed"].iloc[0]["Message"]
     assert msg.startswith("Slug 'a-new-slug' is already used by another item"), msg
     assert "Webflow 400 validation_error" in msg

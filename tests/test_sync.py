@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from support import Workspace, make_workspace
+from support import Workspace, make_workspace, read_rows
 
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import LOCALE_DE, LOCALE_EN, LOCALE_FR
@@ -177,7 +177,7 @@ def test_bad_cells_are_invalid_rows_and_the_rest_sync(ws: Workspace) -> None:
     sheet = ws.write_sheet(f)
     res = ws.run("sync", sheet, "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1
-    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    rows = read_rows(ws.dir / "r.xlsx")
     invalid = rows[rows["Outcome"] == "invalid"]
     msgs = " | ".join(invalid["Message"])
     assert "'12,5x'" in msgs and "Price" in msgs
@@ -263,7 +263,7 @@ def test_a_file_webflow_skips_is_reported_on_its_row(ws: Workspace) -> None:
     sheet = ws.write_sheet(f)
     res = ws.run("sync", sheet, "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 0, res.output
-    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    rows = read_rows(ws.dir / "r.xlsx")
     row = rows[rows["Row"] == 2].iloc[0]
     assert row["Outcome"] == "updated"
     assert "skipped the file" in row["Message"] and "broken.invalid" in row["Message"]
@@ -283,7 +283,7 @@ def test_an_item_unpublished_since_the_last_pull_is_not_found(ws: Workspace) -> 
     f.loc[1, "Summary"] = "still fine"
     res = ws.run("sync", ws.write_sheet(f), "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1, res.output
-    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    rows = read_rows(ws.dir / "r.xlsx")
     bad = rows[(rows["Row"] == 2) & (rows["Locale"] == "en")].iloc[0]
     assert bad["Outcome"] in ("not found", "failed"), bad
     assert bad["Message"]

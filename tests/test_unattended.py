@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import BULK_COLLECTION_ID, Workspace, make_workspace, seed_bulk
+from support import BULK_COLLECTION_ID, Workspace, make_workspace, read_rows, seed_bulk
 
 from csvsync.demo import DEMO_TOKEN
 from csvsync.job import _acquire_lock
@@ -128,7 +128,7 @@ def test_conflict_is_reported_with_base_live_and_sheet(ws: Workspace) -> None:
     sheet = ws.write_sheet(f)
     res = ws.run("sync", sheet, "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1, res.output
-    rows = pd.read_excel(ws.dir / "r.xlsx", sheet_name="Rows", engine="openpyxl").fillna("")
+    rows = read_rows(ws.dir / "r.xlsx")
     row = rows[rows["Outcome"] == "conflict"].iloc[0]
     assert "Editor's text" in row["Message"] and "Sheet's text" in row["Message"]
     assert base[:20] in row["Message"]
