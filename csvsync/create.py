@@ -26,10 +26,11 @@ CHUNK = 100
 
 @dataclass
 class NewItem:
-    """A sheet row that becomes an item: its values per cmsLocaleId."""
+    """The sheet row(s) that become one item: values and source row per cmsLocaleId."""
 
-    row: int
+    row: int  # its first row
     field_data: dict[str, dict[str, Any]]
+    rows: dict[str, int] = field(default_factory=dict)  # cmsLocaleId -> sheet row
     item_id: str | None = None
     outcome: str = ""
     message: str = ""
@@ -51,16 +52,24 @@ class CreateTarget:
 
 
 def new_items(creates: pd.DataFrame | None) -> list[NewItem]:
-    """Group the cells of new rows into items, in sheet order."""
+    """Group the cells of new rows into items (by row, or in the long layout by primary slug),
+    in sheet order."""
     if creates is None or creates.empty:
         return []
-    items: dict[int, NewItem] = {}
-    for row, loc, fld, value in zip(
-        creates["row"], creates["locale_id"], creates["field"], creates["value"], strict=True
+    items: dict[str, NewItem] = {}
+    for row, loc, fld, value, group in zip(
+        creates["row"],
+        creates["locale_id"],
+        creates["field"],
+        creates["value"],
+        creates["group"],
+        strict=True,
     ):
-        item = items.setdefault(int(row), NewItem(int(row), {}))
+        item = items.setdefault(str(group), NewItem(int(row), {}))
+        item.row = min(item.row, int(row))
+        item.rows[str(loc)] = int(row)
         item.field_data.setdefault(str(loc), {})[str(fld)] = value
-    return [items[r] for r in sorted(items)]
+    return sorted(items.values(), key=lambda it: it.row)
 
 
 def _chunks(items: list[NewItem]) -> Iterator[list[NewItem]]:

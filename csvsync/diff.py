@@ -63,8 +63,21 @@ def resolve_items(
     v["message"] = v["error"]
     m = resolved.mapping
     ok = v["outcome"] == ""
+    primary = resolved.primary.cms_locale_id
+    v["group"] = v["row"].astype(str)  # the rows of one new item: its row (wide) ...
     if m.key_column:
         empty = ok & (v["key_text"] == "")
+        if m.layout == "long":
+            # ... or, in the long layout, its primary-locale slug: the translation rows of a
+            # new item carry that slug in the key column, since it has no id yet.
+            own = v["row"].map(_primary_slugs(drafts, primary))
+            is_primary = v["locale_id"] == primary
+            new_primary = ok & is_primary & own.notna() & (empty | (v["key_text"] == own))
+            slugs = set(own[new_primary])
+            new_secondary = ok & ~is_primary & v["key_text"].isin(slugs)
+            v.loc[new_primary, "group"] = own[new_primary]
+            v.loc[new_secondary, "group"] = v.loc[new_secondary, "key_text"]
+            empty = empty | new_primary | new_secondary
         v.loc[empty, "outcome"] = NEW  # an empty id cell is a new item
         ok = ok & ~empty
         uniq = pd.unique(v.loc[ok, "key_text"])
@@ -98,33 +111,45 @@ def resolve_items(
     return v
 
 
+def _primary_slugs(drafts: Drafts, primary: str) -> dict[int, str]:
+    """Sheet row -> the slug it gives in the primary locale."""
+    cells = drafts.cells
+    slugs = cells[(cells["field"] == "slug") & (cells["locale_id"] == primary)]
+    return dict(zip(slugs["row"], slugs["key"], strict=False))
+
+
 def _match_new_by_slug(
     v: pd.DataFrame, drafts: Drafts, state_cells: pd.DataFrame, resolved: ResolvedMapping
 ) -> None:
-    """A new row whose primary slug a live item already has updates that item instead."""
+    """A new item whose primary slug a live item already has updates that item instead."""
     new = v["outcome"] == NEW
     if not new.any():
         return
     primary = resolved.primary.cms_locale_id
-    cells = drafts.cells
-    slugs = cells[(cells["field"] == "slug") & (cells["locale_id"] == primary)]
-    row_slug = dict(zip(slugs["row"], slugs["key"], strict=False))
+    row_slug = _primary_slugs(drafts, primary)
+    slugs = set(row_slug.values())
+    # A group named by a slug is that slug; a group named by its row takes the row's slug.
+    group_slug = v.loc[new, "group"].where(
+        v.loc[new, "group"].isin(slugs), v.loc[new, "row"].map(row_slug)
+    )
     live = state_cells[(state_cells["field"] == "slug") & (state_cells["locale_id"] == primary)]
     owner = dict(zip(live["live_key"], live["item_id"], strict=False))
-    rows = v.loc[new, "row"].map(row_slug).map(owner)
-    hit = rows.notna()
+    found = group_slug.map(owner)
+    hit = found.notna()
     if hit.any():
-        idx = rows.index[hit]
-        v.loc[idx, "item_id"] = rows[hit]
+        idx = found.index[hit]
+        v.loc[idx, "item_id"] = found[hit]
         v.loc[idx, "outcome"] = ""
     if resolved.mapping.layout == "long":
-        # A new item's translations need its id, which only the first sync gives it.
-        lone = (v["outcome"] == NEW) & (v["locale_id"] != primary)
+        lone = (
+            (v["outcome"] == NEW)
+            & (v["locale_id"] != primary)
+            & (v["group"] == v["row"].astype(str))
+        )
         v.loc[lone, "outcome"] = "invalid"
         v.loc[lone, "message"] = (
-            "a new item's translations can be loaded once it exists: "
-            "sync the primary-locale row first (--write-back fills in "
-            "its id)"
+            f"a new item's translation row: put the item's {resolved.primary.tag} slug in the "
+            f"'{resolved.key_column_name()}' column, or its id once it exists (--write-back)"
         )
 
 
@@ -225,7 +250,7 @@ def compute(
     changes = cells[kind != ""].reset_index(drop=True)
     _attach_texts(changes, state)
     _set_outcomes(v, changes)
-    new = v[v["outcome"] == NEW][["row", "locale_id"]]
+    new = v[v["outcome"] == NEW][["row", "locale_id", "group"]]
     creates = drafts.cells.merge(new, on=["row", "locale_id"], how="inner")
     return Diff(variants=v, changes=changes, base_moves=base_moves, creates=creates)
 

@@ -67,10 +67,12 @@ def _new_items(
     primary = resolved.primary.cms_locale_id
     given = mine[(mine["locale_id"] == primary) & (mine["key"] != "")]
     have = {(row, f) for row, f in zip(given["row"], given["field"], strict=True)}
-    for row in sorted(set(new["row"])):
-        lacking = [f for f in ("name", "slug") if (row, f) not in have]
+    for _, group in new.groupby("group", sort=False):
+        heads = group.loc[group["locale_id"] == primary, "row"]
+        head = int(heads.iloc[0]) if len(heads) else None
+        lacking = [f for f in ("name", "slug") if head is None or (head, f) not in have]
         if lacking:
-            for loc in new.loc[new["row"] == row, "locale_id"]:
+            for row, loc in zip(group["row"], group["locale_id"], strict=True):
                 _invalidate(
                     problems,
                     row,

@@ -297,7 +297,7 @@ def _create(
             staged_only=staged_only,
         )
     ).run(items)
-    made = {it.row: it.item_id for it in items if it.item_id}
+    made = {row: it.item_id for it in items if it.item_id for row in it.rows.values()}
     job.state.journal_confirmed(
         run_id,
         [
@@ -309,8 +309,8 @@ def _create(
     )
     v = d.variants
     for it in items:
-        for loc in locales:
-            outcomes[(it.row, loc)] = (it.outcome or "failed", it.message)
+        for loc, row in it.rows.items():
+            outcomes[(row, loc)] = (it.outcome or "failed", it.message)
     rows = v["row"].map(made)
     v.loc[rows.notna(), "item_id"] = rows[rows.notna()]
     job.refresh_items()  # the new variants enter the cache, their base = what was written

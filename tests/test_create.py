@@ -149,3 +149,42 @@ def test_killed_between_create_and_write_back_makes_no_duplicate(ws: Workspace) 
     for i in range(5):
         assert len(by_slug(ws, f"new-{i}", LOCALE_EN)) == 1
         assert by_slug(ws, f"nouveau-{i}", LOCALE_FR)[0]["fieldData"]["name"] == f"Nouveau {i}"
+
+
+def test_long_layout_new_item_rows_are_grouped_by_primary_slug(ws: Workspace) -> None:
+    mapping = ws.dir / "long.yaml"
+    mapping.write_text(
+        "site: 64f0c0ffee0000000000aaaa\ncollection: 64f0c0ffee0000000000bbbb\n"
+        "key: {column: Item ID}\nlayout: long\nlocale_column: Locale\nlocales: [en, fr, de]\n"
+        "fields:\n  name: {column: Name, localized: true}\n"
+        "  slug: {column: Slug, localized: true}\n  price: Price\n",
+        encoding="utf-8",
+    )
+    rows = [
+        ("", "en", "Long One", "long-one", "10"),
+        ("long-one", "fr", "Long Un", "long-un", ""),
+        ("long-one", "de", "Lang Eins", "lang-eins", ""),
+        ("", "en", "Long Two", "long-two", "20"),
+        ("long-two", "de", "Lang Zwei", "lang-zwei", ""),
+        ("", "de", "Verloren", "verloren", ""),  # a translation with no item to belong to
+    ]
+    sheet = ws.dir / "long.csv"
+    pd.DataFrame(rows, columns=["Item ID", "Locale", "Name", "Slug", "Price"]).to_csv(
+        sheet, index=False
+    )
+    res = ws.run(
+        "sync", sheet, "-m", mapping, "--json", "--write-back", "--results", ws.dir / "r.xlsx"
+    )
+    out = json.loads(res.stdout)
+    assert res.exit_code == 1, res.output  # the lone translation row is invalid
+    assert out["counts"]["created"] == 5 and out["counts"]["invalid"] == 1
+    one = by_slug(ws, "long-one", LOCALE_EN)
+    assert len(one) == 1
+    item = one[0]["id"]
+    assert out["created"]["2"] == out["created"]["3"] == out["created"]["4"] == item
+    assert by_slug(ws, "long-un", LOCALE_FR)[0]["id"] == item
+    assert by_slug(ws, "lang-eins", LOCALE_DE)[0]["fieldData"]["name"] == "Lang Eins"
+    lone = read_rows(ws.dir / "r.xlsx")
+    assert "slug in the 'Item ID' column" in lone[lone["Outcome"] == "invalid"].iloc[0]["Message"]
+    again = json.loads(ws.run("sync", sheet, "-m", mapping, "--json").stdout)
+    assert again["write_requests"] == 0 and "created" not in again["counts"]
