@@ -228,10 +228,14 @@ def compute(
     cells = cells.merge(state.hashes, on=["vkey", "field"], how="left")
     cells["live_hash"] = cells["live_hash"].fillna(EMPTY_HASH).astype(np.int64)
     cells["base_hash"] = cells["base_hash"].fillna(EMPTY_HASH).astype(np.int64)
-    if len(cells) and cells["date_only"].any():
-        _align_date_only(cells, resolved, state)
     s = key_hashes(cells["key"])
     b = cells["base_hash"].to_numpy()
+    if len(cells) and cells["date_only"].any():
+        # Only date-only cells that differ from the base need the base's text and time of day.
+        differ = cells["date_only"].to_numpy(dtype=bool) & (s != b)
+        if differ.any():
+            _align_date_only(cells, resolved, state, cells.index[differ])
+            s[differ] = key_hashes(cells.loc[differ, "key"])
     live = cells["live_hash"].to_numpy()
     s_eq_b, l_eq_b, s_eq_l = s == b, live == b, s == live
     kind = np.full(len(cells), "", dtype=object)
@@ -332,10 +336,11 @@ def _short(text: object, limit: int = 60) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def _align_date_only(cells: pd.DataFrame, resolved: ResolvedMapping, state: StateView) -> None:
+def _align_date_only(
+    cells: pd.DataFrame, resolved: ResolvedMapping, state: StateView, labels: pd.Index
+) -> None:
     """A date-only cell compares by date in the field's zone and keeps live's time of day."""
     zones = {b.map.slug: b.map.options.timezone for b in resolved.bindings}
-    labels = cells.index[cells["date_only"].to_numpy(dtype=bool)]
     keys = list(
         zip(
             cells.loc[labels, "item_id"],

@@ -86,6 +86,16 @@ def _slugs(
 ) -> None:
     if slugs.empty:
         return
+    live = state_cells[(state_cells["field"] == "slug") & (state_cells["live_key"] != "")]
+    # A slug its variant already has live is valid and unique (Webflow holds it): only slugs
+    # that change, and new items' slugs, need checking, so a sheet that keeps its slugs costs
+    # one merge, not a pass over every live slug.
+    current = live[["item_id", "locale_id", "live_key"]].rename(columns={"live_key": "current"})
+    slugs = slugs.merge(current, on=["item_id", "locale_id"], how="left")
+    slugs = slugs[slugs["current"] != slugs["key"]]
+    if slugs.empty:
+        return
+    live = live[live["live_key"].isin(set(slugs["key"]))]
     names = {loc.cms_locale_id: loc.display_name or loc.tag for _, loc in resolved.locales}
     bad = ~slugs["key"].astype(str).str.fullmatch(SLUG_PATTERN)
     for rec in slugs[bad].itertuples(index=False):
@@ -96,7 +106,6 @@ def _slugs(
             f"column '{rec.column}': slug '{rec.key}' is not valid: use lowercase "
             "letters, digits and hyphens (e.g. 'blue-chair-2')",
         )
-    live = state_cells[(state_cells["field"] == "slug") & (state_cells["live_key"] != "")]
     owner = dict(
         zip(zip(live["locale_id"], live["live_key"], strict=True), live["item_id"], strict=True)
     )

@@ -24,7 +24,8 @@ def test_one_of_each_preflight_error(ws: Workspace) -> None:
     f = ws.frame.copy().astype(object)
     problems = {
         2: ("Slug", "Not A Slug", "is not valid"),
-        3: ("Slug [fr]", f.loc[4, "Slug [fr]"], "is also set by row"),  # same as row 4's
+        3: ("Slug [fr]", f.loc[4, "Slug [fr]"], "already used by item"),  # row 6 keeps its own
+        11: ("Slug [de]", "zwei-gleiche", "is also set by row 10"),  # both move to one slug
         5: ("Slug", f.loc[20, "Slug"], "already used by item"),  # an item not in the sheet
         6: ("Stock", "-5", ""),
         7: ("Category", "Kitchn", "did you mean 'Kitchen'"),
@@ -33,6 +34,7 @@ def test_one_of_each_preflight_error(ws: Workspace) -> None:
     }
     for row, (col, value, _) in problems.items():
         f.loc[row - 2, col] = value
+    f.loc[8, "Slug [de]"] = "zwei-gleiche"  # row 10 asks for the same new slug as row 11
     f.loc[3, "Summary [fr]"] = "row 5 keeps its slug, changes its summary"
     f = f.drop(index=20)  # that item is not in the sheet: its live slug stays taken
     dup = f.loc[[10]].copy()
