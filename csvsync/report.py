@@ -29,7 +29,7 @@ class Report:
     def empty(cls) -> Report:
         return cls(pd.DataFrame(columns=ROWS_COLUMNS), pd.DataFrame(columns=CHANGES_COLUMNS))
 
-    def prepend_unpublish(self, gone: Unpublish, command: str, primary_tag: str) -> None:
+    def prepend_unpublish(self, gone: Unpublish, command: str) -> None:
         """Items no row names come first: the most consequential lines of a plan."""
         rows = []
         for item in gone.item_ids:
@@ -53,7 +53,6 @@ class Report:
             )
         extra = pd.DataFrame(rows, columns=ROWS_COLUMNS)
         self.rows = pd.concat([extra, self.rows], ignore_index=True)
-        del primary_tag
 
     def counts(self) -> dict[str, int]:
         if self.rows.empty:

@@ -158,7 +158,7 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
                 _unpublish(job, run_id, gone)
         result.report = build_report(job, d, outcomes, command, old, _display(job, refs))
         if gone is not None and gone.item_ids:
-            result.report.prepend_unpublish(gone, command, job.primary.tag)
+            result.report.prepend_unpublish(gone, command)
         stats = job.client.stats
         result.requests, result.write_requests = stats.requests, stats.write_requests
         result.retries, result.rate_limit_waits = stats.retries, stats.rate_limit_waits
