@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
 
@@ -21,6 +22,7 @@ from .errors import ConfigError, LockedError, MappingError, NotFoundError
 from .mapping import Mapping, ResolvedMapping, load_mapping, resolve
 from .models import Locale, RefTarget, SchemaField
 from .ratelimit import Clock
+from .results import RunSummary
 from .sheet import SheetOptions
 from .state import State
 from .webflow import ClientOptions, WebflowClient, check_api_base
@@ -69,6 +71,22 @@ class RunOptions:
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class RunCounters(Protocol):
+    """What a sync's or a revert's result tells the workbook's Summary."""
+
+    run_id: str
+    requests: int
+    write_requests: int
+    retries: int
+    rate_limit_waits: int
+
+    @property
+    def counts(self) -> dict[str, int]: ...
+
+    @property
+    def exit_code(self) -> int: ...
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -161,6 +179,33 @@ class Job:
         self.client.close()
         self.state.close()
         self.lock.release()
+
+    def run_summary(
+        self,
+        command: str,
+        sheet: str,
+        started: datetime,
+        outcome: RunCounters,
+        notes: Sequence[str],
+    ) -> RunSummary:
+        """The ``Summary`` sheet of a results workbook for this run's collection."""
+        return RunSummary(
+            run_id=outcome.run_id,
+            command=command,
+            sheet=sheet,
+            mapping=str(self.options.mapping),
+            collection=f"{self.collection.get('displayName', '')} ({self.mapping.collection})",
+            api_base=self.api_base,
+            started=started,
+            finished=datetime.now(UTC),
+            counts=outcome.counts,
+            requests=outcome.requests,
+            write_requests=outcome.write_requests,
+            retries=outcome.retries,
+            rate_limit_waits=outcome.rate_limit_waits,
+            exit_code=outcome.exit_code,
+            notes=tuple(notes),
+        )
 
     def stopping(self) -> bool:
         """True once SIGINT/SIGTERM asked the run to stop."""

@@ -43,7 +43,6 @@ from .push import BatchResult, Pusher, PushTarget, send_all
 from .results import (
     CHANGES_COLUMNS,
     ROWS_COLUMNS,
-    RunSummary,
     default_results_path,
     read_run_id,
     write_results,
@@ -589,23 +588,7 @@ def _write_workbook(options: RunOptions, job: Job, result: RevertResult, started
     if result.dry_run:
         notes.append("Dry run: nothing was written to Webflow.")
     notes += result.notes
-    summary = RunSummary(
-        run_id=result.run_id,
-        command="revert",
-        sheet=str(run["sheet"] or ""),
-        mapping=str(options.mapping),
-        collection=f"{job.collection.get('displayName', '')} ({job.mapping.collection})",
-        api_base=job.api_base,
-        started=started,
-        finished=finished,
-        counts=result.counts,
-        requests=result.requests,
-        write_requests=result.write_requests,
-        retries=result.retries,
-        rate_limit_waits=result.rate_limit_waits,
-        exit_code=result.exit_code,
-        notes=tuple(notes),
-    )
+    summary = job.run_summary("revert", str(run["sheet"] or ""), started, result, notes)
     return write_results(path, summary, result.rows(), result.changes())
 
 

@@ -26,7 +26,7 @@ from .models import RefTarget
 from .plan import Batch, make_batches, variant_writes
 from .push import BatchResult, Pusher, PushTarget, send_all
 from .report import Display, Report, build_report
-from .results import RunSummary, default_results_path, write_results
+from .results import default_results_path, write_results
 from .sheet import SheetOptions, read_sheet
 from .state import Confirmed
 from .writeback import write_back
@@ -406,23 +406,7 @@ def _write_workbook(options: RunOptions, job: Job, result: RunResult, started: d
         )
     if result.stopped:
         notes.append(result.stopped)
-    summary = RunSummary(
-        run_id=result.run_id,
-        command=result.command,
-        sheet=str(options.sheet),
-        mapping=str(options.mapping),
-        collection=f"{job.collection.get('displayName', '')} ({job.mapping.collection})",
-        api_base=job.api_base,
-        started=started,
-        finished=finished,
-        counts=result.counts,
-        requests=result.requests,
-        write_requests=result.write_requests,
-        retries=result.retries,
-        rate_limit_waits=result.rate_limit_waits,
-        exit_code=result.exit_code,
-        notes=tuple(notes),
-    )
+    summary = job.run_summary(result.command, str(options.sheet), started, result, notes)
     return write_results(path, summary, result.report.rows, result.report.changes)
 
 
