@@ -220,7 +220,7 @@ def _options(spec: dict[str, Any]) -> Any:
 
 
 def _instrument() -> Phases:
-    from csvsync import diff, sync
+    from csvsync import diff, preflight, sync
     from csvsync.job import Job
     from csvsync.state import State
 
@@ -230,8 +230,11 @@ def _instrument() -> Phases:
     ph.wrap(Job, "refresh_items", "refresh_items (lastUpdated check)")
     ph.wrap(Job, "ref_targets")
     ph.wrap(sync, "build_drafts")
-    ph.wrap(State, "load_cells")
+    ph.wrap(preflight, "check", "preflight.check")
+    ph.wrap(State, "load_hashes")
+    ph.wrap(State, "load_texts")
     ph.wrap(State, "load_variants")
+    ph.wrap(State, "item_names")
     ph.wrap(diff, "compute", "diff.compute")
     ph.wrap(State, "live_values")
     ph.wrap(sync, "variant_writes")

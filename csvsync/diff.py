@@ -18,7 +18,6 @@ the new base. The functions here do no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +30,7 @@ from . import preflight
 from .drafts import Drafts, id_problem
 from .keyhash import EMPTY_HASH, key_hashes, variant_keys
 from .mapping import ResolvedMapping
+from .stateview import StateView
 
 UPDATE, CONFLICT, DRIFT = "update", "conflict", "changed in Webflow"
 NEW = "create"  # a row that names no existing item
@@ -51,13 +51,9 @@ class Diff:
         return self.changes[self.changes["kind"] == UPDATE]
 
 
-def resolve_items(
-    drafts: Drafts,
-    resolved: ResolvedMapping,
-    state_cells: pd.DataFrame,
-    state_variants: pd.DataFrame,
-) -> pd.DataFrame:
-    """Give every valid variant its item id, or an outcome of ``invalid`` / ``not found``."""
+def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -> pd.DataFrame:
+    """Give every valid variant its item id and ``vkey``, or an outcome of ``invalid`` /
+    ``not found`` / ``create``."""
     v = drafts.variants.copy()
     v["outcome"] = np.where(v["error"].notna(), "invalid", "")
     v["message"] = v["error"]
@@ -90,6 +86,7 @@ def resolve_items(
         good = ok & prob.isna()
         v.loc[good, "item_id"] = v.loc[good, "key_text"].str.lower()
     else:
+        state_cells = state.texts
         sel = state_cells[state_cells["field"] == m.key_field]
         if m.layout == "wide":  # the key cell holds the primary-locale value on every row
             sel = sel[sel["locale_id"] == resolved.primary.cms_locale_id]
@@ -104,9 +101,14 @@ def resolve_items(
         miss = ok & found.isna()
         v.loc[miss, "outcome"] = NEW  # matches no item: a new item
         v.loc[ok & found.notna(), "item_id"] = found[ok & found.notna()]
-    _match_new_by_slug(v, drafts, state_cells, resolved)
-    asked = set(zip(drafts.cells["row"], drafts.cells["locale_id"], strict=True))
-    _mark_missing_variants(v, state_variants, asked)
+    _match_new_by_slug(v, drafts, state, resolved)
+    has = v["item_id"].notna().to_numpy()
+    vkeys = np.zeros(len(v), dtype=np.int64)
+    vkeys[has] = variant_keys(v.loc[has, "item_id"], v.loc[has, "locale_id"])
+    v["vkey"] = vkeys
+    asked = np.zeros(len(v), dtype=bool)
+    asked[drafts.cells["vidx"].to_numpy()] = True
+    _mark_missing_variants(v, state, asked)
     _mark_duplicates(v)
     return v
 
@@ -119,7 +121,7 @@ def _primary_slugs(drafts: Drafts, primary: str) -> dict[int, str]:
 
 
 def _match_new_by_slug(
-    v: pd.DataFrame, drafts: Drafts, state_cells: pd.DataFrame, resolved: ResolvedMapping
+    v: pd.DataFrame, drafts: Drafts, state: StateView, resolved: ResolvedMapping
 ) -> None:
     """A new item whose primary slug a live item already has updates that item instead."""
     new = v["outcome"] == NEW
@@ -132,6 +134,7 @@ def _match_new_by_slug(
     group_slug = v.loc[new, "group"].where(
         v.loc[new, "group"].isin(slugs), v.loc[new, "row"].map(row_slug)
     )
+    state_cells = state.texts
     live = state_cells[(state_cells["field"] == "slug") & (state_cells["locale_id"] == primary)]
     owner = dict(zip(live["live_key"], live["item_id"], strict=False))
     found = group_slug.map(owner)
@@ -153,24 +156,19 @@ def _match_new_by_slug(
         )
 
 
-def _mark_missing_variants(
-    v: pd.DataFrame, state_variants: pd.DataFrame, asked: set[tuple[int, str]]
-) -> None:
+def _mark_missing_variants(v: pd.DataFrame, state: StateView, asked: np.ndarray) -> None:
     """Variants Webflow does not have live are ``not found``; where the sheet's cells for
     that locale are all empty, nothing was asked of it, so it is ``unchanged``."""
-    ok = v["outcome"] == ""
+    ok = (v["outcome"] == "").to_numpy()
     if not ok.any():
         return
-    live = pd.MultiIndex.from_frame(state_variants[["item_id", "locale_id"]])
-    idx = pd.MultiIndex.from_arrays([v.loc[ok, "item_id"], v.loc[ok, "locale_id"]])
-    missing = ~idx.isin(live)
+    missing = ok & ~np.isin(v["vkey"].to_numpy(), state.hashes.variants)
     if not missing.any():
         return
-    rows = v.index[ok][missing]
-    items = set(state_variants["item_id"])
-    for i in rows:
+    items = set(state.variants["item_id"])  # only now: a sheet of known variants never asks
+    for i in np.flatnonzero(missing):
         item, tag = v.at[i, "item_id"], v.at[i, "locale_tag"]
-        if (v.at[i, "row"], v.at[i, "locale_id"]) not in asked and item in items:
+        if not asked[i] and item in items:
             v.at[i, "outcome"] = "unchanged"
             v.at[i, "message"] = f"no live variant in {tag}, and no values for it in the sheet"
             continue
@@ -202,33 +200,85 @@ def _mark_duplicates(v: pd.DataFrame) -> None:
         )
 
 
-@dataclass
-class StateView:
-    """What the diff reads from the state: hashes for every mapped cell, texts only for the
-    short fields that match rows and name items, and full texts of a few cells on request."""
-
-    hashes: pd.DataFrame  # vkey, field, live_hash, base_hash
-    texts: pd.DataFrame  # item_id, locale_id, field, live_key (slug, name, the key field)
-    variants: pd.DataFrame  # item_id, locale_id of every live variant
-    cell_texts: Callable[[list[tuple[str, str, str]]], dict[tuple[str, str, str], tuple[str, str]]]
-
-
 def compute(
     drafts: Drafts,
     resolved: ResolvedMapping,
     state: StateView,
     on_conflict: str = "report",
 ) -> Diff:
-    """Compare drafts with the state; see the module docstring for the rules."""
-    v = resolve_items(drafts, resolved, state.texts, state.variants)
-    preflight.check(v, drafts.cells, state.texts, resolved)
-    ok = v[v["outcome"] == ""][["row", "locale_id", "item_id"]]
-    cells = drafts.cells.merge(ok, on=["row", "locale_id"], how="inner")
-    cells["vkey"] = variant_keys(cells["item_id"], cells["locale_id"])
-    cells = cells.merge(state.hashes, on=["vkey", "field"], how="left")
-    cells["live_hash"] = cells["live_hash"].fillna(EMPTY_HASH).astype(np.int64)
-    cells["base_hash"] = cells["base_hash"].fillna(EMPTY_HASH).astype(np.int64)
-    s = key_hashes(cells["key"])
+    """Compare drafts with the state; see the module docstring for the rules.
+
+    Column-wise on integers: every cell of a valid variant gets its live and base hash by
+    ``vkey`` lookup, field by field; only cells where sheet, live and base do not all agree
+    (a few percent in a typical sync) become a frame for the rules below.
+    """
+    v = resolve_items(drafts, resolved, state)
+    preflight.check(v, drafts, state, resolved)
+    cells = drafts.cells
+    ok = (v["outcome"] == "").to_numpy()
+    vidx_all = cells["vidx"].to_numpy()
+    idx = np.flatnonzero(ok[vidx_all])
+    vidx = vidx_all[idx]
+    live, base = _state_hashes(state, v["vkey"].to_numpy()[vidx], cells["fpos"].to_numpy()[idx],
+                               drafts.fields)  # fmt: skip
+    s = key_hashes(cells["key"].to_numpy()[idx])
+    v["item_name"] = _live_names(cells, idx, s, live, drafts.fields, v)
+    open_ = (s != base) | (live != base)
+    sub = cells.iloc[idx[open_]].copy()
+    sub["item_id"] = v["item_id"].to_numpy()[vidx[open_]]
+    sub["vkey"] = v["vkey"].to_numpy()[vidx[open_]]
+    sub["live_hash"], sub["base_hash"] = live[open_], base[open_]
+    changes, base_moves = _classify(sub, s[open_], resolved, state, on_conflict)
+    _attach_texts(changes, state)
+    _set_outcomes(v, changes)
+    return Diff(variants=v, changes=changes, base_moves=base_moves, creates=_creates(v, cells))
+
+
+def _state_hashes(
+    state: StateView, vkeys: np.ndarray, fpos: np.ndarray, fields: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Live and base hash of each (vkey, field) cell; the empty value's hash where the cache
+    has none (a new field, or a variant the cache has not seen)."""
+    live = np.full(len(vkeys), EMPTY_HASH, dtype=np.int64)
+    base = live.copy()
+    h = state.hashes
+    for p, slug in enumerate(fields):
+        mine = np.flatnonzero(fpos == p)
+        if not len(mine):
+            continue
+        pos = h.lookup(vkeys[mine], slug)
+        hit = pos >= 0
+        live[mine[hit]] = h.live[pos[hit]]
+        base[mine[hit]] = h.base[pos[hit]]
+    return live, base
+
+
+def _live_names(
+    cells: pd.DataFrame,
+    idx: np.ndarray,
+    s: np.ndarray,
+    live: np.ndarray,
+    fields: list[str],
+    v: pd.DataFrame,
+) -> np.ndarray:
+    """Each variant's live name where the sheet's name cell equals it (most rows), else None:
+    the report reads the rest from the cache."""
+    names = np.full(len(v), None, dtype=object)
+    if "name" not in fields:
+        return names
+    same = (cells["fpos"].to_numpy()[idx] == fields.index("name")) & (s == live)
+    names[cells["vidx"].to_numpy()[idx[same]]] = cells["key"].to_numpy()[idx[same]]
+    return names
+
+
+def _classify(
+    cells: pd.DataFrame,
+    s: np.ndarray,
+    resolved: ResolvedMapping,
+    state: StateView,
+    on_conflict: str,
+) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+    """The rules of the module docstring, on the cells where sheet, live and base differ."""
     b = cells["base_hash"].to_numpy()
     if len(cells) and cells["date_only"].any():
         # Only date-only cells that differ from the base need the base's text and time of day.
@@ -251,12 +301,16 @@ def compute(
     cells["kind"] = kind
     moved = cells[moves_mask]
     base_moves = list(zip(moved["item_id"], moved["locale_id"], moved["field"], strict=True))
-    changes = cells[kind != ""].reset_index(drop=True)
-    _attach_texts(changes, state)
-    _set_outcomes(v, changes)
-    new = v[v["outcome"] == NEW][["row", "locale_id", "group"]]
-    creates = drafts.cells.merge(new, on=["row", "locale_id"], how="inner")
-    return Diff(variants=v, changes=changes, base_moves=base_moves, creates=creates)
+    return cells[kind != ""].reset_index(drop=True), base_moves
+
+
+def _creates(v: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """The cells of rows that are new items, with the group (item) each belongs to."""
+    new = (v["outcome"] == NEW).to_numpy()
+    vidx = cells["vidx"].to_numpy()
+    mine = cells[new[vidx]].reset_index(drop=True)
+    mine["group"] = v["group"].to_numpy()[mine["vidx"].to_numpy()]
+    return mine
 
 
 def _attach_texts(changes: pd.DataFrame, state: StateView) -> None:
@@ -281,42 +335,31 @@ def _attach_texts(changes: pd.DataFrame, state: StateView) -> None:
 
 
 def _set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:
-    pending = v["outcome"] == ""
+    pending = (v["outcome"] == "").to_numpy()
     v.loc[pending, "outcome"] = "unchanged"
     v["fields"] = ""
     if changes.empty:
         return
-    flags = changes[["row", "locale_id", "field"]].assign(
-        conflict=changes["kind"] == CONFLICT, update=changes["kind"] == UPDATE
-    )
-    grouped = flags.groupby(["row", "locale_id"], sort=False)
-    per = pd.DataFrame(
-        {
-            "fields": grouped["field"].agg(", ".join),
-            "conflict": grouped["conflict"].any(),
-            "update": grouped["update"].any(),
-        }
-    )
-    idx = pd.MultiIndex.from_arrays([v["row"], v["locale_id"]])
-    found = per.reindex(idx)
-    has = found["fields"].notna().to_numpy() & pending.to_numpy()
-    v.loc[has, "fields"] = found["fields"].to_numpy()[has]
-    conflict = found["conflict"].to_numpy(dtype=object) == True  # noqa: E712 (NaN -> False)
-    update = found["update"].to_numpy(dtype=object) == True  # noqa: E712
-    # Worst first: a conflict outranks updates in the same variant, drift comes last.
-    label = np.select([conflict, update], ["conflict", UPDATE], default=DRIFT)
-    v.loc[has, "outcome"] = label[has]
-    conflicts = changes[changes["kind"] != UPDATE]
-    if not conflicts.empty:
-        # Few rows by nature (editors' edits), so a plain loop reads best.
-        texts: dict[tuple[Any, Any], list[str]] = {}
-        for rec in conflicts.itertuples():
-            texts.setdefault((rec.row, rec.locale_id), []).append(_conflict_text(rec))
-        found_msg = np.array(
-            ["; ".join(texts[k]) if k in texts else None for k in idx], dtype=object
-        )
-        with_msg = pd.notna(found_msg) & has
-        v.loc[with_msg, "message"] = found_msg[with_msg]
+    # One pass in plain Python over the changes (a small share of the cells): a groupby over
+    # (row, locale) texts costs more than the work.
+    fields: dict[int, list[str]] = {}
+    worst: dict[int, str] = {}
+    notes: dict[int, list[str]] = {}
+    rank = {CONFLICT: 0, UPDATE: 1, DRIFT: 2}  # a conflict outranks updates; drift comes last
+    for vi, fld, kind in zip(
+        changes["vidx"].tolist(), changes["field"].tolist(), changes["kind"].tolist(), strict=True
+    ):
+        fields.setdefault(vi, []).append(fld)
+        if vi not in worst or rank[kind] < rank[worst[vi]]:
+            worst[vi] = kind
+    for rec in changes[changes["kind"] != UPDATE].itertuples(index=False):
+        notes.setdefault(int(rec.vidx), []).append(_conflict_text(rec))
+    at = np.fromiter(fields, dtype=np.int64, count=len(fields))
+    at = at[pending[at]]
+    v.loc[at, "fields"] = [", ".join(fields[i]) for i in at]
+    v.loc[at, "outcome"] = [worst[i] for i in at]
+    noted = at[[i in notes for i in at]] if len(at) else at
+    v.loc[noted, "message"] = ["; ".join(notes[i]) for i in noted]
 
 
 def _conflict_text(rec: Any) -> str:

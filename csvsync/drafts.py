@@ -18,7 +18,9 @@ from .mapping import ResolvedMapping, is_item_id, match_locale
 from .models import Locale, RefTarget
 from .sheet import Sheet
 
-CELL_COLUMNS = ["row", "locale_id", "field", "column", "key", "value", "date_only"]
+CELL_COLUMNS = [
+    "row", "locale_id", "field", "column", "key", "value", "date_only", "vidx", "fpos"
+]  # fmt: skip
 
 
 @dataclass
@@ -28,12 +30,15 @@ class Drafts:
     ``variants``: one line per (row, locale): row, locale_id, locale_tag, key_text, item_id
     (None until resolved), error (None or a message naming column and value).
     ``cells``: one line per (row, locale, field) that the sheet sets (empty cells under
-    ``empty: skip`` are absent): row, locale_id, field, column, key, value, date_only.
+    ``empty: skip`` are absent): row, locale_id, field, column, key, value, date_only, and two
+    integer codes that spare the diff from joining on texts: ``vidx``, the position of the
+    cell's line in ``variants``, and ``fpos``, the position of its field in ``fields``.
     """
 
     variants: pd.DataFrame
     cells: pd.DataFrame
     missing_columns: list[str]
+    fields: list[str]
 
 
 def _key_texts(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -91,6 +96,8 @@ def build_drafts(
     cell_parts: list[pd.DataFrame] = []
     errors: list[pd.Series] = []
     row_locale = _long_locales(resolved, frame) if m.layout == "long" else None
+    fields = [b.map.slug for b in resolved.bindings]
+    offset = 0
     for loc_key, loc in resolved.locales:
         if row_locale is not None:
             rows = frame.index[row_locale == loc.cms_locale_id]
@@ -111,9 +118,12 @@ def build_drafts(
             if column in missing:
                 continue
             piece, err = _convert(resolved, slug, column, sub, loc, refs, sheet)
+            piece["vidx"] += offset
+            piece["fpos"] = fields.index(slug)
             cell_parts.append(piece)
             if err is not None:
                 errors.append(err)
+        offset += len(rows)
     variants = pd.concat(variant_parts, ignore_index=True)
     if row_locale is not None:
         variants = pd.concat(
@@ -130,9 +140,9 @@ def build_drafts(
     cells = (
         pd.concat(cell_parts, ignore_index=True)
         if cell_parts
-        else pd.DataFrame(columns=CELL_COLUMNS)
+        else pd.DataFrame(columns=CELL_COLUMNS).astype({"vidx": np.int64, "fpos": np.int64})
     )
-    return Drafts(variants=variants, cells=cells, missing_columns=missing_columns)
+    return Drafts(variants=variants, cells=cells, missing_columns=missing_columns, fields=fields)
 
 
 def _convert(
@@ -183,6 +193,7 @@ def _convert(
             # dtype=object explicitly: pandas 3 would infer a string column and turn None to NaN.
             "value": pd.Series(values[keep], dtype=object),
             "date_only": date_only[keep],
+            "vidx": np.flatnonzero(keep),  # the locale's offset is added by the caller
         }
     )
     err_out = None

@@ -172,7 +172,7 @@ def _text(
     empty = (text == "").to_numpy(dtype=bool)
     res = _Result(len(text), empty)
     rules = _validations(field)
-    length = text.str.len().to_numpy()
+    length = np.fromiter(map(len, text.to_numpy(dtype=object)), dtype=np.int64, count=len(text))
     max_len = MAX_TEXT_LENGTH
     if isinstance(rules.get("maxLength"), int):
         max_len = min(max_len, rules["maxLength"])
@@ -687,9 +687,11 @@ def convert_column(
     cells = as_object(cells)
     kinds = classify(cells)
     n = len(cells)
-    if n >= _DEDUP_MIN_ROWS and (kinds == STR).all():
+    if n >= _DEDUP_MIN_ROWS and converter is not _text and (kinds == STR).all():
         # Sheets repeat values (options, switches, prices, dates, references): convert each
         # distinct text once. Only all-text columns: factorize would merge True, 1 and 1.0.
+        # Not plain texts: their check is column-wise already, and names or descriptions are
+        # mostly distinct, so hashing them to find repeats would cost more than it saves.
         codes, uniques = pd.factorize(cells.to_numpy(dtype=object))
         if len(uniques) <= n * _DEDUP_MAX_RATIO:
             distinct = pd.Series(uniques, dtype=object)

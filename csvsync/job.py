@@ -261,7 +261,7 @@ class Job:
         locale_ids = [loc.cms_locale_id for loc in self.locales]
         since = None
         if not self.options.refresh and self.state.has_variants(self.scope):
-            since = self.state.newest_last_updated(self.scope)
+            since = self.state.refresh_since(self.scope)
         reader = self.client.iter_items if self.staged else self.client.iter_items_live
         items = reader(self.mapping.collection, cms_locale_ids=locale_ids, updated_since=since)
         count = self.state.apply_live(
@@ -270,6 +270,7 @@ class Job:
             self._counted(items, "pull"),
             primary_locale=self.primary.cms_locale_id,
         )
+        self.state.refreshed(self.scope)
         return count
 
     def _counted(self, items: Any, stage: str) -> Any:

@@ -9,6 +9,7 @@ stored by one run compare with hashes computed by the next.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -35,3 +36,29 @@ def variant_keys(
 
 
 EMPTY_HASH = int(key_hashes([""])[0])
+
+
+def field_hashes(slugs: Sequence[str]) -> dict[str, int]:
+    """slug -> the int64 that names the field inside a variant's hash BLOB."""
+    return dict(zip(slugs, (int(h) for h in key_hashes(["\x1e" + s for s in slugs])), strict=True))
+
+
+@dataclass
+class StateHashes:
+    """The cache's hashes as flat arrays: ``variants`` holds every cached variant's key once;
+    ``vkey``, ``field``, ``live`` and ``base`` hold one entry per cached cell."""
+
+    variants: np.ndarray
+    vkey: np.ndarray
+    field: np.ndarray
+    live: np.ndarray
+    base: np.ndarray
+
+    def lookup(self, vkeys: np.ndarray, field: str) -> np.ndarray:
+        """Positions of (vkey, field) cells in the flat arrays; -1 where the cache has none."""
+        fh = field_hashes([field])[field]
+        mine = np.flatnonzero(self.field == fh)
+        if not len(mine) or not len(vkeys):
+            return np.full(len(vkeys), -1, dtype=np.int64)
+        found = pd.Index(self.vkey[mine]).get_indexer(vkeys)
+        return np.where(found >= 0, mine[found], -1)

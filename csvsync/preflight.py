@@ -8,33 +8,71 @@ person can act on; the other rows go.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from .drafts import Drafts
+from .keyhash import key_hashes
 from .mapping import ResolvedMapping
+from .stateview import StateView
 
 SLUG_PATTERN = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
 
 
-def check(
-    v: pd.DataFrame, cells: pd.DataFrame, state_cells: pd.DataFrame, resolved: ResolvedMapping
-) -> None:
+def check(v: pd.DataFrame, drafts: Drafts, state: StateView, resolved: ResolvedMapping) -> None:
     """Mark rows of ``v`` (existing items and new ones) invalid where a cross-row check fails."""
-    ok = v["outcome"].isin(["", "create"])
+    ok = v["outcome"].isin(["", "create"]).to_numpy()
+    cells = drafts.cells
     if not ok.any() or cells.empty:
         return
-    mine = cells.merge(v.loc[ok, ["row", "locale_id", "item_id"]], on=["row", "locale_id"])
     problems: Problems = {}
-    _required(problems, mine, resolved)
-    _new_items(problems, v[v["outcome"] == "create"], mine, resolved)
-    _slugs(problems, mine[mine["field"] == "slug"], state_cells, resolved)
+    fpos = cells["fpos"].to_numpy()
+    required = [b.map.slug for b in resolved.bindings if b.schema.required]
+    _required(problems, _mine(v, drafts, ok, fpos, required), resolved)
+    new = v["outcome"] == "create"
+    if new.any():
+        _new_items(problems, v[new], _mine(v, drafts, new.to_numpy(), fpos, ["name", "slug"]),
+                   resolved)  # fmt: skip
+    _slugs(problems, _changing_slugs(v, drafts, ok, fpos, state), state, resolved)
     if not problems:
         return
     # One pass over the variants, however many problems: a sheet of bad slugs stays linear.
     keys = list(zip(v["row"], v["locale_id"], strict=True))
     found = pd.Series([problems.get(k) for k in keys], index=v.index, dtype=object)
-    hit = ok & found.notna()
+    hit = ok & found.notna().to_numpy()
     v.loc[hit, "outcome"] = "invalid"
     v.loc[hit, "message"] = found[hit]
+
+
+def _mine(
+    v: pd.DataFrame, drafts: Drafts, ok: np.ndarray, fpos: np.ndarray, fields: list[str]
+) -> pd.DataFrame:
+    """The cells of these fields in the variants ``ok`` selects, with their item ids."""
+    codes = [drafts.fields.index(f) for f in fields if f in drafts.fields]
+    vidx = drafts.cells["vidx"].to_numpy()
+    sel = np.isin(fpos, codes) & ok[vidx]
+    mine = drafts.cells[sel].copy()
+    mine["item_id"] = v["item_id"].to_numpy()[mine["vidx"].to_numpy()]
+    return mine
+
+
+def _changing_slugs(
+    v: pd.DataFrame, drafts: Drafts, ok: np.ndarray, fpos: np.ndarray, state: StateView
+) -> pd.DataFrame:
+    """Slug cells that differ from their variant's live slug, and new items' slugs.
+
+    A slug its variant already has live is valid and unique (Webflow holds it): comparing
+    hashes drops those without reading a single cached slug, so a sheet that keeps its slugs
+    costs no text at all.
+    """
+    slugs = _mine(v, drafts, ok, fpos, ["slug"])
+    if slugs.empty:
+        return slugs
+    vkeys = v["vkey"].to_numpy()[slugs["vidx"].to_numpy()]
+    pos = state.hashes.lookup(vkeys, "slug")
+    live = np.where(pos >= 0, state.hashes.live[np.maximum(pos, 0)], 0)
+    same = (pos >= 0) & (key_hashes(slugs["key"].to_numpy()) == live)
+    return slugs[~same]
 
 
 Problems = dict[tuple[int, str], str]
@@ -82,19 +120,12 @@ def _new_items(
 
 
 def _slugs(
-    problems: Problems, slugs: pd.DataFrame, state_cells: pd.DataFrame, resolved: ResolvedMapping
+    problems: Problems, slugs: pd.DataFrame, state: StateView, resolved: ResolvedMapping
 ) -> None:
     if slugs.empty:
         return
+    state_cells = state.texts
     live = state_cells[(state_cells["field"] == "slug") & (state_cells["live_key"] != "")]
-    # A slug its variant already has live is valid and unique (Webflow holds it): only slugs
-    # that change, and new items' slugs, need checking, so a sheet that keeps its slugs costs
-    # one merge, not a pass over every live slug.
-    current = live[["item_id", "locale_id", "live_key"]].rename(columns={"live_key": "current"})
-    slugs = slugs.merge(current, on=["item_id", "locale_id"], how="left")
-    slugs = slugs[slugs["current"] != slugs["key"]]
-    if slugs.empty:
-        return
     live = live[live["live_key"].isin(set(slugs["key"]))]
     names = {loc.cms_locale_id: loc.display_name or loc.tag for _, loc in resolved.locales}
     bad = ~slugs["key"].astype(str).str.fullmatch(SLUG_PATTERN)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .diff import CONFLICT, DRIFT, UPDATE, Diff
@@ -81,9 +82,9 @@ def build_report(
     ``display`` turns API values into what the sheet would show (an option's name, not its
     id), so old and new read in the sheet's own terms."""
     v = d.variants
-    names = job.state.item_names(job.scope)
+    item_names = _names(job, v)
     tags = {loc.cms_locale_id: loc.tag for loc in job.locales}
-    outcome = v["outcome"].map(lambda o: PLAN_LABELS.get(o, o) if command == "plan" else o)
+    outcome = v["outcome"].replace(PLAN_LABELS) if command == "plan" else v["outcome"].copy()
     message = v["message"].astype(object)
     if command == "sync":
         outcome = outcome.where(outcome != UPDATE, "updated")
@@ -97,10 +98,6 @@ def build_report(
                 [g[1] if g and g[1] else m for g, m in zip(got, message, strict=True)],
                 index=v.index,
             )
-    item_names = [
-        names.get((i, loc), "") if isinstance(i, str) else ""
-        for i, loc in zip(v["item_id"], v["locale_id"], strict=True)
-    ]
     rows = pd.DataFrame(
         {
             "row": v["row"].to_numpy(),
@@ -112,15 +109,37 @@ def build_report(
             "message": message.where(message.notna(), "").to_numpy(),
         }
     ).sort_values(["row"], kind="stable")
-    changes = _changes(d, rows, tags, names, command, old, display)
+    changes = _changes(d, rows, tags, item_names, command, old, display)
     return Report(rows[ROWS_COLUMNS].reset_index(drop=True), changes)
+
+
+def _names(job: Job, v: pd.DataFrame) -> np.ndarray:
+    """Each variant's live name: the diff's (the sheet's name cell, where it equals live),
+    else the cache's."""
+    names = (
+        v["item_name"].to_numpy(dtype=object).copy()
+        if "item_name" in v
+        else np.full(len(v), None, dtype=object)
+    )
+    items = v["item_id"].to_numpy(dtype=object)
+    need = np.flatnonzero(pd.isna(names) & np.array([isinstance(i, str) for i in items]))
+    if len(need) > len(v) // 10:
+        cached = job.state.item_names(job.scope)  # one scan beats a join for most rows
+        locs = v["locale_id"].to_numpy(dtype=object)
+        names[need] = [cached.get((items[i], locs[i]), "") for i in need]
+    elif len(need):
+        keys = [(items[i], v.at[i, "locale_id"], "name") for i in need]
+        texts = job.state.cell_texts(job.scope, keys)
+        names[need] = [texts.get(k, ("", ""))[0] for k in keys]
+    names[pd.isna(names)] = ""
+    return names
 
 
 def _changes(
     d: Diff,
     rows: pd.DataFrame,
     tags: dict[str, str],
-    names: dict[tuple[str, str], str],
+    names: np.ndarray,
     command: str,
     old: dict[tuple[str, str, str], Any],
     display: Display,
@@ -145,7 +164,7 @@ def _changes(
             (
                 rec.row,
                 rec.item_id,
-                names.get((rec.item_id, rec.locale_id), ""),
+                names[rec.vidx],
                 tag,
                 rec.field,
                 display(rec.field, old.get((rec.item_id, rec.locale_id, rec.field))),

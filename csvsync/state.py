@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .fields import api_key
-from .keyhash import key_hashes, variant_keys
+from .keyhash import StateHashes, field_hashes, key_hashes, variant_keys
 from .models import FILE_TYPES, RefTarget, SchemaField
 
 SCHEMA_SQL = """
@@ -44,8 +44,12 @@ CREATE TABLE IF NOT EXISTS cells(
     vkey INTEGER NOT NULL, live_key TEXT NOT NULL, live_hash INTEGER NOT NULL, live_json TEXT,
     base_key TEXT NOT NULL, base_hash INTEGER NOT NULL,
     PRIMARY KEY(scope, item_id, locale_id, field)) WITHOUT ROWID;
--- Covers the diff's read: integers only, without touching the rows' long texts.
-CREATE INDEX IF NOT EXISTS cells_hashes ON cells(scope, field, vkey, live_hash, base_hash);
+-- The diff's read: per variant, one BLOB of int64 triples (field hash, live hash, base hash),
+-- rebuilt from ``cells`` whenever a variant's cells change, in the same transaction.
+CREATE TABLE IF NOT EXISTS vhash(
+    scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL,
+    vkey INTEGER NOT NULL, hashes BLOB NOT NULL,
+    PRIMARY KEY(scope, item_id, locale_id)) WITHOUT ROWID;
 -- Covers reading names and slugs (short texts) without the rows' long texts.
 CREATE INDEX IF NOT EXISTS cells_names ON cells(scope, field, item_id, locale_id, live_key)
     WHERE field IN ('name', 'slug');
@@ -66,7 +70,8 @@ CREATE INDEX IF NOT EXISTS journal_batch ON journal(run_id, batch);
 """
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+RESUME_KEY = "resume_since"  # meta: the newest lastUpdated from before a run that writes
 CHUNK = 500  # variants per write: hashes are computed column-wise for a whole chunk
 
 
@@ -93,8 +98,11 @@ class State:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         if self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            # A cache from before hashed keys: drop it; the next run pulls everything again.
-            self.db.executescript("DROP TABLE IF EXISTS cells; DROP TABLE IF EXISTS variants;")
+            # A cache from an older layout: drop it; the next run pulls everything again.
+            self.db.executescript(
+                "DROP INDEX IF EXISTS cells_hashes; DROP TABLE IF EXISTS cells; "
+                "DROP TABLE IF EXISTS variants; DROP TABLE IF EXISTS vhash;"
+            )
             self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self.db.executescript(SCHEMA_SQL)
 
@@ -144,6 +152,22 @@ class State:
             is not None
         )
 
+    def refresh_since(self, scope: int) -> str | None:
+        """The ``updated_since`` that brings the cache up to date: its newest ``lastUpdated``,
+        or, after a run that wrote and did not finish, the newest from before that run.
+
+        Batches land concurrently, so Webflow may stamp a later batch earlier; a run killed
+        after recording the later one but not the earlier would otherwise hide the earlier
+        one's variants from the next refresh, and the next sync would send them again.
+        """
+        newest = self.newest_last_updated(scope)
+        resume = self.get_meta(scope, RESUME_KEY)
+        return min(newest, resume) if newest and resume else newest
+
+    def refreshed(self, scope: int) -> None:
+        """The cache caught up with live: a killed run's writes are in it now."""
+        self.db.execute("DELETE FROM meta WHERE scope=? AND key=?", (scope, RESUME_KEY))
+
     def newest_last_updated(self, scope: int) -> str | None:
         row = self.db.execute(
             "SELECT MAX(last_updated) FROM variants WHERE scope=?", (scope,)
@@ -160,25 +184,24 @@ class State:
             rows, columns=["item_id", "locale_id", "last_updated", "is_draft", "is_archived"]
         )
 
-    def load_cells(self, scope: int, fields: Sequence[str]) -> pd.DataFrame:
-        """Hashes of the given fields: vkey (item x locale), field, live_hash, base_hash.
+    def load_hashes(self, scope: int) -> StateHashes:
+        """Every cached cell's hashes as flat arrays (see ``StateHashes``).
 
-        Integers only, read through a covering index: the diff never holds a second copy of
-        the collection's texts (old values are read for changed cells only, as needed).
+        One row per variant, its cells packed in a BLOB: 100,000 variants are 100,000 rows to
+        hand to Python, not 900,000, and ``np.frombuffer`` turns them into arrays at once.
         """
-        parts = []
-        for fld in fields:
-            rows = self.db.execute(
-                "SELECT vkey, live_hash, base_hash FROM cells WHERE scope=? AND field=?",
-                (scope, fld),
-            ).fetchall()
-            arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
-            part = pd.DataFrame({"vkey": arr[:, 0], "live_hash": arr[:, 1], "base_hash": arr[:, 2]})
-            part["field"] = fld
-            parts.append(part)
-        if not parts:
-            return pd.DataFrame(columns=["vkey", "live_hash", "base_hash", "field"])
-        return pd.concat(parts, ignore_index=True)
+        rows = self.db.execute("SELECT vkey, hashes FROM vhash WHERE scope=?", (scope,)).fetchall()
+        vkeys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        blobs = [r[1] for r in rows]
+        sizes = np.fromiter(map(len, blobs), dtype=np.int64, count=len(blobs)) // 24
+        flat = np.frombuffer(b"".join(blobs), dtype=np.int64).reshape(-1, 3)
+        return StateHashes(
+            variants=vkeys,
+            vkey=np.repeat(vkeys, sizes),
+            field=flat[:, 0],
+            live=flat[:, 1],
+            base=flat[:, 2],
+        )
 
     def load_texts(self, scope: int, fields: Sequence[str]) -> pd.DataFrame:
         """Live keys (text) of a few short fields, e.g. slug and name: item_id, locale_id,
@@ -388,6 +411,49 @@ class State:
                 for r, vk, lh, bh in zip(rows, vkeys, live_h, base_h, strict=True)
             ],
         )
+        self._refresh_vhash(db, scope, pairs)
+
+    @staticmethod
+    def _refresh_vhash(
+        db: sqlite3.Connection, scope: int, pairs: Iterable[tuple[str, str]]
+    ) -> None:
+        """Rebuild the hash BLOBs of these variants from their cells (the source of truth)."""
+        wanted = list(dict.fromkeys(pairs))
+        if not wanted:
+            return
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS touched(item_id TEXT, locale_id TEXT, "
+            "PRIMARY KEY(item_id, locale_id)) WITHOUT ROWID"
+        )
+        db.execute("DELETE FROM touched")
+        db.executemany("INSERT INTO touched VALUES(?,?)", wanted)
+        # CROSS JOIN keeps ``touched`` outside: a lookup by primary key per variant, never a
+        # scan of ``cells`` (the planner may otherwise pick one for a small temp table).
+        rows = db.execute(
+            "SELECT c.item_id, c.locale_id, c.vkey, c.field, c.live_hash, c.base_hash "
+            "FROM touched t CROSS JOIN cells c "
+            "ON c.scope=? AND c.item_id=t.item_id AND c.locale_id=t.locale_id",
+            (scope,),
+        ).fetchall()
+        db.execute("DELETE FROM touched")
+        db.executemany(
+            "DELETE FROM vhash WHERE scope=? AND item_id=? AND locale_id=?",
+            [(scope, item, loc) for item, loc in wanted],
+        )
+        if not rows:
+            return
+        rows.sort(key=lambda r: (r[0], r[1]))
+        fhash = field_hashes(sorted({r[3] for r in rows}))
+        ints = np.array([(fhash[r[3]], r[4], r[5]) for r in rows], dtype=np.int64)
+        starts = [0] + [i for i in range(1, len(rows)) if rows[i][:2] != rows[i - 1][:2]]
+        ends = [*starts[1:], len(rows)]
+        db.executemany(
+            "INSERT INTO vhash(scope, item_id, locale_id, vkey, hashes) VALUES(?,?,?,?,?)",
+            [
+                (scope, rows[a][0], rows[a][1], rows[a][2], ints[a:b].tobytes())
+                for a, b in zip(starts, ends, strict=True)
+            ],
+        )
 
     @staticmethod
     def _known(
@@ -410,25 +476,24 @@ class State:
     def move_base(self, scope: int, cells: Iterable[tuple[str, str, str]]) -> None:
         """The base of (item, locale, field) becomes its live value (live and sheet agree, or
         ``--on-conflict keep-live``)."""
+        moved = list(cells)
         with self.transaction() as db:
             db.executemany(
                 "UPDATE cells SET base_key=live_key, base_hash=live_hash "
                 "WHERE scope=? AND item_id=? AND locale_id=? AND field=?",
-                [(scope, item, loc, field) for item, loc, field in cells],
+                [(scope, item, loc, field) for item, loc, field in moved],
             )
+            self._refresh_vhash(db, scope, [(item, loc) for item, loc, _ in moved])
 
     def forget_variants(self, scope: int, variants: Iterable[tuple[str, str]]) -> None:
         """Drop variants Webflow says are gone (404), so the next run does not expect them."""
         with self.transaction() as db:
             for item, loc in variants:
-                db.execute(
-                    "DELETE FROM variants WHERE scope=? AND item_id=? AND locale_id=?",
-                    (scope, item, loc),
-                )
-                db.execute(
-                    "DELETE FROM cells WHERE scope=? AND item_id=? AND locale_id=?",
-                    (scope, item, loc),
-                )
+                for table in ("variants", "cells", "vhash"):
+                    db.execute(
+                        f"DELETE FROM {table} WHERE scope=? AND item_id=? AND locale_id=?",
+                        (scope, item, loc),
+                    )
 
     # -- reference targets ---------------------------------------------------------------------
     def apply_refs(self, scope: int, items: Iterable[dict[str, Any]]) -> None:
@@ -471,16 +536,26 @@ class State:
     def start_run(
         self, run_id: str, scope: int, command: str, sheet: str, mapping: str, started: str
     ) -> None:
-        self.db.execute(
-            "INSERT INTO runs(run_id, scope, command, sheet, mapping, started) VALUES(?,?,?,?,?,?)",
-            (run_id, scope, command, sheet, mapping, started),
-        )
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO runs(run_id, scope, command, sheet, mapping, started) "
+                "VALUES(?,?,?,?,?,?)",
+                (run_id, scope, command, sheet, mapping, started),
+            )
+            newest = self.newest_last_updated(scope)
+            if newest and self.get_meta(scope, RESUME_KEY) is None:
+                self.set_meta(scope, RESUME_KEY, newest)
 
     def finish_run(self, run_id: str, finished: str, counts: dict[str, int]) -> None:
-        self.db.execute(
-            "UPDATE runs SET finished=?, counts=? WHERE run_id=?",
-            (finished, _dumps(counts), run_id),
-        )
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET finished=?, counts=? WHERE run_id=?",
+                (finished, _dumps(counts), run_id),
+            )
+            db.execute(
+                "DELETE FROM meta WHERE key=? AND scope=(SELECT scope FROM runs WHERE run_id=?)",
+                (RESUME_KEY, run_id),
+            )
 
     def journal_pending(
         self, run_id: str, entries: Iterable[tuple[int, str, str, str, Any, Any]]

@@ -29,6 +29,7 @@ from .report import Display, Report, build_report
 from .results import default_results_path, write_results
 from .sheet import SheetOptions, read_sheet
 from .state import Confirmed
+from .stateview import StateView
 from .writeback import write_back
 
 BAD_OUTCOMES = {"invalid", "failed", "not found", "conflict", "not sent"}
@@ -184,15 +185,15 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
     return result
 
 
-def _state_view(job: Job, resolved: ResolvedMapping) -> diffmod.StateView:
-    fields = [b.map.slug for b in resolved.bindings]
+def _state_view(job: Job, resolved: ResolvedMapping) -> StateView:
     # Texts only of the short fields that match rows and name items in messages.
     text_fields = sorted({"name", "slug", resolved.mapping.key_field or "slug"})
-    return diffmod.StateView(
-        hashes=job.state.load_cells(job.scope, fields),
-        texts=job.state.load_texts(job.scope, text_fields),
-        variants=job.state.load_variants(job.scope),
-        cell_texts=lambda keys: job.state.cell_texts(job.scope, keys),
+    state, scope = job.state, job.scope
+    return StateView(
+        load_hashes=lambda: state.load_hashes(scope),
+        load_texts=lambda: state.load_texts(scope, text_fields),
+        load_variants=lambda: state.load_variants(scope),
+        cell_texts=lambda keys: state.cell_texts(scope, keys),
     )
 
 

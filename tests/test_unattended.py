@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from csvsync.demo import DEMO_TOKEN
 from csvsync.job import _acquire_lock
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_EN
+from csvsync.state import State
 from csvsync.webflow import ClientOptions, WebflowClient
 
 
@@ -159,6 +161,37 @@ def test_a_value_that_landed_unconfirmed_counts_as_unchanged(ws: Workspace) -> N
     f.loc[0, "Summary"] = "Already there"
     out = run_json(ws, "sync", ws.write_sheet(f), "-m", ws.mapping)
     assert out["counts"] == {"unchanged": 900} and out["write_requests"] == 0
+
+
+def test_a_killed_run_hides_no_landed_batch_from_the_next_refresh(ws: Workspace) -> None:
+    # Batches land concurrently, so Webflow can stamp a later batch before an earlier one. A
+    # run killed after recording the later batch but not the earlier one leaves the cache's
+    # newest stamp past the unrecorded batch: the next refresh must still read that batch.
+    sheet = ws.write_sheet()
+    run_json(ws, "sync", sheet, "-m", ws.mapping)
+    db_path = ws.mapping.parent / ".csvsync" / "state.db"
+    state = State(db_path)
+    try:
+        scope = state.scope(ws.sb.base_url, DEMO_COLLECTION_ID)
+        state.start_run("killed", scope, "sync", str(sheet), str(ws.mapping), "2026-01-01")
+    finally:
+        state.close()
+    landed, recorded = ws.frame.loc[0, "Item ID"], ws.frame.loc[1, "Item ID"]
+    edit_live(ws, landed, {"summary": "Landed, not recorded"})
+    with sqlite3.connect(db_path) as db:  # the later batch, recorded with a newer stamp
+        db.execute(
+            "UPDATE variants SET last_updated='2099-01-01T00:00:00.000Z' WHERE item_id=?",
+            (recorded,),
+        )
+    f = ws.frame.copy()
+    f.loc[0, "Summary"] = "Landed, not recorded"
+    out = run_json(ws, "plan", ws.write_sheet(f), "-m", ws.mapping)
+    assert out["counts"] == {"unchanged": 900}
+    # Caught up: the next refresh starts from the newest stamp again.
+    ws.sb.clear_log()
+    run_json(ws, "plan", ws.write_sheet(f), "-m", ws.mapping)
+    reads = [e for e in ws.sb.log() if e["path"].endswith(f"{DEMO_COLLECTION_ID}/items/live")]
+    assert reads and all("2099" in str(e.get("query", "")) for e in reads), reads
 
 
 # -- faults --------------------------------------------------------------------------------------
