@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .fields import cleared_value, convert_column
+from .fields import Converted, cleared_value, convert_column
 from .mapping import ResolvedMapping, is_item_id, match_locale
 from .models import Locale, RefTarget
 from .sheet import Sheet
@@ -97,13 +97,16 @@ def build_drafts(
     errors: list[pd.Series] = []
     row_locale = _long_locales(resolved, frame) if m.layout == "long" else None
     fields = [b.map.slug for b in resolved.bindings]
+    # Wide layout: every locale reads the same rows, so a column shared by all locales (a
+    # field that is not localized) is converted once, not once per locale.
+    shared: dict[tuple[str, str], Converted] | None = {} if row_locale is None else None
     offset = 0
     for loc_key, loc in resolved.locales:
         if row_locale is not None:
             rows = frame.index[row_locale == loc.cms_locale_id]
+            sub = frame.loc[rows]
         else:
-            rows = frame.index
-        sub = frame.loc[rows]
+            rows, sub = frame.index, frame
         variant_parts.append(
             pd.DataFrame(
                 {
@@ -117,7 +120,7 @@ def build_drafts(
         for slug, column in resolved.columns_for(loc_key, loc).items():
             if column in missing:
                 continue
-            piece, err = _convert(resolved, slug, column, sub, loc, refs, sheet)
+            piece, err = _convert(resolved, slug, column, sub, loc, refs, sheet, shared)
             piece["vidx"] += offset
             piece["fpos"] = fields.index(slug)
             cell_parts.append(piece)
@@ -153,11 +156,16 @@ def _convert(
     loc: Locale,
     refs: TMapping[str, RefTarget],
     sheet: Sheet,
+    shared: dict[tuple[str, str], Converted] | None,
 ) -> tuple[pd.DataFrame, pd.Series | None]:
     binding = resolved.binding(slug)
     assert binding is not None
     series = sub[column]
-    conv = convert_column(binding.schema, binding.map.options, series, refs)
+    conv = shared.get((slug, column)) if shared is not None else None
+    if conv is None:
+        conv = convert_column(binding.schema, binding.map.options, series, refs)
+        if shared is not None:
+            shared[(slug, column)] = conv
     keys = conv.keys.copy()
     # A plain object array: pandas (3.x) turns None assigned into a Series into NaN, which
     # would then be sent as invalid JSON.
