@@ -382,7 +382,9 @@ def _short(text: object, limit: int = 60) -> str:
 def _align_date_only(
     cells: pd.DataFrame, resolved: ResolvedMapping, state: StateView, labels: pd.Index
 ) -> None:
-    """A date-only cell compares by date in the field's zone and keeps live's time of day."""
+    """A date-only cell compares by date in the field's zone: a date that live (or else the
+    base) already has takes that value, time of day included; a new date keeps the base's
+    time of day."""
     zones = {b.map.slug: b.map.options.timezone for b in resolved.bindings}
     keys = list(
         zip(
@@ -393,21 +395,25 @@ def _align_date_only(
         )
     )
     texts = state.cell_texts(keys)
-    base = pd.Series([texts.get(k, ("", ""))[1] for k in keys], index=labels, dtype=object)
-    base = base[base != ""]
-    if base.empty:
+    pairs = [texts.get(k, ("", "")) for k in keys]
+    live = pd.Series([p[0] for p in pairs], index=labels, dtype=object)
+    base = pd.Series([p[1] for p in pairs], index=labels, dtype=object)
+    known = labels[(live != "").to_numpy() | (base != "").to_numpy()]
+    if not len(known):
         return
-    fields = cells.loc[base.index, "field"]
+    fields = cells.loc[known, "field"]
     for fld in pd.unique(fields):
-        part = base[fields == fld]
+        at = known[(fields == fld).to_numpy()]
         tz = zones.get(str(fld), "UTC")
         # Column-wise: one parse per field and zone, not one per cell.
-        sheet_day = _local_dates(cells.loc[part.index, "key"], tz)
-        base_day = _local_dates(part, tz)
-        same = (sheet_day == base_day).to_numpy()
-        cells.loc[part.index[same], "key"] = part[same]
-        for label in part.index[~same]:  # the dates that really change: few
-            combined = _date_with_time_of(sheet_day[label], part[label], tz)
+        sheet_day = _local_dates(cells.loc[at, "key"], tz)
+        as_live = (live[at] != "") & (sheet_day == _local_dates(live[at], tz))
+        as_base = ~as_live & (base[at] != "") & (sheet_day == _local_dates(base[at], tz))
+        cells.loc[at[as_live.to_numpy()], "key"] = live[at][as_live]
+        cells.loc[at[as_base.to_numpy()], "key"] = base[at][as_base]
+        moved = at[(~as_live & ~as_base & (base[at] != "")).to_numpy()]
+        for label in moved:  # the dates that really change: few
+            combined = _date_with_time_of(sheet_day[label], base[label], tz)
             cells.at[label, "key"] = combined
             cells.at[label, "value"] = combined
 

@@ -70,8 +70,10 @@ def _changing_slugs(
         return slugs
     vkeys = v["vkey"].to_numpy()[slugs["vidx"].to_numpy()]
     pos = state.hashes.lookup(vkeys, "slug")
-    live = np.where(pos >= 0, state.hashes.live[np.maximum(pos, 0)], 0)
-    same = (pos >= 0) & (key_hashes(slugs["key"].to_numpy()) == live)
+    hit = pos >= 0
+    same = np.zeros(len(pos), dtype=bool)
+    if hit.any():  # an empty cache (a first import into a new collection) has nothing to index
+        same[hit] = key_hashes(slugs["key"].to_numpy()[hit]) == state.hashes.live[pos[hit]]
     return slugs[~same]
 
 

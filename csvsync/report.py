@@ -122,7 +122,8 @@ def _names(job: Job, v: pd.DataFrame) -> np.ndarray:
         else np.full(len(v), None, dtype=object)
     )
     items = v["item_id"].to_numpy(dtype=object)
-    need = np.flatnonzero(pd.isna(names) & np.array([isinstance(i, str) for i in items]))
+    named = np.array([isinstance(i, str) for i in items], dtype=bool)
+    need = np.flatnonzero(pd.isna(names) & named)
     if len(need) > len(v) // 10:
         cached = job.state.item_names(job.scope)  # one scan beats a join for most rows
         locs = v["locale_id"].to_numpy(dtype=object)

@@ -296,7 +296,12 @@ def revert(
         result.retries, result.rate_limit_waits = stats.retries, stats.rate_limit_waits
         result.duration = time.monotonic() - t0
         if not dry_run:
-            job.state.finish_run(result.run_id, datetime.now(UTC).isoformat(), result.counts)
+            job.state.finish_run(
+                result.run_id,
+                datetime.now(UTC).isoformat(),
+                result.counts,
+                stopped=result.stopped is not None,
+            )
         if options.write_results and (options.results is not None or not dry_run):
             result.results_path = _write_workbook(options, job, result, started)
     return result

@@ -546,12 +546,18 @@ class State:
             if newest and self.get_meta(scope, RESUME_KEY) is None:
                 self.set_meta(scope, RESUME_KEY, newest)
 
-    def finish_run(self, run_id: str, finished: str, counts: dict[str, int]) -> None:
+    def finish_run(
+        self, run_id: str, finished: str, counts: dict[str, int], *, stopped: bool = False
+    ) -> None:
+        """Mark the run finished. A run that stopped may have had batches that landed without
+        an answer: it keeps the refresh reading from before it, as a killed run does."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE runs SET finished=?, counts=? WHERE run_id=?",
                 (finished, _dumps(counts), run_id),
             )
+            if stopped:
+                return
             db.execute(
                 "DELETE FROM meta WHERE key=? AND scope=(SELECT scope FROM runs WHERE run_id=?)",
                 (RESUME_KEY, run_id),

@@ -165,7 +165,12 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
         result.retries, result.rate_limit_waits = stats.retries, stats.rate_limit_waits
         result.duration = time.monotonic() - t0
         if command == "sync":
-            job.state.finish_run(run_id, datetime.now(UTC).isoformat(), result.counts)
+            job.state.finish_run(
+                run_id,
+                datetime.now(UTC).isoformat(),
+                result.counts,
+                stopped=result.stopped is not None,
+            )
         if options.write_results:
             result.results_path = _write_workbook(options, job, result, started)
         if options.write_back and result.created and job.mapping.key_column:

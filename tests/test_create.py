@@ -188,3 +188,33 @@ def test_long_layout_new_item_rows_are_grouped_by_primary_slug(ws: Workspace) ->
     assert "slug in the 'Item ID' column" in lone[lone["Outcome"] == "invalid"].iloc[0]["Message"]
     again = json.loads(ws.run("sync", sheet, "-m", mapping, "--json").stdout)
     assert again["write_requests"] == 0 and "created" not in again["counts"]
+
+
+def test_the_first_import_into_an_empty_collection_creates_every_row(tmp_path: Path) -> None:
+    # Nothing is cached yet: the slug checks and the diff must work on an empty cache.
+    from csvsync.sandbox.seed import DEMO_SITE_ID
+
+    empty = "64f0c0ffee0000000000e0e0"
+    with Sandbox(SandboxOptions(seed="demo", token=DEMO_TOKEN, rate_limit=100_000)) as sb:
+        sb.store.create_collection(
+            DEMO_SITE_ID,
+            {"displayName": "Notes", "singularName": "Note",
+             "fields": [{"type": "PlainText", "displayName": "Summary"}]},
+            collection_id=empty,
+        )  # fmt: skip
+        ws = make_workspace(sb, tmp_path)
+        ws.mapping.write_text(
+            f"site: {DEMO_SITE_ID}\ncollection: {empty}\nkey: {{column: Item ID}}\n"
+            "locales: {en: '{column}'}\nfields:\n  name: Name\n  slug: Slug\n  summary: Summary\n",
+            encoding="utf-8",
+        )
+        frame = pd.DataFrame(
+            {"Item ID": ["", ""], "Name": ["A", "B"], "Slug": ["a", "b"], "Summary": ["x", "y"]}
+        )
+        sheet = ws.write_sheet(frame, "notes.csv")
+        plan = ws.run("plan", sheet, "-m", ws.mapping, "--json")
+        assert plan.exit_code == 0, plan.output
+        assert json.loads(plan.stdout.splitlines()[-1])["counts"] == {"would create": 2}
+        res = ws.run("sync", sheet, "-m", ws.mapping, "--json")
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout.splitlines()[-1])["counts"] == {"created": 2}

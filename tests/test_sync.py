@@ -120,6 +120,16 @@ def test_a_variant_webflow_rejects_is_isolated_and_the_rest_land(ws: Workspace) 
     assert [p["items"] for p in patches(ws)] == [1]
 
 
+@pytest.mark.parametrize("command", ["plan", "sync"])
+def test_a_sheet_with_only_its_header_changes_nothing(ws: Workspace, command: str) -> None:
+    sheet = ws.write_sheet(ws.frame.head(0))
+    ws.sb.clear_log()
+    res = ws.run(command, sheet, "-m", ws.mapping, "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout.strip().splitlines()[-1])["counts"] == {}
+    assert patches(ws) == []
+
+
 def test_250_changed_variants_are_three_requests(ws: Workspace) -> None:
     f = ws.frame.copy()
     f.loc[:124, "Summary"] = f.loc[:124, "Summary"] + " v2"

@@ -152,6 +152,19 @@ def test_keep_live_adopts_the_editors_value(ws: Workspace) -> None:
     assert out["counts"]["would update"] == 1
 
 
+def test_a_date_the_sheet_and_an_editor_both_set_is_not_a_conflict(ws: Workspace) -> None:
+    # "Launch date" is a date-only column: the editor's time of day must not make it differ.
+    run_json(ws, "sync", ws.write_sheet(), "-m", ws.mapping)
+    item = ws.frame.loc[0, "Item ID"]
+    day = (pd.Timestamp(ws.frame.loc[0, "Launch date"]) + pd.Timedelta(days=3)).strftime("%Y-%m-%d")
+    edit_live(ws, item, {"launch-date": f"{day}T15:30:00.000Z"})
+    f = ws.frame.copy()
+    f.loc[0, "Launch date"] = day
+    out = run_json(ws, "sync", ws.write_sheet(f), "-m", ws.mapping)
+    assert out["counts"] == {"unchanged": 900} and out["write_requests"] == 0
+    assert ws.live(item, LOCALE_EN)["launch-date"] == f"{day}T15:30:00.000Z"
+
+
 def test_a_value_that_landed_unconfirmed_counts_as_unchanged(ws: Workspace) -> None:
     sheet = ws.write_sheet()
     run_json(ws, "sync", sheet, "-m", ws.mapping)
@@ -258,6 +271,27 @@ def test_api_down_past_the_budget_stops_with_exit_4(ws: Workspace) -> None:
     assert (rows["Outcome"] == "not sent").sum() == 300
     out = run_json(ws, "sync", sheet, "-m", ws.mapping)
     assert out["counts"]["updated"] == 300
+
+
+def test_a_stopped_run_also_keeps_the_refresh_reading_from_before_it(ws: Workspace) -> None:
+    # Every PATCH lands but its answer is lost, until the retry budget stops the run: nothing
+    # is recorded. Even with a newer stamp in the cache afterwards, the next refresh must read
+    # what landed, so the next plan has nothing left to send.
+    f = ws.frame.copy()
+    f["Summary"] = f["Summary"] + " x"
+    sheet = ws.write_sheet(f)
+    assert ws.run("pull", "-m", ws.mapping).exit_code == 0
+    ws.sb.set_faults(drop_rate=1.0, drop_after_apply=True, methods=["PATCH"])
+    res = ws.run("sync", sheet, "-m", ws.mapping, "--max-retry-time", "1")
+    ws.sb.reset_faults()
+    assert res.exit_code == 4, res.output
+    with sqlite3.connect(ws.mapping.parent / ".csvsync" / "state.db") as db:
+        db.execute(
+            "UPDATE variants SET last_updated='2099-01-01T00:00:00.000Z' WHERE item_id=?",
+            (ws.frame.loc[1, "Item ID"],),
+        )
+    out = run_json(ws, "plan", sheet, "-m", ws.mapping)
+    assert out["counts"] == {"unchanged": 900}
 
 
 # -- the token -----------------------------------------------------------------------------------
