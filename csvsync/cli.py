@@ -209,15 +209,21 @@ def cli() -> None:
 
 @cli.command()
 @api_options
-def pull(**kw: Any) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+def pull(quiet: bool, **kw: Any) -> None:
     """Refresh the state cache from live items."""
+    from .progress import ProgressDisplay
     from .sync import pull as do_pull
 
+    progress = ProgressDisplay(quiet=quiet)
     try:
-        count = do_pull(_options(kw, with_sheet=False))
+        count = do_pull(_options(kw, with_sheet=False), progress)
     except CsvsyncError as exc:
         _fail(exc)
-    click.echo(f"Pulled {count} item-variants.")
+    finally:
+        progress.close()
+    if not quiet:
+        click.echo(f"Pulled {count} item-variants.")
 
 
 @cli.command()

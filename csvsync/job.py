@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from .ratelimit import Clock
 from .results import RunSummary
 from .sheet import SheetOptions
 from .state import State
-from .webflow import ClientOptions, WebflowClient, check_api_base
+from .webflow import ClientOptions, Listing, WebflowClient, check_api_base
 
 DEFAULT_API_BASE = "https://api.webflow.com/v2"
 
@@ -273,11 +273,14 @@ class Job:
         self.state.refreshed(self.scope)
         return count
 
-    def _counted(self, items: Any, stage: str) -> Any:
+    def _counted(self, items: Listing, stage: str) -> Iterator[dict[str, Any]]:
+        n = 0
         for n, item in enumerate(items, 1):
             if n % 500 == 0:
-                self.progress(stage, n, 0)
+                self.progress(stage, n, max(items.total or 0, n))
             yield item
+        if n:
+            self.progress(stage, n, n)  # the bar ends full, whatever the server's count said
 
     def ref_targets(self) -> dict[str, RefTarget]:
         """Lookup tables of every collection a mapped Reference points at (cached, refreshed)."""

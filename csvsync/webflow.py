@@ -222,7 +222,7 @@ class WebflowClient:
         slug: str | None = None,
         name: str | None = None,
         page_size: int = MAX_PAGE_SIZE,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Listing:
         """Every published item-variant, all pages (``GET /collections/:id/items/live``)."""
         path = f"/collections/{_seg(collection_id)}/items/live"
         filters = _item_filters(cms_locale_ids, updated_since, slug, name)
@@ -236,14 +236,21 @@ class WebflowClient:
         slug: str | None = None,
         name: str | None = None,
         page_size: int = MAX_PAGE_SIZE,
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Listing:
         """Every staged item-variant, all pages (``GET /collections/:id/items``)."""
         path = f"/collections/{_seg(collection_id)}/items"
         filters = _item_filters(cms_locale_ids, updated_since, slug, name)
         return self._paginate(path, filters, page_size)
 
-    def _paginate(
-        self, path: str, filters: dict[str, str], page_size: int
+    def _paginate(self, path: str, filters: dict[str, str], page_size: int) -> Listing:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ConfigError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
+        listing = Listing()
+        listing.elements = self._pages(path, filters, page_size, listing)
+        return listing
+
+    def _pages(
+        self, path: str, filters: dict[str, str], page_size: int, listing: Listing
     ) -> Iterator[dict[str, Any]]:
         """Every list element of every page, in offset order.
 
@@ -253,8 +260,6 @@ class WebflowClient:
         order. ``offset`` and ``total`` count list elements (item-variants), as the sandbox and
         the examples in Webflow's spec do.
         """
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ConfigError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
 
         def page(offset: int) -> dict[str, Any]:
             params = {**filters, "offset": str(offset), "limit": str(page_size)}
@@ -262,11 +267,11 @@ class WebflowClient:
 
         body = page(0)
         items = _as_list(body, "items")
+        total = listing.total = _total(body)
         yield from items
         # A server that caps `limit` below page_size pages by its own size: step by that.
         step = len(items)
         end = len(items)
-        total = _total(body)
         # Each round starts at the first offset not yet read and reads up to the latest total.
         # A page of another length than `step` (the collection shrank or grew meanwhile, or it
         # is the last page) ends the round, so planned offsets never skip or repeat elements
@@ -281,7 +286,7 @@ class WebflowClient:
                     items = _as_list(result, "items")
                     yield from items
                     end = offset + len(items)
-                    total = _total(result)
+                    total = listing.total = _total(result)
                     if len(items) != step or total is None:
                         break
             finally:
@@ -693,6 +698,25 @@ def _items_of(body: Any) -> list[dict[str, Any]]:
     if isinstance(body, dict) and "items" not in body and "id" in body:
         return [body]
     return _as_list(body, "items")
+
+
+class Listing(Iterator[dict[str, Any]]):
+    """The list elements of every page, in offset order, as they arrive; ``total`` is the
+    element count the server stated last (None before the first page, or if it states none),
+    so a progress bar can show how far a pull has come."""
+
+    def __init__(self) -> None:
+        self.total: int | None = None
+        self.elements: Iterator[dict[str, Any]] = iter(())
+
+    def __next__(self) -> dict[str, Any]:
+        return next(self.elements)
+
+    def close(self) -> None:
+        """Stop early: requests not yet started are cancelled, those in flight finish."""
+        close = getattr(self.elements, "close", None)
+        if close is not None:
+            close()
 
 
 def _total(body: dict[str, Any]) -> int | None:

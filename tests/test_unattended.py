@@ -73,6 +73,16 @@ def test_quiet_prints_nothing_on_success_and_json_is_one_object(ws: Workspace) -
     assert Path(out["results"]).exists()
 
 
+def test_pull_reports_progress_against_the_total_unless_quiet(ws: Workspace) -> None:
+    res = ws.run("pull", "-m", ws.mapping)
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "Pulled 900 item-variants.\n"
+    # Not a terminal: the first count, then the end, each against the server's total.
+    assert res.stderr.splitlines() == ["Reading live items: 500/900", "Reading live items: 900/900"]
+    quiet = ws.run("pull", "-m", ws.mapping, "--refresh", "--quiet")
+    assert quiet.exit_code == 0 and quiet.output == ""
+
+
 def test_log_file_has_a_json_line_per_batch(ws: Workspace) -> None:
     f = ws.frame.copy()
     f["Summary"] = f["Summary"] + " (log)"
