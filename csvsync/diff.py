@@ -320,18 +320,9 @@ def _attach_texts(changes: pd.DataFrame, state: StateView) -> None:
     shown = changes.index[changes["kind"] != UPDATE]
     if not len(shown):
         return
-    keys = list(
-        zip(
-            changes.loc[shown, "item_id"],
-            changes.loc[shown, "locale_id"],
-            changes.loc[shown, "field"],
-            strict=True,
-        )
-    )
-    texts = state.cell_texts(keys)
-    pairs = [texts.get(k, ("", "")) for k in keys]
-    changes.loc[shown, "live_key"] = [p[0] for p in pairs]
-    changes.loc[shown, "base_key"] = [p[1] for p in pairs]
+    live, base = state.texts_at(changes, shown)
+    changes.loc[shown, "live_key"] = live
+    changes.loc[shown, "base_key"] = base
 
 
 def _set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:
@@ -386,18 +377,7 @@ def _align_date_only(
     base) already has takes that value, time of day included; a new date keeps the base's
     time of day."""
     zones = {b.map.slug: b.map.options.timezone for b in resolved.bindings}
-    keys = list(
-        zip(
-            cells.loc[labels, "item_id"],
-            cells.loc[labels, "locale_id"],
-            cells.loc[labels, "field"],
-            strict=True,
-        )
-    )
-    texts = state.cell_texts(keys)
-    pairs = [texts.get(k, ("", "")) for k in keys]
-    live = pd.Series([p[0] for p in pairs], index=labels, dtype=object)
-    base = pd.Series([p[1] for p in pairs], index=labels, dtype=object)
+    live, base = state.texts_at(cells, labels)
     known = labels[(live != "").to_numpy() | (base != "").to_numpy()]
     if not len(known):
         return

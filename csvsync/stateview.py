@@ -43,3 +43,20 @@ class StateView:
     @cached_property
     def variants(self) -> pd.DataFrame:
         return self.load_variants()
+
+    def texts_at(self, cells: pd.DataFrame, labels: pd.Index) -> tuple[pd.Series, pd.Series]:
+        """Live and base text of the cells of ``cells`` (item_id, locale_id and field
+        columns) at ``labels``, as two Series on those labels; "" where the cache has none."""
+        keys = list(
+            zip(
+                cells.loc[labels, "item_id"],
+                cells.loc[labels, "locale_id"],
+                cells.loc[labels, "field"],
+                strict=True,
+            )
+        )
+        texts = self.cell_texts(keys)
+        pairs = [texts.get(k, ("", "")) for k in keys]
+        live = pd.Series([p[0] for p in pairs], index=labels, dtype=object)
+        base = pd.Series([p[1] for p in pairs], index=labels, dtype=object)
+        return live, base
