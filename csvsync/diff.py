@@ -28,7 +28,7 @@ import pandas as pd
 
 from . import preflight
 from .drafts import Drafts, id_problem
-from .keyhash import EMPTY_HASH, key_hashes, variant_keys
+from .keyhash import EMPTY_HASH, field_hashes, key_hashes, variant_keys
 from .mapping import ResolvedMapping
 from .stateview import StateView
 
@@ -242,14 +242,12 @@ def _state_hashes(
     live = np.full(len(vkeys), EMPTY_HASH, dtype=np.int64)
     base = live.copy()
     h = state.hashes
-    for p, slug in enumerate(fields):
-        mine = np.flatnonzero(fpos == p)
-        if not len(mine):
-            continue
-        pos = h.lookup(vkeys[mine], slug)
-        hit = pos >= 0
-        live[mine[hit]] = h.live[pos[hit]]
-        base[mine[hit]] = h.base[pos[hit]]
+    by_field = field_hashes(fields)
+    codes = np.array([by_field[f] for f in fields], dtype=np.int64)
+    pos = h.positions(vkeys, codes[fpos] if len(fpos) else fpos)
+    hit = pos >= 0
+    live[hit] = h.live[pos[hit]]
+    base[hit] = h.base[pos[hit]]
     return live, base
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -57,8 +58,39 @@ class StateHashes:
     def lookup(self, vkeys: np.ndarray, field: str) -> np.ndarray:
         """Positions of (vkey, field) cells in the flat arrays; -1 where the cache has none."""
         fh = field_hashes([field])[field]
-        mine = np.flatnonzero(self.field == fh)
-        if not len(mine) or not len(vkeys):
-            return np.full(len(vkeys), -1, dtype=np.int64)
-        found = pd.Index(self.vkey[mine]).get_indexer(vkeys)
-        return np.where(found >= 0, mine[found], -1)
+        return self.positions(vkeys, np.full(len(vkeys), fh, dtype=np.int64))
+
+    def positions(self, vkeys: np.ndarray, fields: np.ndarray) -> np.ndarray:
+        """Positions of (vkey, field hash) pairs in the flat arrays; -1 where there is none."""
+        out = np.full(len(vkeys), -1, dtype=np.int64)
+        if not len(vkeys) or not len(self.vkey):
+            return out
+        grid = self._grid
+        if grid is not None:
+            # One lookup per pair into the variant index, one into the few field columns.
+            row = pd.Index(self.variants).get_indexer(vkeys)
+            col = pd.Index(grid).get_indexer(fields)
+            hit = (row >= 0) & (col >= 0)
+            out[hit] = row[hit] * len(grid) + col[hit]
+            return out
+        for fh in np.unique(fields):  # mixed layouts: field by field
+            at = np.flatnonzero(fields == fh)
+            mine = np.flatnonzero(self.field == fh)
+            if len(mine):
+                found = pd.Index(self.vkey[mine]).get_indexer(vkeys[at])
+                out[at] = np.where(found >= 0, mine[np.maximum(found, 0)], -1)
+        return out
+
+    @cached_property
+    def _grid(self) -> np.ndarray | None:
+        """The field hashes of a variant, when every variant holds the same fields in the same
+        order (one schema, the usual case): the flat arrays are then a variants x fields
+        matrix and a cell's position is row * width + column."""
+        n = len(self.variants)
+        if not n or len(self.field) % n:
+            return None
+        width = len(self.field) // n
+        first = self.field[:width]
+        if len(np.unique(first)) != width:
+            return None
+        return first if bool((self.field.reshape(n, width) == first).all()) else None

@@ -8,6 +8,8 @@ person can act on; the other rows go.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -26,38 +28,49 @@ def check(v: pd.DataFrame, drafts: Drafts, state: StateView, resolved: ResolvedM
     if not ok.any() or cells.empty:
         return
     problems: Problems = {}
-    fpos = cells["fpos"].to_numpy()
+    keys = cells["key"].to_numpy()
     required = [b.map.slug for b in resolved.bindings if b.schema.required]
-    _required(problems, _mine(v, drafts, ok, fpos, required), resolved)
+    cleared = _mine(v, drafts, _at(drafts, ok, required), lambda at: keys[at] == "")
+    _required(problems, cleared, resolved)
     new = v["outcome"] == "create"
     if new.any():
-        _new_items(problems, v[new], _mine(v, drafts, new.to_numpy(), fpos, ["name", "slug"]),
-                   resolved)  # fmt: skip
-    _slugs(problems, _changing_slugs(v, drafts, ok, fpos, state), state, resolved)
+        given = _at(drafts, new.to_numpy(), ["name", "slug"])
+        _new_items(problems, v[new], _mine(v, drafts, given), resolved)
+    _slugs(problems, _changing_slugs(v, drafts, ok, state), state, resolved)
     if not problems:
         return
     # One pass over the variants, however many problems: a sheet of bad slugs stays linear.
-    keys = list(zip(v["row"], v["locale_id"], strict=True))
-    found = pd.Series([problems.get(k) for k in keys], index=v.index, dtype=object)
+    rows = list(zip(v["row"], v["locale_id"], strict=True))
+    found = pd.Series([problems.get(k) for k in rows], index=v.index, dtype=object)
     hit = ok & found.notna().to_numpy()
     v.loc[hit, "outcome"] = "invalid"
     v.loc[hit, "message"] = found[hit]
 
 
-def _mine(
-    v: pd.DataFrame, drafts: Drafts, ok: np.ndarray, fpos: np.ndarray, fields: list[str]
-) -> pd.DataFrame:
-    """The cells of these fields in the variants ``ok`` selects, with their item ids."""
+def _at(drafts: Drafts, ok: np.ndarray, fields: list[str]) -> np.ndarray:
+    """Positions of the cells of these fields in the variants ``ok`` selects."""
     codes = [drafts.fields.index(f) for f in fields if f in drafts.fields]
-    vidx = drafts.cells["vidx"].to_numpy()
-    sel = np.isin(fpos, codes) & ok[vidx]
-    mine = drafts.cells[sel].copy()
+    cells = drafts.cells
+    return np.flatnonzero(np.isin(cells["fpos"].to_numpy(), codes) & ok[cells["vidx"].to_numpy()])
+
+
+def _mine(
+    v: pd.DataFrame,
+    drafts: Drafts,
+    at: np.ndarray,
+    keep: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """The cells at positions ``at`` (those ``keep`` keeps) with their item ids: filtered on
+    arrays first, so only the cells a check reports are copied into a frame."""
+    if keep is not None and len(at):
+        at = at[keep(at)]
+    mine = drafts.cells.iloc[at].copy()
     mine["item_id"] = v["item_id"].to_numpy()[mine["vidx"].to_numpy()]
     return mine
 
 
 def _changing_slugs(
-    v: pd.DataFrame, drafts: Drafts, ok: np.ndarray, fpos: np.ndarray, state: StateView
+    v: pd.DataFrame, drafts: Drafts, ok: np.ndarray, state: StateView
 ) -> pd.DataFrame:
     """Slug cells that differ from their variant's live slug, and new items' slugs.
 
@@ -65,16 +78,18 @@ def _changing_slugs(
     hashes drops those without reading a single cached slug, so a sheet that keeps its slugs
     costs no text at all.
     """
-    slugs = _mine(v, drafts, ok, fpos, ["slug"])
-    if slugs.empty:
-        return slugs
-    vkeys = v["vkey"].to_numpy()[slugs["vidx"].to_numpy()]
-    pos = state.hashes.lookup(vkeys, "slug")
-    hit = pos >= 0
-    same = np.zeros(len(pos), dtype=bool)
-    if hit.any():  # an empty cache (a first import into a new collection) has nothing to index
-        same[hit] = key_hashes(slugs["key"].to_numpy()[hit]) == state.hashes.live[pos[hit]]
-    return slugs[~same]
+    keys = drafts.cells["key"].to_numpy()
+    vkeys = v["vkey"].to_numpy()[drafts.cells["vidx"].to_numpy()]
+
+    def changing(at: np.ndarray) -> np.ndarray:
+        pos = state.hashes.lookup(vkeys[at], "slug")
+        hit = pos >= 0
+        same = np.zeros(len(at), dtype=bool)
+        if hit.any():  # an empty cache (a first import into a new collection) has none
+            same[hit] = key_hashes(keys[at[hit]]) == state.hashes.live[pos[hit]]
+        return ~same
+
+    return _mine(v, drafts, _at(drafts, ok, ["slug"]), changing)
 
 
 Problems = dict[tuple[int, str], str]

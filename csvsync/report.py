@@ -109,7 +109,7 @@ def build_report(
             "message": message.where(message.notna(), "").to_numpy(),
         }
     ).sort_values(["row"], kind="stable")
-    changes = _changes(d, rows, tags, item_names, command, old, display)
+    changes = _changes(d, outcome.to_numpy(), tags, item_names, command, old, display)
     return Report(rows[ROWS_COLUMNS].reset_index(drop=True), changes)
 
 
@@ -138,7 +138,7 @@ def _names(job: Job, v: pd.DataFrame) -> np.ndarray:
 
 def _changes(
     d: Diff,
-    rows: pd.DataFrame,
+    outcomes: np.ndarray,
     tags: dict[str, str],
     names: np.ndarray,
     command: str,
@@ -148,14 +148,11 @@ def _changes(
     c = d.changes
     if c.empty:
         return pd.DataFrame(columns=CHANGES_COLUMNS)
-    row_outcome = dict(
-        zip(zip(rows["row"], rows["locale"], strict=True), rows["outcome"], strict=True)
-    )
     out_rows = []
     for rec in c.itertuples(index=False):
         tag = tags.get(rec.locale_id, rec.locale_id)
         if rec.kind == UPDATE:
-            label = row_outcome.get((rec.row, tag), UPDATE)
+            label = outcomes[rec.vidx]  # the variant's outcome, by its line in d.variants
             if label in (CONFLICT, DRIFT):
                 # A variant with both conflicts and clean updates: the clean ones go.
                 label = "would update" if command == "plan" else "updated"
