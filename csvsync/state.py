@@ -2,7 +2,8 @@
 
 Keyed by (API base URL, collection) so a sandbox run never touches the cache of the real site.
 Per item-variant and field it keeps the latest live value (``live_key``/``live_json``) and the
-base (``base_key``): the value the sheet and live last agreed on. A pull moves ``live`` and never
+base (``base_key``, NULL while it equals ``live_key``, which is almost always: long texts are not
+stored twice): the value the sheet and live last agreed on. A pull moves ``live`` and never
 the base, except for a variant seen for the first time. Rows are written only from API answers,
 one transaction per confirmed batch, so a run stopped at any point leaves a true cache.
 
@@ -42,7 +43,7 @@ CREATE INDEX IF NOT EXISTS variants_updated ON variants(scope, last_updated);
 CREATE TABLE IF NOT EXISTS cells(
     scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL, field TEXT NOT NULL,
     vkey INTEGER NOT NULL, live_key TEXT NOT NULL, live_hash INTEGER NOT NULL, live_json TEXT,
-    base_key TEXT NOT NULL, base_hash INTEGER NOT NULL,
+    base_key TEXT, base_hash INTEGER NOT NULL,
     PRIMARY KEY(scope, item_id, locale_id, field)) WITHOUT ROWID;
 -- The diff's read: per variant, one BLOB of int64 triples (field hash, live hash, base hash),
 -- rebuilt from ``cells`` whenever a variant's cells change, in the same transaction.
@@ -70,7 +71,7 @@ CREATE INDEX IF NOT EXISTS journal_batch ON journal(run_id, batch);
 """
 
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 3: per-variant hash BLOBs; 4: base_key NULL where it equals live_key
 RESUME_KEY = "resume_since"  # meta: the newest lastUpdated from before a run that writes
 CHUNK = 500  # variants per write: hashes are computed column-wise for a whole chunk
 
@@ -223,7 +224,7 @@ class State:
     ) -> dict[tuple[str, str, str], tuple[str, str]]:
         """(item, locale, field) -> (live_key, base_key), for the few cells a message or a
         date-only comparison needs in full."""
-        rows = self._join_wanted(scope, keys, "c.live_key, c.base_key")
+        rows = self._join_wanted(scope, keys, "c.live_key, COALESCE(c.base_key, c.live_key)")
         return {(i, loc, f): (live, base) for i, loc, f, live, base in rows}
 
     def _join_wanted(
@@ -404,10 +405,23 @@ class State:
             "ON CONFLICT(scope,item_id,locale_id,field) DO UPDATE SET "
             "live_key=excluded.live_key, live_hash=excluded.live_hash, "
             "live_json=excluded.live_json, "
-            "base_key=CASE WHEN ?11 THEN cells.base_key ELSE excluded.base_key END, "
+            "base_key=CASE WHEN ?11 THEN NULLIF(COALESCE(cells.base_key, cells.live_key), "
+            "excluded.live_key) ELSE excluded.base_key END, "
             "base_hash=CASE WHEN ?11 THEN cells.base_hash ELSE excluded.base_hash END",
             [
-                (r[0], r[1], r[2], r[3], int(vk), r[4], int(lh), r[5], r[6], int(bh), r[7])
+                (
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    int(vk),
+                    r[4],
+                    int(lh),
+                    r[5],
+                    None if r[6] == r[4] else r[6],
+                    int(bh),
+                    r[7],
+                )
                 for r, vk, lh, bh in zip(rows, vkeys, live_h, base_h, strict=True)
             ],
         )
@@ -479,7 +493,7 @@ class State:
         moved = list(cells)
         with self.transaction() as db:
             db.executemany(
-                "UPDATE cells SET base_key=live_key, base_hash=live_hash "
+                "UPDATE cells SET base_key=NULL, base_hash=live_hash "
                 "WHERE scope=? AND item_id=? AND locale_id=? AND field=?",
                 [(scope, item, loc, field) for item, loc, field in moved],
             )
