@@ -279,8 +279,8 @@ class Job:
             if n % 500 == 0:
                 self.progress(stage, n, max(items.total or 0, n))
             yield item
-        if n:
-            self.progress(stage, n, n)  # the bar ends full, whatever the server's count said
+        if n >= 500:  # a pull long enough to have shown progress ends it full
+            self.progress(stage, n, n)
 
     def ref_targets(self) -> dict[str, RefTarget]:
         """Lookup tables of every collection a mapped Reference points at (cached, refreshed)."""

@@ -245,12 +245,14 @@ class WebflowClient:
     def _paginate(self, path: str, filters: dict[str, str], page_size: int) -> Listing:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ConfigError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
-        listing = Listing()
-        listing.elements = self._pages(path, filters, page_size, listing)
-        return listing
+        count = _Count()
+        # The generator holds only ``count``, never the listing: no reference cycle, so a
+        # listing its reader drops is freed at once, which closes the generator and with it the
+        # pages still queued or in flight (see the ``finally`` below).
+        return Listing(self._pages(path, filters, page_size, count), count)
 
     def _pages(
-        self, path: str, filters: dict[str, str], page_size: int, listing: Listing
+        self, path: str, filters: dict[str, str], page_size: int, count: _Count
     ) -> Iterator[dict[str, Any]]:
         """Every list element of every page, in offset order.
 
@@ -267,7 +269,7 @@ class WebflowClient:
 
         body = page(0)
         items = _as_list(body, "items")
-        total = listing.total = _total(body)
+        total = count.total = _total(body)
         yield from items
         # A server that caps `limit` below page_size pages by its own size: step by that.
         step = len(items)
@@ -286,7 +288,7 @@ class WebflowClient:
                     items = _as_list(result, "items")
                     yield from items
                     end = offset + len(items)
-                    total = listing.total = _total(result)
+                    total = count.total = _total(result)
                     if len(items) != step or total is None:
                         break
             finally:
@@ -700,14 +702,23 @@ def _items_of(body: Any) -> list[dict[str, Any]]:
     return _as_list(body, "items")
 
 
+@dataclass
+class _Count:
+    total: int | None = None
+
+
 class Listing(Iterator[dict[str, Any]]):
     """The list elements of every page, in offset order, as they arrive; ``total`` is the
     element count the server stated last (None before the first page, or if it states none),
     so a progress bar can show how far a pull has come."""
 
-    def __init__(self) -> None:
-        self.total: int | None = None
-        self.elements: Iterator[dict[str, Any]] = iter(())
+    def __init__(self, elements: Iterator[dict[str, Any]], count: _Count) -> None:
+        self.elements = elements
+        self._count = count
+
+    @property
+    def total(self) -> int | None:
+        return self._count.total
 
     def __next__(self) -> dict[str, Any]:
         return next(self.elements)

@@ -40,8 +40,9 @@ _DIMENSION = re.compile(rb'<dimension\s+ref="([^"]*)"')
 _REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 _ROW_R = re.compile(rb'<row r="(\d+)"')
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")  # one pass over the sheet, not two
-_CELL_WITHOUT_R = re.compile(rb'<c(?! r=")[\s/>]')
-_ROW_WITHOUT_R = re.compile(rb'<row(?! r=")[\s/>]')
+# A cell or row whose first attribute is not a well-formed ``r`` (a cell reference, a row number).
+_CELL_WITHOUT_R = re.compile(rb'<c(?! r="[A-Z]{1,3}\d+")[\s/>]')
+_ROW_WITHOUT_R = re.compile(rb'<row(?! r="\d+")[\s/>]')
 _MULTI_LETTER_COL = re.compile(rb'<c r="([A-Z]{2,3})\d')
 _ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"[^>]*?\st="e"[^>]*?(/?)>')
 _CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
@@ -217,7 +218,7 @@ def _fast_scan(xml: bytes, limits: XlsxLimits) -> SheetScan | None:
         return None if b":sheetData" in xml else SheetScan(rows=0, columns=0, errors=())
     end = len(xml) if end < 0 else end
     # One regex pass each (about twice the speed of one bytes.count on a 100 MB sheet, and it
-    # replaces five): a cell or row element whose first attribute is not ``r``.
+    # replaces five): a cell or row element whose first attribute is not a well-formed ``r``.
     if _CELL_WITHOUT_R.search(xml, start, end) or _ROW_WITHOUT_R.search(xml, start, end):
         return None
     row_numbers = _ROW_R.findall(xml, start, end)

@@ -6,6 +6,7 @@ a ``FakeClock`` so no test waits for them.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import socket
@@ -380,10 +381,31 @@ def test_closing_the_pull_early_leaves_no_threads_running() -> None:
         items = c.iter_items("c1")
         first = [int(i["id"]) for i in itertools.islice(items, 250)]
         assert http_threads() != []
-        items.close()  # type: ignore[attr-defined]
+        items.close()
         assert http_threads() == []
     assert first == list(range(250))
     assert len(pages.offsets) <= 3 + 2 * 4  # read ahead by at most the pool's queue
+
+
+def test_a_pull_its_reader_drops_stops_without_waiting_for_the_garbage_collector() -> None:
+    # A reader that stops (break, or an error while storing) and lets go of the listing: the
+    # listing is freed at once, which cancels the queued pages and ends the pool's threads.
+    pages = ScriptedPages(5000)
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        with WebflowClient(ClientOptions(api_base="https://x.test/v2", token=TOKEN)) as c:
+            c._call = pages  # type: ignore[method-assign]
+            items = c.iter_items("c1")
+            for n, _ in enumerate(items):
+                if n == 250:
+                    break
+            assert http_threads() != []
+            del items
+            assert http_threads() == []
+    finally:
+        if was:
+            gc.enable()
 
 
 # -- against the sandbox ---------------------------------------------------------------------------

@@ -476,6 +476,15 @@ def test_xlsx_unusual_cell_forms_still_place_error_cells(tmp_path: Path, data: s
     assert sheet.error_cells is not None and bool(sheet.error_cells.loc[2, "V"])
 
 
+@pytest.mark.parametrize("number", ["x", "2.0"])
+def test_xlsx_a_row_number_that_is_not_a_number_is_a_damaged_sheet(
+    tmp_path: Path, number: str
+) -> None:
+    # Such a row must reach the parsed scan, not be skipped by the byte scan's row count.
+    data = f'<row r="1">{_cell("Name", _A1)}</row><row r="{number}">{_cell("a", _A2)}</row>'
+    assert "is damaged" in sheet_error(write_raw_xlsx(tmp_path, data))
+
+
 def test_openpyxl_parses_xml_through_defusedxml() -> None:
     assert openpyxl.DEFUSEDXML is True
 
