@@ -160,6 +160,17 @@ sheet_options = _stack(
 )
 
 
+def show_option(func: F) -> F:
+    """``--show``, for the commands that list field changes before acting (plan, revert)."""
+    return click.option(
+        "--show",
+        type=click.Choice(["some", "all"]),
+        default="some",
+        show_default=True,
+        help="How many field changes to print.",
+    )(func)
+
+
 def _options(kw: dict[str, Any], with_sheet: bool) -> RunOptions:
     token = token_from_env(kw.get("token_file"))
     extra: dict[str, Any] = {}
@@ -229,13 +240,7 @@ def pull(quiet: bool, **kw: Any) -> None:
 @cli.command()
 @api_options
 @sheet_options
-@click.option(
-    "--show",
-    type=click.Choice(["some", "all"]),
-    default="some",
-    show_default=True,
-    help="How many field changes to print.",
-)
+@show_option
 def plan(**kw: Any) -> None:
     """Dry run: show what a sync would change, field by field. Writes nothing to Webflow."""
     _run("plan", kw)

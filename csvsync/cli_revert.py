@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli import _fail, _options
+from .cli import _fail, _options, show_option
 from .cli import api_options as _api_options
 from .errors import ConfigError, CsvsyncError
 
@@ -57,13 +57,7 @@ STYLES = {
     help="Results workbook path (replaced atomically). Default: next to the run's sheet.",
 )
 @click.option("--batch-size", type=click.IntRange(1, 100), default=100, show_default=True)
-@click.option(
-    "--show",
-    type=click.Choice(["some", "all"]),
-    default="some",
-    show_default=True,
-    help="How many field lines to print.",
-)
+@show_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
 def revert(**kw: Any) -> None:

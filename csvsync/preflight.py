@@ -79,10 +79,11 @@ def _changing_slugs(
     costs no text at all.
     """
     keys = drafts.cells["key"].to_numpy()
-    vkeys = v["vkey"].to_numpy()[drafts.cells["vidx"].to_numpy()]
+    vidx = drafts.cells["vidx"].to_numpy()
+    vkeys = v["vkey"].to_numpy()
 
     def changing(at: np.ndarray) -> np.ndarray:
-        pos = state.hashes.lookup(vkeys[at], "slug")
+        pos = state.hashes.lookup(vkeys[vidx[at]], "slug")
         hit = pos >= 0
         same = np.zeros(len(at), dtype=bool)
         if hit.any():  # an empty cache (a first import into a new collection) has none

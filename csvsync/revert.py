@@ -48,7 +48,7 @@ from .results import (
     write_results,
 )
 from .state import Confirmed, State, _with_source_urls
-from .sync import _display, new_run_id
+from .sync import RunTally, _display, new_run_id
 from .webflow import check_api_base
 
 CREATED = "__created__"
@@ -94,7 +94,7 @@ class Entry:
 
 
 @dataclass
-class RevertResult:
+class RevertResult(RunTally):
     """What a revert did (or, for a dry run, would do)."""
 
     run_id: str  # the revert's own run id (recorded only when not a dry run)
@@ -105,14 +105,6 @@ class RevertResult:
     locales: dict[str, str] = field(default_factory=dict)  # cmsLocaleId -> tag
     names: dict[tuple[str, str], str] = field(default_factory=dict)
     display: Callable[[str, Any], Any] = field(default=lambda _f, value: value, repr=False)
-    requests: int = 0
-    write_requests: int = 0
-    retries: int = 0
-    rate_limit_waits: int = 0
-    batches: int = 0
-    duration: float = 0.0
-    results_path: Path | None = None
-    stopped: str | None = None
     command: str = "revert"
 
     @property
@@ -291,10 +283,7 @@ def revert(
             result.stopped = _apply(job, result)
             # Names as they are now: a restored name reads as restored.
             result.names = job.state.item_names(job.scope)
-        stats = job.client.stats
-        result.requests, result.write_requests = stats.requests, stats.write_requests
-        result.retries, result.rate_limit_waits = stats.retries, stats.rate_limit_waits
-        result.duration = time.monotonic() - t0
+        result.take_stats(job.client.stats, t0)
         if not dry_run:
             job.state.finish_run(
                 result.run_id,

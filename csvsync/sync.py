@@ -33,18 +33,16 @@ from .results import default_results_path, write_results
 from .sheet import SheetOptions, read_sheet
 from .state import Confirmed
 from .stateview import StateView
+from .webflow import ClientStats
 from .writeback import write_back
 
 BAD_OUTCOMES = {"invalid", "failed", "not found", "conflict", "not sent"}
 
 
-@dataclass
-class RunResult:
-    """What a command did: the report frames, counts, requests and where the workbook went."""
+@dataclass(kw_only=True)
+class RunTally:
+    """What every command that writes reports of its requests, time, workbook and stop."""
 
-    run_id: str
-    command: str
-    report: Report
     requests: int = 0
     write_requests: int = 0
     retries: int = 0
@@ -53,6 +51,21 @@ class RunResult:
     duration: float = 0.0
     results_path: Path | None = None
     stopped: str | None = None
+
+    def take_stats(self, stats: ClientStats, started: float) -> None:
+        """The client's request counters, and the time since ``started`` (monotonic)."""
+        self.requests, self.write_requests = stats.requests, stats.write_requests
+        self.retries, self.rate_limit_waits = stats.retries, stats.rate_limit_waits
+        self.duration = time.monotonic() - started
+
+
+@dataclass
+class RunResult(RunTally):
+    """What a command did: the report frames, counts, requests and where the workbook went."""
+
+    run_id: str
+    command: str
+    report: Report
     missing_columns: list[str] = field(default_factory=list)
     pulled: int = 0
     created: dict[int, str] = field(default_factory=dict)  # sheet row -> new item id
@@ -166,10 +179,7 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             result.report = build_report(job, d, outcomes, command, old, _display(job, refs))
         if gone is not None and gone.item_ids:
             result.report.prepend_unpublish(gone, command)
-        stats = job.client.stats
-        result.requests, result.write_requests = stats.requests, stats.write_requests
-        result.retries, result.rate_limit_waits = stats.retries, stats.rate_limit_waits
-        result.duration = time.monotonic() - t0
+        result.take_stats(job.client.stats, t0)
         if command == "sync":
             job.state.finish_run(
                 run_id,
