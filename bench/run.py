@@ -511,9 +511,15 @@ class Bench:
                     f"cold pull of {pull['variants']:,} variants (unthrottled): "
                     f"{pull['wall']:.1f} s"
                 )
-                reads = self.child("reads", "reads", base, "full",
-                                   xlsx=str(self.dir / "plan-full.xlsx"),
-                                   csv=str(self.dir / "plan-full.csv"), openpyxl=cfg.openpyxl)
+                reads = self.child(
+                    "reads",
+                    "reads",
+                    base,
+                    "full",
+                    xlsx=str(self.dir / "plan-full.xlsx"),
+                    csv=str(self.dir / "plan-full.csv"),
+                    openpyxl=cfg.openpyxl,
+                )
                 plans = {k: self.child(f"plan-full-{k}", "plan", base, "full",
                                        sheet=str(self.dir / f"plan-full.{k}"))
                          for k in ("xlsx", "csv")}  # fmt: skip
@@ -603,8 +609,10 @@ class Bench:
                 f"({seen.writes} requests, {seen.seconds:.1f} s)", ">= 0.95",
                 frac >= 0.95)  # fmt: skip
         rep.add("2", "  429 responses", f"{seen.status_429}", "0", seen.status_429 == 0)
-        rep.notes.append(f"throttled sync: csvsync waited for the pacer before "
-                         f"{res['rate_limit_waits']} requests, retried {res['retries']}")
+        rep.notes.append(
+            f"throttled sync: csvsync waited for the pacer before "
+            f"{res['rate_limit_waits']} requests, retried {res['retries']}"
+        )
         time.sleep(cfg.window + 0.2)
         sb.clear_log()
         bodies = full.patch_bodies(Edit(3, span(cfg.throttle_variants, cfg.throttle_variants)))
@@ -645,8 +653,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run under a minute")
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: temp)")
-    parser.add_argument("--profile", action="store_true",
-                        help="pyinstrument each csvsync child; profiles go to the workdir")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="pyinstrument each csvsync child; profiles go to the workdir",
+    )
     parser.add_argument("--no-openpyxl", action="store_true", help="skip the slow openpyxl read")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -197,8 +197,9 @@ def run_demo(workdir: Path, echo: Callable[[str], None]) -> int:
 def regenerate_samples(root: Path) -> None:
     """Rewrite ``sample_data/products.*`` and ``mappings/demo-products.yaml`` under ``root``."""
     with Sandbox(SandboxOptions(seed="demo", token=DEMO_TOKEN)) as sb:
-        write_samples(root / "sample_data", root / "mappings" / "demo-products.yaml",
-                      live_demo_items(sb))
+        write_samples(
+            root / "sample_data", root / "mappings" / "demo-products.yaml", live_demo_items(sb)
+        )
 
 
 if __name__ == "__main__":  # python -m csvsync.demo: refresh the committed sample files

@@ -70,9 +70,7 @@ AUTH_HINT = (
     "check WEBFLOW_API_TOKEN (or --token-file) and that the token has the cms:read and "
     "cms:write scopes for this site"
 )
-CREATE_HINT = (
-    "the create may have reached Webflow; look the items up before sending them again"
-)
+CREATE_HINT = "the create may have reached Webflow; look the items up before sending them again"
 
 
 @dataclass
@@ -448,7 +446,11 @@ class WebflowClient:
                     self._stats.retries += 1
                 log.info(
                     "retry %d of %s %s in %.2fs: %s",
-                    retries, call.method, call.path, delay, failure.error.message,
+                    retries,
+                    call.method,
+                    call.path,
+                    delay,
+                    failure.error.message,
                 )
                 if failure.outage:
                     self.clock.sleep(delay)
@@ -494,7 +496,10 @@ class WebflowClient:
             raise failure
         log.debug(
             "%s %s -> %d in %.3fs",
-            call.method, url, response.status_code, response.elapsed.total_seconds(),
+            call.method,
+            url,
+            response.status_code,
+            response.elapsed.total_seconds(),
         )
         # A 429's Remaining (0) would fill the log for a whole window; Retry-After is the
         # authoritative wait there, so only the limit is learned from it.
@@ -539,8 +544,11 @@ class WebflowClient:
             return response.json()
         except ValueError:
             raise ApiError(
-                "the answer is not JSON", status=status, code="invalid_json",
-                method=call.method, url=url,
+                "the answer is not JSON",
+                status=status,
+                code="invalid_json",
+                method=call.method,
+                url=url,
             ) from None
 
     def _transport_failure(
@@ -549,7 +557,8 @@ class WebflowClient:
         kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
         error = ServerError(
             f"{kind} ({type(exc).__name__})",
-            method=call.method, url=url,
+            method=call.method,
+            url=url,
             hint="check the network and --api-base",
         )
         if not isinstance(exc, _TRANSIENT):
@@ -759,9 +768,7 @@ def _retry_after(value: str | None) -> float:
 
 
 # Failures where the request may simply be lost: worth another try if repeating is safe.
-_TRANSIENT = (
-    requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError
-)
+_TRANSIENT = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
 
 _ERRORS: dict[int, tuple[type[ApiError], str | None]] = {
     400: (ValidationApiError, None),
@@ -790,8 +797,14 @@ def _api_error(
     if status >= 300 and status < 400:
         message = f"unexpected redirect to {response.headers.get('Location', '?')}"
     return cls(
-        message, status=status, code=code, details=details, method=method, url=url,
-        retry_after=retry_after, hint=hint,
+        message,
+        status=status,
+        code=code,
+        details=details,
+        method=method,
+        url=url,
+        retry_after=retry_after,
+        hint=hint,
     )
 
 

@@ -75,28 +75,45 @@ def seed_bulk(sb: Sandbox, items: int, tmp_path: Path) -> tuple[Path, pd.DataFra
 
     sb.store.create_collection(
         DEMO_SITE_ID,
-        {"displayName": "Bulk", "singularName": "Bulk item",
-         "fields": [{"type": "PlainText", "displayName": "Summary"}]},
+        {
+            "displayName": "Bulk",
+            "singularName": "Bulk item",
+            "fields": [{"type": "PlainText", "displayName": "Summary"}],
+        },
         collection_id=BULK_COLLECTION_ID,
     )
     new = []
     for n in range(items):
-        new.append(NewItem(
-            field_data={loc: {"name": f"Item {n} {tag}", "slug": f"item-{n}-{tag.lower()}",
-                              "summary": f"Summary {n} {tag}"} for tag, loc in LOCALES.items()},
-            is_draft=False, item_id=f"64f0c0ffee{0xE00000 + n:014x}"))
+        new.append(
+            NewItem(
+                field_data={
+                    loc: {
+                        "name": f"Item {n} {tag}",
+                        "slug": f"item-{n}-{tag.lower()}",
+                        "summary": f"Summary {n} {tag}",
+                    }
+                    for tag, loc in LOCALES.items()
+                },
+                is_draft=False,
+                item_id=f"64f0c0ffee{0xE00000 + n:014x}",
+            )
+        )
     ids = sb.store.seed_items(BULK_COLLECTION_ID, new, live=True, when="2024-06-01T12:00:00.000Z")
     mapping = tmp_path / "bulk.yaml"
     mapping.write_text(
         f"site: {DEMO_SITE_ID}\ncollection: {BULK_COLLECTION_ID}\nkey: {{column: Item ID}}\n"
         "locales: {en: '{column}', fr: '{column} [fr]', de: '{column} [de]'}\n"
-        "fields:\n  summary: {column: Summary, localized: true}\n", encoding="utf-8")
-    frame = pd.DataFrame({
-        "Item ID": ids,
-        "Summary": [f"Summary {n} en" for n in range(items)],
-        "Summary [fr]": [f"Summary {n} fr-FR" for n in range(items)],
-        "Summary [de]": [f"Summary {n} de-DE" for n in range(items)],
-    })
+        "fields:\n  summary: {column: Summary, localized: true}\n",
+        encoding="utf-8",
+    )
+    frame = pd.DataFrame(
+        {
+            "Item ID": ids,
+            "Summary": [f"Summary {n} en" for n in range(items)],
+            "Summary [fr]": [f"Summary {n} fr-FR" for n in range(items)],
+            "Summary [de]": [f"Summary {n} de-DE" for n in range(items)],
+        }
+    )
     return mapping, frame
 
 

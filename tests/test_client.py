@@ -42,6 +42,7 @@ from csvsync.webflow import (
 TOKEN = "sandbox-token-csvsync-test-7f3a9c"
 SECRET = "tok-DO-NOT-LEAK-91c2e7b05d"
 
+
 def _sandbox_classes() -> tuple[Any, Any]:
     try:
         from csvsync.sandbox import Sandbox, SandboxOptions
@@ -161,7 +162,7 @@ def test_retry_after_reads_seconds_dates_and_defaults_to_60() -> None:
 
 
 def test_details_hidden_in_the_message_are_extracted() -> None:
-    message = "Validation Error: [\"Value (cmsLocaleId)'s type should be string\"]"
+    message = 'Validation Error: ["Value (cmsLocaleId)\'s type should be string"]'
     head, details = _details_from_message(message)
     assert head == "Validation Error"
     assert details == ["Value (cmsLocaleId)'s type should be string"]
@@ -185,8 +186,14 @@ def closed_port() -> int:
 def test_unreachable_api_is_retried_then_a_server_error_within_the_budget() -> None:
     clock = FakeClock()
     options = ClientOptions(
-        api_base=f"http://127.0.0.1:{closed_port()}/v2", token=SECRET, clock=clock,
-        max_retries=100, max_retry_time=20.0, backoff_base=1.0, backoff_cap=8.0, seed=3,
+        api_base=f"http://127.0.0.1:{closed_port()}/v2",
+        token=SECRET,
+        clock=clock,
+        max_retries=100,
+        max_retry_time=20.0,
+        backoff_base=1.0,
+        backoff_cap=8.0,
+        seed=3,
     )
     with WebflowClient(options) as client:
         begin = clock.now()
@@ -537,9 +544,7 @@ def test_item_lifecycle_create_publish_update_unpublish(client: WebflowClient) -
 
 def test_bulk_and_live_creates_return_the_items(client: WebflowClient) -> None:
     _, collection_id, cms_ids = demo_ids(client)
-    bulk = client.create_items_bulk(
-        collection_id, cms_ids, [{"name": "Bulk A", "slug": "bulk-a"}]
-    )
+    bulk = client.create_items_bulk(collection_id, cms_ids, [{"name": "Bulk A", "slug": "bulk-a"}])
     assert {i["cmsLocaleId"] for i in bulk} == set(cms_ids)
     live = client.create_items_live(collection_id, [{"fieldData": {"name": "L", "slug": "l-1"}}])
     assert live[0]["fieldData"]["slug"] == "l-1"
@@ -556,7 +561,9 @@ def test_client_errors_are_not_retried_and_carry_webflows_message(
         item = draft[0]
     sb.clear_log()
     expected: dict[int, type[ApiError]] = {
-        400: ValidationApiError, 404: NotFoundError, 409: ConflictError,
+        400: ValidationApiError,
+        404: NotFoundError,
+        409: ConflictError,
     }
     with pytest.raises(expected[status]) as info:
         if status == 400:
@@ -705,7 +712,9 @@ def test_the_token_never_leaks(
         errors.append(info.value)
     assert info.value.status == 401 and "WEBFLOW_API_TOKEN" in str(info.value)
     unreachable = ClientOptions(
-        api_base=f"http://127.0.0.1:{closed_port()}/v2", token=SECRET, clock=FakeClock(),
+        api_base=f"http://127.0.0.1:{closed_port()}/v2",
+        token=SECRET,
+        clock=FakeClock(),
         max_retry_time=1.0,
     )
     with WebflowClient(unreachable) as client:

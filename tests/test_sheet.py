@@ -458,8 +458,7 @@ _NA_B2_LATE = '<c t="e" r="B2"><v>#N/A</v></c>'
             id="cells without r",
         ),
         pytest.param(
-            f"<row>{_cell('Name', _A1)}{_cell('V', _B1)}</row>"
-            f"<row>{_cell('a', _A2)}{_NA_B2}</row>",
+            f"<row>{_cell('Name', _A1)}{_cell('V', _B1)}</row><row>{_cell('a', _A2)}{_NA_B2}</row>",
             id="rows without r",
         ),
         pytest.param(

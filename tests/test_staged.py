@@ -38,8 +38,11 @@ def test_live_leaves_staged_alone_and_both_keeps_them_equal(ws: Workspace) -> No
     other = f.loc[1, "Item ID"]
     res = ws.run("sync", ws.write_sheet(f), "-m", ws.mapping, "--target", "both", "--json")
     assert json.loads(res.stdout)["counts"]["updated"] == 1
-    assert ws.live(other, LOCALE_FR)["summary"] == staged(ws, other, LOCALE_FR)["summary"] == (
-        "les deux")
+    assert (
+        ws.live(other, LOCALE_FR)["summary"]
+        == staged(ws, other, LOCALE_FR)["summary"]
+        == ("les deux")
+    )
 
 
 def test_staged_with_publish_reports_the_unpublishable_item_and_publishes_the_rest(
@@ -49,10 +52,12 @@ def test_staged_with_publish_reports_the_unpublishable_item_and_publishes_the_re
     for i in range(5):
         f.loc[i, "Summary"] = f"staged {i}"
     bad = f.loc[2, "Item ID"]
-    ws.sb.set_faults(reject=[{"item_id": bad, "on": "publish",
-                              "description": "the item is locked"}])
-    res = ws.run("sync", ws.write_sheet(f), "-m", ws.mapping, "--target", "staged",
-                 "--publish", "--json")
+    ws.sb.set_faults(
+        reject=[{"item_id": bad, "on": "publish", "description": "the item is locked"}]
+    )
+    res = ws.run(
+        "sync", ws.write_sheet(f), "-m", ws.mapping, "--target", "staged", "--publish", "--json"
+    )
     out = json.loads(res.stdout)
     assert res.exit_code == 1, res.output
     assert out["counts"]["updated"] == 4 and out["counts"]["failed"] == 1
@@ -62,8 +67,9 @@ def test_staged_with_publish_reports_the_unpublishable_item_and_publishes_the_re
         expected = ws.frame.loc[i, "Summary"] if item == bad else f"staged {i}"
         assert ws.live(item, LOCALE_EN)["summary"] == expected
     ws.sb.set_faults(reject=[])
-    again = json.loads(ws.run("sync", ws.write_sheet(f), "-m", ws.mapping, "--target",
-                              "staged", "--json").stdout)
+    again = json.loads(
+        ws.run("sync", ws.write_sheet(f), "-m", ws.mapping, "--target", "staged", "--json").stdout
+    )
     assert again["write_requests"] == 0  # staged already holds the sheet's values
 
 

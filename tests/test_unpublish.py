@@ -24,8 +24,10 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
 
 def live_ids(ws: Workspace) -> set[str]:
     with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
-        return {i["id"] for i in c.iter_items_live(BULK_COLLECTION_ID,
-                                                   cms_locale_ids=list(LOCALES.values()))}
+        return {
+            i["id"]
+            for i in c.iter_items_live(BULK_COLLECTION_ID, cms_locale_ids=list(LOCALES.values()))
+        }
 
 
 def test_three_missing_items_are_unpublished_in_every_locale(ws: Workspace) -> None:
@@ -44,8 +46,9 @@ def test_three_missing_items_are_unpublished_in_every_locale(ws: Workspace) -> N
     assert out["counts"]["unpublished"] == 3, out
     gone = {ws.frame.loc[i, "Item ID"] for i in (5, 50, 95)}
     assert live_ids(ws) == set(ws.frame["Item ID"]) - gone
-    again = json.loads(ws.run("sync", sheet, "-m", ws.mapping, "--unpublish-missing",
-                              "--json").stdout)
+    again = json.loads(
+        ws.run("sync", sheet, "-m", ws.mapping, "--unpublish-missing", "--json").stdout
+    )
     assert "unpublished" not in again["counts"] and again["write_requests"] == 0
 
 
