@@ -2,7 +2,7 @@
 
 Generates ``n`` synthetic Rows lines and ``n`` Changes lines, then in the same process times
 
-* ``csvsync.results.write_results`` (Summary + formatted Rows + Changes, atomic replace), and
+* ``csvsync.sheets.results.write_results`` (Summary + formatted Rows + Changes, atomic replace), and
 * a bare xlsxwriter write of the same cells (same values already rendered as text/numbers, no
   formats, no widths, no summary),
 
@@ -29,7 +29,7 @@ import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from csvsync.results import (
+from csvsync.sheets.results import (
     CHANGES_COLUMNS,
     ROWS_COLUMNS,
     RunSummary,

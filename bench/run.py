@@ -205,7 +205,7 @@ def child_main(spec_path: Path) -> None:
 
 
 def _options(spec: dict[str, Any]) -> Any:
-    from csvsync.job import RunOptions
+    from csvsync.ops.context import RunOptions
 
     return RunOptions(
         mapping=Path(spec["mapping"]),
@@ -220,9 +220,10 @@ def _options(spec: dict[str, Any]) -> Any:
 
 
 def _instrument() -> Phases:
-    from csvsync import diff, preflight, sync
-    from csvsync.job import Job
-    from csvsync.state import State
+    from csvsync.ops import sync
+    from csvsync.ops.context import Job
+    from csvsync.pipeline import diff, preflight
+    from csvsync.state.cache import State
 
     ph = Phases()
     ph.wrap(sync, "read_sheet")
@@ -246,7 +247,7 @@ def _instrument() -> Phases:
 
 
 def task_plan(spec: dict[str, Any]) -> dict[str, Any]:
-    from csvsync import sync as lib
+    from csvsync.ops import sync as lib
 
     ph = _instrument()
     start = time.perf_counter()
@@ -297,7 +298,7 @@ def bare_write(path: Path, tables: list[tuple[str, list[str], Any]]) -> None:
 
 
 def task_pull(spec: dict[str, Any]) -> dict[str, Any]:
-    from csvsync import sync as lib
+    from csvsync.ops import sync as lib
 
     start = time.perf_counter()
     count = lib.pull(_options(spec))

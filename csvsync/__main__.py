@@ -1,5 +1,5 @@
 """``python -m csvsync``: the same as the ``csvsync`` console script."""
 
-from .cli import main
+from csvsync.cli import main
 
 main()

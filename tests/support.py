@@ -10,7 +10,7 @@ import pandas as pd
 from click.testing import CliRunner, Result
 
 from csvsync.cli import cli
-from csvsync.demo import DEMO_MAPPING, DEMO_TOKEN, live_demo_items, sample_frame
+from csvsync.ops.demo import DEMO_MAPPING, DEMO_TOKEN, live_demo_items, sample_frame
 from csvsync.sandbox import Sandbox
 
 

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from support import Workspace, make_workspace, read_rows
 
-from csvsync.demo import DEMO_TOKEN
+from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import LOCALE_EN
 

@@ -29,8 +29,7 @@ from csvsync.errors import (
     ServerError,
     ValidationApiError,
 )
-from csvsync.ratelimit import FakeClock
-from csvsync.webflow import (
+from csvsync.webflow.client import (
     CREATE_HINT,
     ClientOptions,
     WebflowClient,
@@ -38,6 +37,7 @@ from csvsync.webflow import (
     _retry_after,
     check_api_base,
 )
+from csvsync.webflow.pacing import FakeClock
 
 TOKEN = "sandbox-token-csvsync-test-7f3a9c"
 SECRET = "tok-DO-NOT-LEAK-91c2e7b05d"

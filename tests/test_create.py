@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from support import Workspace, make_workspace, read_rows
 
-from csvsync.demo import DEMO_TOKEN
+from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_DE, LOCALE_EN, LOCALE_FR
 from csvsync.webflow import ClientOptions, WebflowClient

@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from csvsync.cli import cli
-from csvsync.demo import regenerate_samples
+from csvsync.ops.demo import regenerate_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +17,7 @@ def test_committed_samples_match_the_generator(tmp_path: Path) -> None:
     for rel in ("sample_data/products.csv", "mappings/demo-products.yaml"):
         assert (tmp_path / rel).read_text(encoding="utf-8") == (ROOT / rel).read_text(
             encoding="utf-8"
-        ), f"{rel} is stale: run python -m csvsync.demo"
+        ), f"{rel} is stale: run python -m csvsync.ops.demo"
 
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:

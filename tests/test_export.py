@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from support import Workspace, make_workspace
 
-from csvsync.exportcells import CellMaker, RefNames
-from csvsync.fields import api_key, convert_column
+from csvsync.convert.to_api import api_key, convert_column
+from csvsync.convert.to_sheet import CellMaker, RefNames
 from csvsync.models import FieldOptions, RefTarget, SchemaField
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import (
@@ -23,8 +23,8 @@ from csvsync.sandbox.seed import (
     LOCALE_FR,
     product_id,
 )
-from csvsync.sheet import read_sheet
-from csvsync.sheetout import write_table
+from csvsync.sheets.read import read_sheet
+from csvsync.sheets.write import write_table
 from csvsync.webflow import ClientOptions, WebflowClient
 
 # A long layout with other options than the demo mapping: no date_format (typed dates in XLSX,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from csvsync.fields import (
+from csvsync.convert.to_api import (
     Converted,
     api_key,
     check_mappable,

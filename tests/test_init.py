@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from support import Workspace, make_workspace
 
-from csvsync.job import parse_locales, parse_schema
-from csvsync.mapping import load_mapping, resolve
+from csvsync.mapping.mapping import load_mapping, resolve
+from csvsync.mapping.yamlload import load_yaml
+from csvsync.ops.context import parse_locales, parse_schema
+from csvsync.ops.init import CollectionInfo, scaffold_text, write_mapping, yaml_text
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import DEMO_AUTHORS_COLLECTION_ID, DEMO_COLLECTION_ID, DEMO_SITE_ID
-from csvsync.scaffold import CollectionInfo, scaffold_text, write_mapping, yaml_text
-from csvsync.yamlload import load_yaml
 
 EDITABLE = {
     "name", "slug", "summary", "description", "image", "gallery", "video", "website",

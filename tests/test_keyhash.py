@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from csvsync.keyhash import StateHashes, field_hashes, key_hashes
+from csvsync.pipeline.hashing import StateHashes, field_hashes, key_hashes
 
 
 def hashes(layout: dict[int, list[str]]) -> StateHashes:

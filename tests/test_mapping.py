@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from csvsync.errors import MappingError
-from csvsync.mapping import check_columns, load_mapping, match_locale, resolve
+from csvsync.mapping.mapping import check_columns, load_mapping, match_locale, resolve
 from csvsync.models import Locale, SchemaField
 
 LOCALES = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from support import Workspace, make_workspace, read_rows
 
-from csvsync.demo import DEMO_TOKEN
+from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
 
 

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from csvsync.ratelimit import Backoff, FakeClock, Pacer, SystemClock, default_margin
+from csvsync.webflow.pacing import Backoff, FakeClock, Pacer, SystemClock, default_margin
 
 
 def max_in_window(times: list[float], window: float) -> int:

@@ -10,9 +10,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from csvsync import results
 from csvsync.errors import ConfigError, SheetError
-from csvsync.results import (
+from csvsync.sheets import results
+from csvsync.sheets.results import (
     CHANGES_COLUMNS,
     ROWS_COLUMNS,
     RunSummary,

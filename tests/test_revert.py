@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from support import Workspace, make_workspace
 
-from csvsync.demo import DEMO_TOKEN
-from csvsync.job import _acquire_lock
+from csvsync.ops.context import _acquire_lock
+from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_DE, LOCALE_EN, LOCALE_FR
 from csvsync.webflow import ClientOptions, WebflowClient
@@ -119,7 +119,7 @@ def test_revert_json_counts_and_workbook(ws: Workspace) -> None:
     assert summary["New value"] == ws.frame.loc[0, "Summary"]
     category = changes[changes["Field"] == "category"].iloc[0]
     assert category["New value"] == ws.frame.loc[1, "Category"]  # shown by name, as in the sheet
-    from csvsync.results import read_run_id
+    from csvsync.sheets.results import read_run_id
 
     assert read_run_id(ws.dir / "revert.xlsx") == out["run_id"]
 

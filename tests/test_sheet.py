@@ -1,4 +1,4 @@
-"""csvsync.sheet and csvsync.xlsxguard: reading CSV/XLSX, and every whole-file refusal.
+"""csvsync.sheets.read and csvsync.sheets.xlsxguard: reading CSV/XLSX, and every whole-file refusal.
 
 All input files are built in tmp_path (no binary fixtures in the repository).
 """
@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 import xlsxwriter
 
-from csvsync import sheet as sheet_module
 from csvsync.errors import SheetError
-from csvsync.sheet import Sheet, SheetOptions, XlsxLimits, check_xlsx_safe, read_sheet
+from csvsync.sheets import read as sheet_module
+from csvsync.sheets.read import Sheet, SheetOptions, XlsxLimits, check_xlsx_safe, read_sheet
 
 # --- helpers -------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support import Workspace, make_workspace
 
-from csvsync.demo import DEMO_TOKEN
+from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_EN, LOCALE_FR
 from csvsync.webflow import ClientOptions, WebflowClient

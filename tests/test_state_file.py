@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from csvsync.state import PAGE_SIZE, SCHEMA_VERSION, State
+from csvsync.state.cache import PAGE_SIZE, SCHEMA_VERSION, State
 
 
 def pragma(path: Path, name: str) -> int:

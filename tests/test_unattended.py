@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from support import BULK_COLLECTION_ID, Workspace, make_workspace, read_rows, seed_bulk
 
-from csvsync.demo import DEMO_TOKEN
-from csvsync.job import _acquire_lock
+from csvsync.ops.context import _acquire_lock
+from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_EN
-from csvsync.state import State
+from csvsync.state.cache import State
 from csvsync.webflow import ClientOptions, WebflowClient
 
 
@@ -340,7 +340,7 @@ def make_workspace_with_token(sb: Sandbox, tmp_path: Path, token: str) -> Worksp
     """A workspace whose sandbox wants ``token`` (the demo helpers read DEMO_TOKEN)."""
     import support
 
-    from csvsync import demo
+    from csvsync.ops import demo
 
     saved = demo.DEMO_TOKEN, support.DEMO_TOKEN
     demo.DEMO_TOKEN = support.DEMO_TOKEN = token

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from support import BULK_COLLECTION_ID, Workspace, seed_bulk
 
-from csvsync.demo import DEMO_TOKEN
+from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import LOCALES
 from csvsync.webflow import ClientOptions, WebflowClient

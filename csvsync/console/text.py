@@ -1,0 +1,188 @@
+"""Turn a ``RunResult`` into what a person reads (rich tables) or a monitor reads (a dict).
+
+The plan preview shows counts per outcome, then each changed item with its fields old -> new,
+long values shortened, capped at a readable number of lines unless ``show="all"``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from csvsync.ops.sync import RunResult
+
+SAMPLE = 20
+PROBLEMS = ("invalid", "failed", "not found", "conflict", "not sent", "changed in Webflow")
+STYLES = {
+    "updated": "green",
+    "would update": "cyan",
+    "unchanged": "dim",
+    "invalid": "yellow",
+    "failed": "red",
+    "not found": "yellow",
+    "conflict": "magenta",
+    "not sent": "red",
+    "changed in Webflow": "yellow",
+}
+
+
+def _short(value: Any, limit: int = 50) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = text.replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summary_dict(result: RunResult) -> dict[str, Any]:
+    """The ``--json`` summary."""
+    return {
+        "run_id": result.run_id, "command": result.command, "counts": result.counts,
+        "requests": result.requests, "write_requests": result.write_requests,
+        "retries": result.retries, "rate_limit_waits": result.rate_limit_waits,
+        "batches": result.batches, "duration": round(result.duration, 3),
+        "results": str(result.results_path) if result.results_path else None,
+        "stopped": result.stopped, "exit_code": result.exit_code,
+        "created": {str(row): item for row, item in result.created.items()},
+    }  # fmt: skip
+
+
+def render_result(
+    result: RunResult,
+    show: str = "some",
+    as_dict: bool = False,
+    color: bool = False,
+    width: int = 140,
+) -> Any:
+    """The text of a run (or, with ``as_dict``, the JSON summary)."""
+    if as_dict:
+        return summary_dict(result)
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        width=width,
+        force_terminal=color,
+        no_color=not color,
+        highlight=False,
+        soft_wrap=True,  # paths and messages stay on one line, whole, for grep and copy
+        markup=False,  # "[fr]" in a column name is data, not a style tag
+    )
+    console.print(f"Run {result.run_id} ({result.command})")
+    console.print(_counts_table(result))
+    _unpublishing(console, result, show)
+    _changes(console, result, show)
+    _problems(console, result, show)
+    if result.missing_columns:
+        console.print(
+            "Columns missing from the sheet, left alone: " + ", ".join(result.missing_columns)
+        )
+    for note in result.notes:
+        console.print(Text(note, style="yellow"))
+    if result.command == "plan":
+        console.print(f"A sync would send {result.batches} write request(s).")
+    else:
+        console.print(
+            f"Sent {result.write_requests} write request(s), {result.requests} in "
+            f"all, {result.retries} retries, in {result.duration:.1f} s."
+        )
+    if result.stopped:
+        console.print(Text(result.stopped, style="red"))
+    if result.results_path:
+        console.print(f"Results: {result.results_path}")
+    if result.written_back:
+        console.print(f"Sheet with the new ids: {result.written_back}")
+    return buf.getvalue().rstrip("\n")
+
+
+def _counts_table(result: RunResult) -> Table | str:
+    counts = result.counts
+    if not counts:
+        return "No rows."
+    table = Table(title=None, show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("Outcome")
+    table.add_column("Rows x locales", justify="right")
+    for outcome, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        table.add_row(Text(outcome, style=STYLES.get(outcome, "")), str(n))
+    # Keep the one-line form too: scripts and people grep for "12 updated".
+    line = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
+    grid = Table.grid()
+    grid.add_row(f"Rows x locales: {line}")
+    grid.add_row(table)
+    return grid
+
+
+def _changes(console: Console, result: RunResult, show: str) -> None:
+    changes = result.report.changes
+    if changes.empty:
+        return
+    limit = len(changes) if show == "all" else SAMPLE
+    console.print(f"Field changes ({len(changes)}):")
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    # Fixed widths: short columns never give way; long values are cut (the workbook has them).
+    widths = {
+        "Row": 6,
+        "Item": 22,
+        "Locale": 6,
+        "Field": 14,
+        "Old": 28,
+        "": 2,
+        "New": 28,
+        "Outcome": 12,
+    }
+    for col, width in widths.items():
+        table.add_column(col, overflow="ellipsis", no_wrap=True, width=width)
+    for rec in changes.head(limit).itertuples(index=False):
+        table.add_row(
+            str(rec.row),
+            _short(rec.item or rec.item_id, 28),
+            str(rec.locale),
+            str(rec.field),
+            _short(rec.old),
+            "->",
+            _short(rec.new),
+            Text(str(rec.outcome), style=STYLES.get(str(rec.outcome), "")),
+        )
+    console.print(table)
+    if len(changes) > limit:
+        console.print(f"… and {len(changes) - limit} more (--show all, or see the workbook)")
+
+
+def _unpublishing(console: Console, result: RunResult, show: str) -> None:
+    rows = result.report.rows
+    gone = rows[rows["locale"] == "all"]
+    if gone.empty:
+        return
+    limit = len(gone) if show == "all" else SAMPLE
+    console.print(Text(f"Items no row names ({len(gone)}):", style="bold red"))
+    for rec in gone.head(limit).itertuples(index=False):
+        console.print(
+            Text(
+                f"  {rec.outcome}: {rec.item or rec.item_id} ({rec.item_id})",
+                style=STYLES.get(str(rec.outcome), "red"),
+            )
+        )
+    if len(gone) > limit:
+        console.print(f"  … and {len(gone) - limit} more (--show all, or see the workbook)")
+
+
+def _problems(console: Console, result: RunResult, show: str) -> None:
+    rows = result.report.rows
+    problems = rows[rows["outcome"].isin(PROBLEMS)]
+    if problems.empty:
+        return
+    limit = len(problems) if show == "all" else SAMPLE
+    for rec in problems.head(limit).itertuples(index=False):
+        console.print(
+            Text(
+                f"row {rec.row} [{rec.locale}] {rec.outcome}: {rec.message}",
+                style=STYLES.get(str(rec.outcome), ""),
+            ),
+            soft_wrap=True,
+        )
+    if len(problems) > limit:
+        console.print(f"… and {len(problems) - limit} more problems (see the workbook)")

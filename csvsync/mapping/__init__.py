@@ -1,0 +1,1 @@
+"""mapping: see docs/architecture.md."""

@@ -1,0 +1,330 @@
+"""A run's shared setup: options, the client, the state, the schema and locales, cache refresh.
+
+``RunOptions`` is the one options object every command passes around (no long parameter
+lists). ``Job`` opens what a run needs in a fixed order: the mapping first (no network), then
+the state and the client, then the schema and locales (from the state's cache when present).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from filelock import FileLock, Timeout
+
+from csvsync.errors import ConfigError, LockedError, MappingError, NotFoundError
+from csvsync.mapping.mapping import Mapping, ResolvedMapping, load_mapping, resolve
+from csvsync.models import Locale, RefTarget, SchemaField
+from csvsync.sheets.read import SheetOptions
+from csvsync.sheets.results import RunSummary
+from csvsync.state.cache import State
+from csvsync.webflow.client import ClientOptions, Listing, WebflowClient, check_api_base
+from csvsync.webflow.pacing import Clock
+
+DEFAULT_API_BASE = "https://api.webflow.com/v2"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a command needs; the CLI builds one from its flags."""
+
+    mapping: Path
+    api_base: str = DEFAULT_API_BASE
+    token: str = field(default="", repr=False)
+    sheet: Path | None = None
+    state_path: Path | None = None
+    results: Path | None = None
+    sheet_options: SheetOptions = field(default_factory=SheetOptions)
+    allow_missing_columns: bool = False
+    refresh: bool = False
+    batch_size: int = 100
+    rate_window: float = 60.0
+    max_in_flight: int = 4
+    max_retry_time: float = 300.0
+    timeout: float = 30.0
+    on_conflict: str = "report"
+    write_results: bool = True
+    write_back: bool = False  # a copy of the sheet with new items' ids filled in
+    # live: PATCH /items/live (the site changes at once; the staged version keeps the old
+    # values). staged: PATCH /items (the Designer's version; --publish puts it live). both.
+    target: str = "live"
+    publish: bool = False
+    unpublish_missing: bool = False
+    max_unpublish: float = 0.10  # share of the collection --unpublish-missing may take down
+    yes: bool = False
+    clock: Clock | None = None
+    # Set by the CLI's SIGINT/SIGTERM handlers: stop after the batches in flight.
+    stop: threading.Event | None = field(default=None, compare=False)
+    # Called with one dict per event (run start, each batch, run end): --log-file.
+    on_event: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
+
+    def resolved_state_path(self) -> Path:
+        if self.state_path:
+            return self.state_path
+        return self.mapping.parent / ".csvsync" / "state.db"
+
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class RunCounters(Protocol):
+    """What a sync's or a revert's result tells the workbook's Summary."""
+
+    run_id: str
+    requests: int
+    write_requests: int
+    retries: int
+    rate_limit_waits: int
+
+    @property
+    def counts(self) -> dict[str, int]: ...
+
+    @property
+    def exit_code(self) -> int: ...
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    del stage, done, total
+
+
+def parse_locales(site: dict[str, Any]) -> list[Locale]:
+    """Site JSON -> locales, primary first. A site without localization has one locale."""
+    locs = site.get("locales") or {}
+    out: list[Locale] = []
+    primary = locs.get("primary")
+    if primary:
+        out.append(
+            Locale(
+                primary["cmsLocaleId"],
+                primary.get("tag", "en"),
+                primary.get("displayName", ""),
+                True,
+            )
+        )
+    for sec in locs.get("secondary") or []:
+        if sec.get("enabled", True):
+            out.append(
+                Locale(sec["cmsLocaleId"], sec.get("tag", ""), sec.get("displayName", ""), False)
+            )
+    if not out:
+        raise MappingError(
+            f"site {site.get('id')} reports no locales", "enable localization or check the site id"
+        )
+    return out
+
+
+def parse_schema(collection: dict[str, Any]) -> list[SchemaField]:
+    return [
+        SchemaField(
+            slug=f["slug"],
+            type=f["type"],
+            display_name=f.get("displayName", f["slug"]),
+            required=bool(f.get("isRequired")),
+            editable=f.get("isEditable", True) is not False,
+            validations=f.get("validations") or {},
+        )
+        for f in collection.get("fields", [])
+    ]
+
+
+class Job:
+    """The open resources of one run. Use as a context manager."""
+
+    def __init__(self, options: RunOptions, progress: Progress | None = None) -> None:
+        self.options = options
+        self.progress = progress or _no_progress
+        self.mapping: Mapping = load_mapping(options.mapping)
+        if not options.token:
+            raise ConfigError("no API token", "set WEBFLOW_API_TOKEN or pass --token-file")
+        client_options = ClientOptions(
+            api_base=options.api_base,
+            token=options.token,
+            timeout=options.timeout,
+            rate_window=options.rate_window,
+            max_in_flight=options.max_in_flight,
+            max_retry_time=options.max_retry_time,
+            clock=options.clock,
+        )
+        self.api_base = check_api_base(options.api_base).rstrip("/")  # before locking anything
+        state_path = options.resolved_state_path()
+        self.lock = _acquire_lock(state_path, self.api_base, self.mapping.collection)
+        try:
+            self.state = State(state_path)
+            self.client = WebflowClient(client_options)
+        except BaseException:
+            self.lock.release()
+            raise
+        # The staged target compares with the staged items: a cache of its own.
+        self.staged = options.target == "staged"
+        suffix = "#staged" if self.staged else ""
+        self.scope = self.state.scope(self.api_base, self.mapping.collection + suffix)
+        self.collection: dict[str, Any] = {}
+        self.schema: list[SchemaField] = []
+        self.locales: list[Locale] = []
+        self.resolved: ResolvedMapping | None = None
+
+    def __enter__(self) -> Job:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.client.close()
+        self.state.close()
+        self.lock.release()
+
+    def run_summary(
+        self,
+        command: str,
+        sheet: str,
+        started: datetime,
+        outcome: RunCounters,
+        notes: Sequence[str],
+    ) -> RunSummary:
+        """The ``Summary`` sheet of a results workbook for this run's collection."""
+        return RunSummary(
+            run_id=outcome.run_id,
+            command=command,
+            sheet=sheet,
+            mapping=str(self.options.mapping),
+            collection=f"{self.collection.get('displayName', '')} ({self.mapping.collection})",
+            api_base=self.api_base,
+            started=started,
+            finished=datetime.now(UTC),
+            counts=outcome.counts,
+            requests=outcome.requests,
+            write_requests=outcome.write_requests,
+            retries=outcome.retries,
+            rate_limit_waits=outcome.rate_limit_waits,
+            exit_code=outcome.exit_code,
+            notes=tuple(notes),
+        )
+
+    def stopping(self) -> bool:
+        """True once SIGINT/SIGTERM asked the run to stop."""
+        return self.options.stop is not None and self.options.stop.is_set()
+
+    def event(self, kind: str, **data: Any) -> None:
+        if self.options.on_event is not None:
+            self.options.on_event({"event": kind, **data})
+
+    @property
+    def primary(self) -> Locale:
+        return next(loc for loc in self.locales if loc.primary)
+
+    def load_schema(self) -> ResolvedMapping:
+        """Schema and locales from the cache, or from the API on first use / --refresh."""
+        site = None if self.options.refresh else self.state.get_meta(self.scope, "site")
+        coll = None if self.options.refresh else self.state.get_meta(self.scope, "collection")
+        if site is None:
+            site = self._fetch(
+                lambda: self.client.get_site(self.mapping.site), "site", self.mapping.site
+            )
+            self.state.set_meta(self.scope, "site", site)
+        if coll is None:
+            coll = self._fetch(
+                lambda: self.client.get_collection(self.mapping.collection),
+                "collection",
+                self.mapping.collection,
+            )
+            self.state.set_meta(self.scope, "collection", coll)
+        self.collection = coll
+        self.locales = parse_locales(site)
+        self.schema = parse_schema(coll)
+        self.resolved = resolve(self.mapping, self.locales, self.schema)
+        return self.resolved
+
+    def forget_schema(self) -> None:
+        """Webflow said the schema changed: fetch it again next time."""
+        self.state.db.execute(
+            "DELETE FROM meta WHERE scope=? AND key IN ('site','collection')", (self.scope,)
+        )
+
+    def _fetch(self, call: Callable[[], dict[str, Any]], what: str, ident: str) -> dict[str, Any]:
+        try:
+            return call()
+        except NotFoundError as exc:
+            raise MappingError(
+                f"{self.mapping.where(what)}: {what} {ident} not found at {self.api_base}",
+                f"check the {what} id in the mapping (Webflow said: {exc.message})",
+            ) from None
+
+    def refresh_items(self) -> int:
+        """Bring the cache up to date: a full pull when empty or --refresh, else incremental."""
+        locale_ids = [loc.cms_locale_id for loc in self.locales]
+        since = None
+        if not self.options.refresh and self.state.has_variants(self.scope):
+            since = self.state.refresh_since(self.scope)
+        reader = self.client.iter_items if self.staged else self.client.iter_items_live
+        items = reader(self.mapping.collection, cms_locale_ids=locale_ids, updated_since=since)
+        count = self.state.apply_live(
+            self.scope,
+            self.schema,
+            self._counted(items, "pull"),
+            primary_locale=self.primary.cms_locale_id,
+        )
+        self.state.refreshed(self.scope)
+        return count
+
+    def _counted(self, items: Listing, stage: str) -> Iterator[dict[str, Any]]:
+        n = 0
+        for n, item in enumerate(items, 1):
+            if n % 500 == 0:
+                self.progress(stage, n, max(items.total or 0, n))
+            yield item
+        if n >= 500:  # a pull long enough to have shown progress ends it full
+            self.progress(stage, n, n)
+
+    def ref_targets(self) -> dict[str, RefTarget]:
+        """Lookup tables of every collection a mapped Reference points at (cached, refreshed)."""
+        assert self.resolved is not None
+        out: dict[str, RefTarget] = {}
+        for b in self.resolved.bindings:
+            target = b.schema.validations.get("collectionId")
+            if b.schema.type not in ("Reference", "MultiReference") or not target or target in out:
+                continue
+            scope = self.state.scope(self.api_base, "refs:" + str(target))
+            since = None if self.options.refresh else self.state.newest_ref_update(scope)
+            self.state.apply_refs(
+                scope, self.client.iter_items_live(str(target), updated_since=since)
+            )
+            out[str(target)] = self.state.ref_target(scope)
+        return out
+
+
+def _acquire_lock(state_path: Path, api_base: str, collection: str) -> FileLock:
+    """An operating-system lock per (API base, collection), released if the process dies."""
+    digest = hashlib.sha256(f"{api_base}|{collection}".encode()).hexdigest()[:16]
+    path = state_path.parent / "locks" / f"{digest}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise LockedError(
+            f"another csvsync run holds the lock for collection {collection} at {api_base}",
+            f"wait for it to finish; the lock file is {path}",
+        ) from None
+    return lock
+
+
+def token_from_env(token_file: Path | None) -> str:
+    """The API token: ``--token-file`` (refused if others can read it) or WEBFLOW_API_TOKEN."""
+    if token_file is not None:
+        try:
+            mode = token_file.stat().st_mode
+        except OSError as exc:
+            raise ConfigError(f"{token_file}: cannot read token file ({exc.strerror})") from None
+        if os.name == "posix" and mode & 0o077:
+            raise ConfigError(
+                f"{token_file}: token file is readable by others", f"run: chmod 600 {token_file}"
+            )
+        return token_file.read_text(encoding="utf-8").strip()
+    return os.environ.get("WEBFLOW_API_TOKEN", "").strip()

@@ -1,0 +1,279 @@
+"""Send PATCH batches to ``/items/live`` and isolate the variants Webflow refuses.
+
+A 400 or 404 for a batch says nothing about which variant caused it (Webflow's details name a
+field, never an item), so the batch is split in halves until the bad variants stand alone; the
+good ones land. Errors that would hit every row (schema changed, auth) stop the run instead of
+splitting, and splitting has a request budget.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from csvsync.errors import (
+    ApiError,
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    StoppedError,
+    ValidationApiError,
+)
+from csvsync.models import FILE_TYPES, SchemaField
+from csvsync.pipeline.batches import Batch, VariantWrite, halves
+from csvsync.webflow.client import WebflowClient
+
+UPDATED, FAILED, NOT_FOUND = "updated", "failed", "not found"
+
+
+@dataclass
+class VariantResult:
+    """What happened to one variant write."""
+
+    write: VariantWrite
+    outcome: str
+    message: str = ""
+    item: dict[str, Any] | None = None
+    dropped_files: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PushTarget:
+    """Where and how to push: the collection, its schema, and the live values before the run."""
+
+    client: WebflowClient
+    collection_id: str
+    primary_locale: str
+    schema: list[SchemaField]
+    split_budget: int
+    old_values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    mode: str = "live"  # live | staged | both
+
+
+@dataclass
+class BatchResult:
+    batch: Batch
+    results: list[VariantResult]
+
+
+def fatal_reason(exc: ApiError) -> str | None:
+    """An error that would hit every row, so splitting the batch is pointless."""
+    text = (exc.message + " " + " ".join(str(d) for d in exc.details)).lower()
+    if isinstance(exc, AuthError):
+        return "Webflow refused the token"
+    if "not described in schema" in text:
+        return "the collection's fields changed (a mapped field is not in the schema)"
+    if isinstance(exc, ConflictError) and "structure changed" in text:
+        return "the collection structure changed since the last publish"
+    return None
+
+
+class Pusher:
+    """Sends batches for one collection; thread-safe (no shared mutable state but a counter)."""
+
+    def __init__(self, target: PushTarget) -> None:
+        self.client = target.client
+        self.collection_id = target.collection_id
+        self.primary_locale = target.primary_locale
+        self.file_fields = {f.slug for f in target.schema if f.type in FILE_TYPES}
+        self.split_budget = target.split_budget
+        self.old = target.old_values
+        self.mode = target.mode
+
+    def send(self, batch: Batch) -> BatchResult:
+        return BatchResult(batch, self._send(batch.writes))
+
+    def _send(self, writes: list[VariantWrite]) -> list[VariantResult]:
+        if not writes:
+            return []
+        bodies = [w.body(self.primary_locale) for w in writes]
+        try:
+            if self.mode == "staged":
+                items = self.client.update_items(self.collection_id, bodies)
+            else:
+                items = self.client.update_items_live(self.collection_id, bodies)
+        except (ValidationApiError, NotFoundError, ConflictError, AuthError) as exc:
+            reason = fatal_reason(exc)
+            if reason:
+                raise StoppedError(
+                    f"stopped: {reason}: {exc}", "run `csvsync plan --refresh` to reload the schema"
+                ) from exc
+            return self._isolate(writes, exc)
+        results = self._match(writes, items)
+        if self.mode == "both":
+            self._also_staged(results)
+        return results
+
+    def _also_staged(self, results: list[VariantResult]) -> None:
+        """--target both: the same values to the staged variants, so the two never disagree."""
+        done = [r for r in results if r.outcome == UPDATED]
+        if not done:
+            return
+        try:
+            self.client.update_items(
+                self.collection_id, [r.write.body(self.primary_locale) for r in done]
+            )
+        except ApiError as exc:
+            for r in done:
+                r.outcome = FAILED
+                r.message = f"updated live, but the staged version was refused: {_message(exc)}"
+
+    def _isolate(self, writes: list[VariantWrite], exc: ApiError) -> list[VariantResult]:
+        if len(writes) == 1:
+            return [VariantResult(writes[0], _outcome(exc), _message(exc))]
+        if self.split_budget <= 0:
+            return [
+                VariantResult(w, FAILED, f"not isolated (split budget spent): {_message(exc)}")
+                for w in writes
+            ]
+        self.split_budget -= 2
+        out: list[VariantResult] = []
+        for half in halves(writes):
+            out.extend(self._send(half))
+        return out
+
+    def _match(
+        self, writes: list[VariantWrite], items: list[dict[str, Any]]
+    ) -> list[VariantResult]:
+        by_key = {(it.get("id"), it.get("cmsLocaleId") or self.primary_locale): it for it in items}
+        out = []
+        for w in writes:
+            item = by_key.get((w.item_id, w.locale_id))
+            if item is None and len(items) == len(writes):
+                item = items[writes.index(w)]
+            if item is None:
+                out.append(VariantResult(w, FAILED, "Webflow did not return this variant"))
+                continue
+            dropped = self._dropped_files(w, item)
+            msg = ""
+            if dropped:
+                msg = (
+                    "Webflow skipped the file at "
+                    + ", ".join(f"{f} ({w.field_data[f]!r})" for f in dropped)
+                    + ": check the URL is public and under 4 MB"
+                )
+            out.append(VariantResult(w, UPDATED, msg, item, dropped))
+        return out
+
+    def _dropped_files(self, w: VariantWrite, item: dict[str, Any]) -> list[str]:
+        """File fields Webflow skipped (``skipInvalidFiles``): absent, fewer, or left as before."""
+        fd = item.get("fieldData") or {}
+        dropped = []
+        for f, sent in w.field_data.items():
+            if f not in self.file_fields or not sent:
+                continue
+            got = fd.get(f)
+            before = self.old.get((w.item_id, w.locale_id, f))
+            missing = not got or (isinstance(sent, list) and len(got) < len(sent))
+            unchanged = got == before and _urls(sent) != _urls(before)
+            if missing or unchanged:
+                dropped.append(f)
+        return dropped
+
+
+def _urls(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    return [str(v.get("url", "")) if isinstance(v, dict) else str(v) for v in items]
+
+
+def _outcome(exc: ApiError) -> str:
+    return NOT_FOUND if isinstance(exc, NotFoundError) else FAILED
+
+
+def _message(exc: ApiError) -> str:
+    """Webflow's refusal in plain words, with its status and code kept for reference."""
+    parts = [_plain_detail(d) for d in exc.details] or [_plain_text(exc)]
+    return f"{'; '.join(parts)} (Webflow {exc.status} {exc.code})"
+
+
+def _plain_text(exc: ApiError) -> str:
+    text = exc.message
+    if isinstance(exc, ConflictError) and "never been published" in text:
+        return (
+            "this item has never been published, so its live version cannot be changed: "
+            "publish it first, or write it staged with --target staged --publish"
+        )
+    if isinstance(exc, NotFoundError):
+        return "Webflow no longer has this item live (deleted or unpublished since the last pull)"
+    return text
+
+
+def _plain_detail(detail: Any) -> str:
+    if not isinstance(detail, dict):
+        return str(detail)
+    param = str(detail.get("param") or "")
+    desc = str(detail.get("description") or detail.get("message") or "")
+    taken = re.match(r"Unique value is already in database: '(.*)'", desc)
+    if taken:
+        return f"{param.capitalize() or 'Value'} '{taken.group(1)}' is already used by another item"
+    return f"{param}: {desc}" if param else desc
+
+
+def send_all(
+    client: WebflowClient,
+    pusher: Pusher,
+    batches: list[Batch],
+    stopping: Callable[[], bool],
+    record: Callable[[BatchResult], None],
+) -> str | None:
+    """Send ``batches`` through the client's pool; returns why it stopped, if it did.
+
+    Each answered batch goes to ``record`` on a writer thread: recording it (SQLite, hashing)
+    takes about as long as a request at the rate ceiling, and done inline it would hold back
+    the next requests. A stop (an error that hits every row, the API down past the retry
+    budget, SIGINT/SIGTERM) sends nothing more; the batches in flight finish and are recorded.
+    """
+    if stopping():
+        return "stopped: interrupted before the first batch was sent"
+    halt: list[str] = []
+    writer = _Writer(record)
+    try:
+        results = client.map_in_flight(pusher.send, batches, stop=lambda: bool(halt) or stopping())
+        for _, res in results:
+            if isinstance(res, StoppedError):
+                halt.append(res.message)
+            elif isinstance(res, ApiError):
+                halt.append(f"stopped: the API stayed unavailable: {res}")
+            elif isinstance(res, BaseException):
+                raise res
+            else:
+                writer.put(res)
+    finally:
+        writer.close()
+    if not halt and stopping():
+        halt.append("stopped: interrupted; the batches in flight were finished")
+    return halt[0] if halt else None
+
+
+class _Writer:
+    """One thread that records answered batches in order; its first error is re-raised."""
+
+    def __init__(self, record: Callable[[BatchResult], None]) -> None:
+        self._record = record
+        self._queue: queue.Queue[BatchResult | None] = queue.Queue(maxsize=64)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="csvsync-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._record(item)
+                except BaseException as exc:  # handed to the main thread in put()/close()
+                    self._error = exc
+
+    def put(self, result: BatchResult) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(result)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

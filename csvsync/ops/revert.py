@@ -1,0 +1,606 @@
+"""``csvsync revert``: put back the values a run replaced, read from the state's journal.
+
+This module owns what a revert means: resolving its target (a run id, a results workbook, or
+``last``), the revert plan (which confirmed journal rows to restore, which to skip because the
+field changed since the run), pushing it through the same batched PATCH path as ``sync``
+(``Pusher`` over ``client.map_in_flight``, the cache written with ``State.apply_confirmed``), and
+journaling the revert as a run of its own (command ``revert``) so that it can be reverted too.
+It also owns the run history behind ``csvsync revert --list``. It reads the journal, never the
+workbook's values: a workbook only names the run.
+
+Rules, per (item, locale, field) of the run's *confirmed* journal rows (a killed run's pending
+rows are left alone, since nothing says they landed):
+
+- live equals what the run wrote: the old value is restored (a null old value clears the field);
+- live equals the old value already: ``already reverted`` (nothing sent). So reverting the same
+  run twice is harmless, and a revert stopped part-way can simply be run again;
+- anything else: ``changed since`` (someone edited it after the run): reported, never written.
+
+Journal markers (rows whose ``field`` is not a field slug): ``__created__`` (the run created and
+published the item-variant) and ``__published__`` (a revert published it again) are reverted by
+unpublishing; ``__unpublished__`` by publishing again. A variant that is unpublished this way
+needs no field restores, so its field rows are folded into the unpublish.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from csvsync.convert.to_api import api_key, cleared_value
+from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, ConfigError
+from csvsync.mapping.mapping import load_mapping
+from csvsync.models import FILE_TYPES, SchemaField
+from csvsync.ops.context import Job, Progress, RunOptions
+from csvsync.ops.push import BatchResult, Pusher, PushTarget, send_all
+from csvsync.ops.sync import RunTally, _display, new_run_id
+from csvsync.pipeline.batches import Batch, VariantWrite, make_batches
+from csvsync.sheets.results import (
+    CHANGES_COLUMNS,
+    ROWS_COLUMNS,
+    default_results_path,
+    read_run_id,
+    write_results,
+)
+from csvsync.state.cache import Confirmed, State, _with_source_urls
+from csvsync.webflow.client import check_api_base
+
+CREATED = "__created__"
+PUBLISHED = "__published__"
+UNPUBLISHED = "__unpublished__"
+UNPUBLISH_MARKERS = frozenset({CREATED, PUBLISHED})
+MARKERS = UNPUBLISH_MARKERS | {UNPUBLISHED}
+MARKER_LABELS = {CREATED: "(created)", PUBLISHED: "(published)", UNPUBLISHED: "(unpublished)"}
+
+WOULD_REVERT = "would revert"
+REVERTED = "reverted"
+ALREADY = "already reverted"
+CHANGED_SINCE = "changed since"
+NOT_FOUND = "not found"
+FAILED = "failed"
+NOT_SENT = "not sent"
+PROBLEMS = frozenset({CHANGED_SINCE, NOT_FOUND, FAILED, NOT_SENT})
+# Which field outcome names a variant's line in the Rows sheet: the first that occurs.
+SEVERITY = (FAILED, NOT_SENT, NOT_FOUND, CHANGED_SINCE, REVERTED, WOULD_REVERT, ALREADY)
+
+REVERTS_META = "reverts:"  # meta key prefix: revert run id -> the run it reverted
+
+
+@dataclass
+class Entry:
+    """One journal row of the reverted run and what the revert does with it."""
+
+    item_id: str
+    locale_id: str
+    field: str  # a field slug, or one of MARKERS
+    current: Any  # the live value now (JSON as Webflow returns it)
+    run_value: Any  # what the reverted run wrote
+    restore: Any  # what goes back (the run's old value; the field's cleared value for null)
+    outcome: str
+    message: str = ""
+
+    @property
+    def action(self) -> str:
+        """``patch``, ``unpublish`` or ``publish``."""
+        if self.field in UNPUBLISH_MARKERS:
+            return "unpublish"
+        return "publish" if self.field == UNPUBLISHED else "patch"
+
+
+@dataclass
+class RevertResult(RunTally):
+    """What a revert did (or, for a dry run, would do)."""
+
+    run_id: str  # the revert's own run id (recorded only when not a dry run)
+    reverted: dict[str, Any]  # the reverted run's ``runs`` row
+    entries: list[Entry]
+    dry_run: bool = False
+    unconfirmed: int = 0  # journal rows of the run never confirmed (killed mid-batch)
+    locales: dict[str, str] = field(default_factory=dict)  # cmsLocaleId -> tag
+    names: dict[tuple[str, str], str] = field(default_factory=dict)
+    display: Callable[[str, Any], Any] = field(default=lambda _f, value: value, repr=False)
+    command: str = "revert"
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Fields (and publish-state changes) per outcome."""
+        out: dict[str, int] = {}
+        for e in self.entries:
+            out[e.outcome] = out.get(e.outcome, 0) + 1
+        return out
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped:
+            return EXIT_STOPPED
+        return EXIT_ROWS if any(e.outcome in PROBLEMS for e in self.entries) else EXIT_OK
+
+    @property
+    def notes(self) -> list[str]:
+        out = []
+        if self.unconfirmed:
+            out.append(
+                f"{self.unconfirmed} field(s) of run {self.reverted['run_id']} were never "
+                "confirmed by Webflow (the run was stopped mid-batch): left alone"
+            )
+        if self.stopped:
+            out.append(self.stopped)
+        return out
+
+    def label(self, e: Entry) -> str:
+        return MARKER_LABELS.get(e.field, e.field)
+
+    def shown(self, e: Entry, value: Any) -> Any:
+        """A value as the sheet would show it; publish states as words."""
+        if e.field in MARKERS:
+            return value
+        return self.display(e.field, value)
+
+    def changes(self) -> pd.DataFrame:
+        """The Changes sheet: one line per field, live now -> restored, with the outcome."""
+        rows = [
+            (
+                None,
+                e.item_id,
+                self.names.get((e.item_id, e.locale_id), ""),
+                self.locales.get(e.locale_id, e.locale_id),
+                self.label(e),
+                self.shown(e, e.current),
+                self.shown(e, e.restore),
+                e.outcome,
+            )
+            for e in self.entries
+        ]
+        return pd.DataFrame(rows, columns=CHANGES_COLUMNS)
+
+    def rows(self) -> pd.DataFrame:
+        """The Rows sheet: one line per item-variant, named by its most severe field outcome."""
+        variants: dict[tuple[str, str], list[Entry]] = {}
+        for e in self.entries:
+            variants.setdefault((e.item_id, e.locale_id), []).append(e)
+        out = []
+        for (item, loc), entries in variants.items():
+            outcomes = {e.outcome for e in entries}
+            worst = next((o for o in SEVERITY if o in outcomes), entries[0].outcome)
+            done = [self.label(e) for e in entries if e.outcome in (REVERTED, WOULD_REVERT)]
+            messages = [f"{self.label(e)}: {e.message}" for e in entries if e.message]
+            out.append(
+                (
+                    None,
+                    item,
+                    self.names.get((item, loc), ""),
+                    self.locales.get(loc, loc),
+                    worst,
+                    ", ".join(done),
+                    "; ".join(messages),
+                )
+            )
+        return pd.DataFrame(out, columns=ROWS_COLUMNS)
+
+
+# -- run history ---------------------------------------------------------------------------------
+
+
+def list_runs(options: RunOptions) -> list[dict[str, Any]]:
+    """The runs recorded for the mapping's (API base, collection), newest first.
+
+    Reads the state only: no token, no network and no lock (SQLite's WAL lets it read while a
+    run writes). ``finished`` is None for a run that was killed (or is still going).
+    """
+    mapping = load_mapping(options.mapping)
+    api_base = check_api_base(options.api_base).rstrip("/")
+    path = options.resolved_state_path()
+    if not path.exists():
+        return []
+    state = State(path)
+    try:
+        runs = state.list_runs(api_base, mapping.collection)
+        for run in runs:
+            run["reverts"] = (
+                state.get_meta(run["scope"], REVERTS_META + run["run_id"])
+                if run["command"] == "revert"
+                else None
+            )
+            del run["scope"]
+        return runs
+    finally:
+        state.close()
+
+
+def resolve_run(state: State, scope: int, target: str) -> dict[str, Any]:
+    """A run id, a results workbook's path, or ``last`` -> that run's ``runs`` row."""
+    if target == "last":
+        run_id = state.last_run_id(scope, "sync")
+        if run_id is None:
+            raise ConfigError(
+                f"no sync run of this collection is recorded in {state.path}",
+                "pass a run id or a results workbook; `csvsync revert --list` shows the runs",
+            )
+    elif target.lower().endswith((".xlsx", ".xlsm")) or Path(target).is_file():
+        run_id = read_run_id(Path(target))
+    else:
+        run_id = target.strip()
+    run = state.get_run(run_id)
+    if run is None:
+        raise ConfigError(
+            f"unknown run id {run_id!r} (not in {state.path})",
+            "`csvsync revert --list -m MAPPING` shows the runs",
+        )
+    if run["scope"] != scope:
+        raise ConfigError(
+            f"run {run_id} wrote to another collection or API base than this mapping's",
+            "pass the mapping and --api-base that run used",
+        )
+    return run
+
+
+# -- the revert ----------------------------------------------------------------------------------
+
+
+def revert(
+    options: RunOptions,
+    target: str,
+    *,
+    dry_run: bool = False,
+    on_plan: Callable[[RevertResult], None] | None = None,
+    progress: Progress | None = None,
+) -> RevertResult:
+    """Plan the revert of ``target``, hand the plan to ``on_plan``, then apply it.
+
+    With ``dry_run`` nothing is written to Webflow and no run is recorded; a workbook is written
+    only when ``options.results`` names one.
+    """
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    with Job(options, progress) as job:
+        run = resolve_run(job.state, job.scope, target)
+        job.load_schema()
+        job.refresh_items()
+        result = RevertResult(new_run_id(started), run, [], dry_run)
+        result.unconfirmed = job.state.journal_counts(run["run_id"]).get("pending", 0)
+        result.entries = _plan(job, job.state.journal_for(run["run_id"], "confirmed"))
+        result.locales = {loc.cms_locale_id: loc.tag for loc in job.locales}
+        result.names = job.state.item_names(job.scope)
+        result.display = _display(job, job.ref_targets())
+        if on_plan is not None:
+            on_plan(result)
+        if not dry_run:
+            job.state.start_run(
+                result.run_id,
+                job.scope,
+                "revert",
+                str(run["sheet"] or ""),
+                str(options.mapping),
+                started.isoformat(),
+            )
+            job.state.set_meta(job.scope, REVERTS_META + result.run_id, run["run_id"])
+            result.stopped = _apply(job, result)
+            # Names as they are now: a restored name reads as restored.
+            result.names = job.state.item_names(job.scope)
+        result.take_stats(job.client.stats, t0)
+        if not dry_run:
+            job.state.finish_run(
+                result.run_id,
+                datetime.now(UTC).isoformat(),
+                result.counts,
+                stopped=result.stopped is not None,
+            )
+        if options.write_results and (options.results is not None or not dry_run):
+            result.results_path = _write_workbook(options, job, result, started)
+    return result
+
+
+def _key(f: SchemaField, value: Any, sources: dict[str, str]) -> str:
+    """The comparison key of an API value, as the cache stores it (file URLs by source URL)."""
+    if f.type in FILE_TYPES and value:
+        value = _with_source_urls(value, sources)
+    return api_key(f, value)
+
+
+def _plan(job: Job, journal: list[tuple[int, str, str, str, Any, Any]]) -> list[Entry]:
+    """Journal rows -> entries with their planned outcome, in journal order."""
+    state, scope = job.state, job.scope
+    schema = {f.slug: f for f in job.schema}
+    locales = {loc.cms_locale_id for loc in job.locales}
+    variants = state.load_variants(scope)
+    live_variants = set(zip(variants["item_id"], variants["locale_id"], strict=True))
+    unpublishing = {(i, loc) for _, i, loc, f, _, _ in journal if f in UNPUBLISH_MARKERS}
+    rows = [r for r in journal if r[3] in MARKERS or (r[1], r[2]) not in unpublishing]
+    wanted = [(r[1], r[2], r[3]) for r in rows if r[3] in schema]
+    # The live keys as the refreshed cache stores them (file URLs in source terms).
+    live_keys = {cell: keys[0] for cell, keys in state.cell_texts(scope, wanted).items()}
+    live = state.live_values(scope, wanted)
+    sources = state.file_sources(scope)
+    markers = [(i, loc) for _, i, loc, f, _, _ in rows if f in MARKERS]
+    live_now = _live_variants(job, markers) if markers else set()
+    out = []
+    for _, item, loc, slug, old, new in rows:
+        is_live = (item, loc) in live_variants
+        if slug in MARKERS:
+            out.append(_plan_marker(item, loc, slug, (item, loc) in live_now))
+            continue
+        f = schema.get(slug)
+        restore = cleared_value(f) if f is not None and old is None else old
+        e = Entry(item, loc, slug, live.get((item, loc, slug)), new, restore, WOULD_REVERT)
+        if f is None:
+            e.outcome, e.message = FAILED, "the field is no longer in the collection's schema"
+        elif loc not in locales:
+            e.outcome, e.message = NOT_FOUND, "the locale is no longer enabled on the site"
+        elif not is_live:
+            e.outcome, e.message = NOT_FOUND, "the item is no longer live in this locale"
+        else:
+            now = live_keys.get((item, loc, slug), "")
+            if now != _key(f, new, sources):
+                if now == _key(f, restore, sources):
+                    e.outcome = ALREADY
+                else:
+                    e.outcome = CHANGED_SINCE
+                    e.message = (
+                        f"live {_quote(e.current)}, the run wrote {_quote(new)}; left as it is"
+                    )
+            elif now == _key(f, restore, sources):
+                e.outcome = ALREADY  # the run wrote what was there: nothing to put back
+        out.append(e)
+    return out
+
+
+def _live_variants(job: Job, wanted: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of ``wanted`` (item, locale) are live now, asked of Webflow itself.
+
+    The cache cannot say: an incremental refresh reads what was updated, and an unpublish made
+    in Webflow updates nothing. Only runs with creates or unpublishes pay for this read.
+    """
+    primary = job.primary.cms_locale_id
+    locales = sorted({loc for _, loc in wanted})
+    items = job.client.iter_items_live(job.mapping.collection, cms_locale_ids=locales)
+    seen = {(it.get("id"), it.get("cmsLocaleId") or primary) for it in items}
+    return {key for key in wanted if key in seen}
+
+
+def _plan_marker(item: str, loc: str, marker: str, is_live: bool) -> Entry:
+    if marker in UNPUBLISH_MARKERS:
+        outcome = WOULD_REVERT if is_live else ALREADY
+        return Entry(item, loc, marker, "live" if is_live else "unpublished", "live",
+                     "unpublished", outcome)  # fmt: skip
+    outcome = ALREADY if is_live else WOULD_REVERT
+    return Entry(item, loc, marker, "live" if is_live else "unpublished", "unpublished",
+                 "live", outcome)  # fmt: skip
+
+
+def _quote(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "(empty)"
+    text = repr(value) if not isinstance(value, str) else f"'{value}'"
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
+def _apply(job: Job, result: RevertResult) -> str | None:
+    """Send the planned restores; returns why it stopped, if it did."""
+    todo = [e for e in result.entries if e.outcome == WOULD_REVERT]
+    if not todo:
+        return None
+    patches, batches = _field_batches(job, [e for e in todo if e.action == "patch"])
+    number = len(batches)
+    unpub = _marker_batches([e for e in todo if e.action == "unpublish"], number)
+    number += len(unpub)
+    pub = _marker_batches([e for e in todo if e.action == "publish"], number)
+    result.batches = len(batches) + len(unpub) + len(pub)
+    # Journal before anything is sent: old = live now, new = what goes back.
+    journal = [
+        (b.number, w.item_id, w.locale_id, f, patches[(w.item_id, w.locale_id, f)].current, v)
+        for b in batches
+        for w in b.writes
+        for f, v in w.field_data.items()
+    ]
+    for marker_batches, kind in ((unpub, UNPUBLISHED), (pub, PUBLISHED)):
+        journal += [(n, e.item_id, e.locale_id, kind, None, None) for n, es in marker_batches
+                    for e in es]  # fmt: skip
+    job.state.journal_pending(result.run_id, journal)
+    stopped = _push_fields(job, result.run_id, batches, patches)
+    for n, entries in unpub:
+        if stopped or job.stopping():
+            break
+        _unpublish(job, result.run_id, n, entries)
+    for n, entries in pub:
+        if stopped or job.stopping():
+            break
+        _publish(job, result.run_id, n, entries)
+    if not stopped and job.stopping():
+        stopped = "stopped: interrupted; the batches in flight were finished"
+    for e in todo:
+        if e.outcome == WOULD_REVERT:
+            e.outcome, e.message = NOT_SENT, stopped or "not sent"
+    return stopped
+
+
+def _field_batches(
+    job: Job, entries: list[Entry]
+) -> tuple[dict[tuple[str, str, str], Entry], list[Batch]]:
+    """Field restores grouped per item-variant (first-seen order) and cut into batches."""
+    schema = {f.slug: f for f in job.schema}
+    sources = job.state.file_sources(job.scope)
+    by_cell = {(e.item_id, e.locale_id, e.field): e for e in entries}
+    writes: dict[tuple[str, str], VariantWrite] = {}
+    for e in entries:
+        w = writes.get((e.item_id, e.locale_id))
+        if w is None:
+            w = writes[(e.item_id, e.locale_id)] = VariantWrite(
+                len(writes) + 1, e.item_id, e.locale_id, {}, {}
+            )
+        w.field_data[e.field] = e.restore
+        w.keys[e.field] = _key(schema[e.field], e.restore, sources)
+    return by_cell, make_batches(list(writes.values()), job.options.batch_size)
+
+
+def _marker_batches(entries: list[Entry], after: int) -> list[tuple[int, list[Entry]]]:
+    """Publish-state changes in requests of at most 100 items, numbered after ``after``."""
+    items: dict[str, list[Entry]] = {}
+    for e in entries:
+        items.setdefault(e.item_id, []).append(e)
+    groups = list(items.values())
+    return [
+        (after + n, [e for group in groups[i : i + 100] for e in group])
+        for n, i in enumerate(range(0, len(groups), 100), 1)
+    ]
+
+
+def _push_fields(
+    job: Job, run_id: str, batches: list[Batch], patches: dict[tuple[str, str, str], Entry]
+) -> str | None:
+    """The sync's push path (``push.send_all``), each confirmed batch recorded in one
+    transaction. Returns why it stopped, if it did."""
+    if not batches:
+        return None
+    total = sum(len(b.writes) for b in batches)
+    current = {key: e.current for key, e in patches.items()}
+    pusher = Pusher(
+        PushTarget(
+            job.client,
+            job.mapping.collection,
+            job.primary.cms_locale_id,
+            job.schema,
+            split_budget=max(20, 2 * total // 10),
+            old_values=current,
+        )
+    )
+    done = 0
+
+    def record(res: BatchResult) -> None:
+        nonlocal done
+        _record(job, run_id, res, patches)
+        done += len(res.batch.writes)
+        job.progress("push", done, total)
+
+    return send_all(job.client, pusher, batches, job.stopping, record)
+
+
+def _record(
+    job: Job, run_id: str, res: BatchResult, patches: dict[tuple[str, str, str], Entry]
+) -> None:
+    """A confirmed batch: the cache (live from the answer, base = the restored value), the
+    journal, and each field's outcome."""
+    confirmed, gone, failed = [], [], []
+    for vr in res.results:
+        w = vr.write
+        for f in w.field_data:
+            e = patches[(w.item_id, w.locale_id, f)]
+            if vr.item is None:
+                e.outcome = NOT_FOUND if vr.outcome == "not found" else FAILED
+                e.message = vr.message
+            elif f in vr.dropped_files:
+                e.outcome, e.message = FAILED, vr.message
+            else:
+                e.outcome = REVERTED
+        if vr.item is not None:
+            keys = {f: k for f, k in w.keys.items() if f not in vr.dropped_files}
+            confirmed.append(Confirmed(vr.item, keys, w.field_data))
+        else:
+            failed.append((run_id, w.item_id, w.locale_id))
+            if vr.outcome == "not found":
+                gone.append((w.item_id, w.locale_id))
+    job.state.apply_confirmed(
+        job.scope,
+        job.schema,
+        confirmed,
+        primary_locale=job.primary.cms_locale_id,
+        run_id=run_id,
+        batch=res.batch.number,
+    )
+    if failed:
+        job.state.db.executemany(
+            "UPDATE journal SET status='failed' WHERE run_id=? AND item_id=? AND locale_id=?",
+            failed,
+        )
+    if gone:
+        job.state.forget_variants(job.scope, gone)
+
+
+def _locale_items(entries: Iterable[Entry]) -> list[dict[str, Any]]:
+    items: dict[str, list[str]] = {}
+    for e in entries:
+        items.setdefault(e.item_id, []).append(e.locale_id)
+    return [{"id": i, "cmsLocaleIds": locs} for i, locs in items.items()]
+
+
+def _unpublish(job: Job, run_id: str, batch: int, entries: list[Entry]) -> None:
+    """Revert creates (and republishes) by taking the variants off the live site."""
+    try:
+        job.client.delete_items_live(job.mapping.collection, _locale_items(entries))
+    except ApiError as exc:
+        job.state.mark_batch(run_id, batch, "failed")
+        for e in entries:
+            e.outcome, e.message = FAILED, f"could not unpublish: {exc.message}"
+        return
+    job.state.mark_batch(run_id, batch, "confirmed")
+    # A pull reads live items only, so the cache must not keep what is no longer live.
+    job.state.forget_variants(job.scope, [(e.item_id, e.locale_id) for e in entries])
+    for e in entries:
+        e.outcome = REVERTED
+
+
+def _publish(job: Job, run_id: str, batch: int, entries: list[Entry]) -> None:
+    """Revert unpublishes by publishing again, then read the variants back into the cache."""
+    try:
+        answer = job.client.publish_items(job.mapping.collection, _locale_items(entries))
+    except ApiError as exc:
+        job.state.mark_batch(run_id, batch, "failed")
+        for e in entries:
+            e.outcome, e.message = FAILED, f"could not publish: {exc.message}"
+        return
+    published = set(answer.get("publishedItemIds") or [])
+    errors = "; ".join(str(x) for x in answer.get("errors") or [])
+    for e in entries:
+        if e.item_id in published:
+            e.outcome = REVERTED
+        else:
+            e.outcome, e.message = FAILED, f"Webflow did not publish it {errors}".strip()
+    job.state.mark_batch(run_id, batch, "confirmed")
+    if published:
+        # Publishing need not move lastUpdated, so an incremental refresh could miss these.
+        locs = sorted({e.locale_id for e in entries if e.item_id in published})
+        items = job.client.iter_items_live(job.mapping.collection, cms_locale_ids=locs)
+        job.state.apply_live(
+            job.scope,
+            job.schema,
+            (it for it in items if it.get("id") in published),
+            primary_locale=job.primary.cms_locale_id,
+        )
+
+
+def _write_workbook(options: RunOptions, job: Job, result: RevertResult, started: datetime) -> Path:
+    finished = datetime.now(UTC)
+    path = options.results or _default_path(options, result.reverted, finished)
+    run = result.reverted
+    notes = [f"Reverts run {run['run_id']} ({run['command']} of {run['sheet']}, {run['started']})"]
+    notes.append("Counts are fields (and publish-state changes), not rows.")
+    if result.dry_run:
+        notes.append("Dry run: nothing was written to Webflow.")
+    notes += result.notes
+    summary = job.run_summary("revert", str(run["sheet"] or ""), started, result, notes)
+    return write_results(path, summary, result.rows(), result.changes())
+
+
+def _default_path(options: RunOptions, run: dict[str, Any], now: datetime) -> Path:
+    """``<sheet>.revert-<time>.xlsx`` next to the run's sheet, or next to the mapping when
+    that folder is gone (the run may have been started from another directory)."""
+    sheet = Path(str(run["sheet"] or "run"))
+    folder = sheet.parent if sheet.parent.is_dir() else options.mapping.parent
+    return default_results_path(folder / (sheet.stem + ".xlsx"), "revert", now)
+
+
+__all__ = [
+    "CREATED",
+    "PUBLISHED",
+    "UNPUBLISHED",
+    "Entry",
+    "RevertResult",
+    "list_runs",
+    "resolve_run",
+    "revert",
+]

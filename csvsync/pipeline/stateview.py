@@ -1,0 +1,62 @@
+"""What the diff and the preflight checks read from the state cache, each part on first use.
+
+A plan that keeps every slug and names rows by item id never needs the cached slugs and names
+as texts, nor the variants' flags: loading them lazily keeps those reads off the plan's path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from csvsync.pipeline.hashing import StateHashes
+
+CellTexts = Callable[[list[tuple[str, str, str]]], dict[tuple[str, str, str], tuple[str, str]]]
+
+
+@dataclass
+class StateView:
+    """Loaders for the parts of the cache a plan may need; each loads once, when first read.
+
+    ``hashes``: every cached cell's live and base hash (``StateHashes``). ``texts``: item_id,
+    locale_id, field, live_key of the short fields that match rows and name items (slug, name,
+    the key field). ``variants``: item_id, locale_id and flags of every live variant.
+    ``cell_texts``: (live_key, base_key) of a few cells, on request.
+    """
+
+    load_hashes: Callable[[], StateHashes]
+    load_texts: Callable[[], pd.DataFrame]
+    load_variants: Callable[[], pd.DataFrame]
+    cell_texts: CellTexts
+
+    @cached_property
+    def hashes(self) -> StateHashes:
+        return self.load_hashes()
+
+    @cached_property
+    def texts(self) -> pd.DataFrame:
+        return self.load_texts()
+
+    @cached_property
+    def variants(self) -> pd.DataFrame:
+        return self.load_variants()
+
+    def texts_at(self, cells: pd.DataFrame, labels: pd.Index) -> tuple[pd.Series, pd.Series]:
+        """Live and base text of the cells of ``cells`` (item_id, locale_id and field
+        columns) at ``labels``, as two Series on those labels; "" where the cache has none."""
+        keys = list(
+            zip(
+                cells.loc[labels, "item_id"],
+                cells.loc[labels, "locale_id"],
+                cells.loc[labels, "field"],
+                strict=True,
+            )
+        )
+        texts = self.cell_texts(keys)
+        pairs = [texts.get(k, ("", "")) for k in keys]
+        live = pd.Series([p[0] for p in pairs], index=labels, dtype=object)
+        base = pd.Series([p[1] for p in pairs], index=labels, dtype=object)
+        return live, base
