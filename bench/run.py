@@ -205,7 +205,7 @@ def child_main(spec_path: Path) -> None:
 
 
 def _options(spec: dict[str, Any]) -> Any:
-    from csvsync.ops.context import RunOptions
+    from csvsync.options import RunOptions
 
     return RunOptions(
         mapping=Path(spec["mapping"]),

@@ -1,25 +1,23 @@
 """The editor's commands, ``csvsync init`` and ``csvsync export``: thin click shells.
 
-``cli.py`` registers them at its end (it imports this module there), so import ``csvsync.cli``
-to get them; the library work is in ``scaffold.py`` and ``export.py``.
+The library work is in ``ops/init.py`` and ``ops/export.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-from csvsync.cli import _fail, _options
-from csvsync.cli import api_options as _api_options
-from csvsync.errors import CsvsyncError
-from csvsync.ops.context import DEFAULT_API_BASE, token_from_env
-
-Command = Callable[..., Any]
-# Typed here: mypy cannot infer it across the cli <-> cli_editor import cycle.
-api_options: Callable[[Command], Command] = _api_options  # type: ignore[has-type]
+from csvsync.cli.common import (
+    ApiArgs,
+    PathType,
+    api_options,
+    errors_to_exit,
+    quiet_option,
+    run_options,
+)
+from csvsync.options import DEFAULT_API_BASE
 
 
 @click.command()
@@ -28,7 +26,7 @@ api_options: Callable[[Command], Command] = _api_options  # type: ignore[has-typ
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathType,
     help="Mapping file to write. Default: mappings/<collection slug>.yaml",
 )
 @click.option(
@@ -45,54 +43,60 @@ api_options: Callable[[Command], Command] = _api_options  # type: ignore[has-typ
 )
 @click.option(
     "--token-file",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathType,
     help="File holding the API token (mode 600). Default: env WEBFLOW_API_TOKEN.",
 )
-@click.option("--timeout", type=float, default=30.0, show_default=True)
-def init(**kw: Any) -> None:
+@click.option(
+    "--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for one answer."
+)
+def init(
+    site: str,
+    collection: str | None,
+    output: Path | None,
+    layout: str,
+    force: bool,
+    api_base: str,
+    token_file: Path | None,
+    timeout: float,
+) -> None:
     """Write a mapping scaffold from a collection's live schema and the site's locales."""
     from csvsync.errors import ConfigError
+    from csvsync.ops.context import token_from_env
     from csvsync.ops.init import list_collections, scaffold
-    from csvsync.webflow.client import ClientOptions, WebflowClient
+    from csvsync.webflow import ClientOptions, WebflowClient
 
-    try:
-        token = token_from_env(kw["token_file"])
+    with errors_to_exit():
+        token = token_from_env(token_file)
         if not token:
             raise ConfigError("no API token", "set WEBFLOW_API_TOKEN or pass --token-file")
-        opts = ClientOptions(api_base=kw["api_base"], token=token, timeout=kw["timeout"])
+        opts = ClientOptions(api_base=api_base, token=token, timeout=timeout)
         with WebflowClient(opts) as client:
-            if not kw["collection"]:
-                found = list_collections(client, kw["site"])
+            if not collection:
+                found = list_collections(client, site)
                 for c in found:
                     click.echo(f"{c.id}  {c.name}  ({c.slug})")
                 if found:
-                    click.echo(f"Next: csvsync init --site {kw['site']} --collection <id>")
+                    click.echo(f"Next: csvsync init --site {site} --collection <id>")
                 else:
                     click.echo("The site has no collections.")
                 return
-            path = scaffold(
-                client, kw["site"], kw["collection"], kw["output"], kw["layout"], kw["force"]
-            )
-    except CsvsyncError as exc:
-        _fail(exc)
+            path = scaffold(client, site, collection, output, layout, force)
     click.echo(f"Wrote {path}")
 
 
 @click.command()
 @api_options
-@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
-def export(**kw: Any) -> None:
+@click.argument("out", type=PathType)
+@quiet_option
+def export(api: ApiArgs, out: Path, quiet: bool) -> None:
     """Write the live items to OUT (.xlsx or .csv) in the mapping's layout, ready to edit."""
     from csvsync.ops.export import export as do_export
 
-    try:
-        result = do_export(_options(kw, with_sheet=False), kw["out"])
-    except CsvsyncError as exc:
-        _fail(exc)
+    with errors_to_exit():
+        result = do_export(run_options(api), out)
     for note in result.notes:
         click.echo(f"Note: {note}", err=True)
-    if not kw["quiet"]:
+    if not quiet:
         click.echo(
             f"Exported {result.items} items ({result.rows} rows, {len(result.columns)} columns) "
             f"to {result.path}."

@@ -1,49 +1,35 @@
-"""``csvsync revert``: the click shell over ``revert.py``, and how a revert reads on screen.
+"""``csvsync revert``: the click shell over ``ops/revert.py`` (its text is ``console/revert.py``).
 
-``cli.py`` registers the command at its end (it imports this module there), so import
-``csvsync.cli`` to get it. The plan is printed before anything is sent (the library calls back
-with it), then the outcome; ``--json`` prints one object at the end instead, ``--quiet`` nothing
-unless something needs attention.
+The plan is printed before anything is sent (the library calls back with it), then the outcome;
+``--json`` prints one object at the end instead, ``--quiet`` nothing unless something needs
+attention.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import signal
 import sys
-import threading
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from csvsync.cli import _fail, _options, show_option
-from csvsync.cli import api_options as _api_options
-from csvsync.errors import ConfigError, CsvsyncError
+from csvsync.cli.common import (
+    ApiArgs,
+    PathType,
+    api_options,
+    color,
+    errors_to_exit,
+    json_option,
+    quiet_option,
+    run_options,
+    show_option,
+    stop_on_signals,
+)
+from csvsync.errors import ConfigError
 
-if TYPE_CHECKING:  # rich is imported when something is printed, not on every CLI start
-    from rich.console import Console
-
+if TYPE_CHECKING:
     from csvsync.ops.revert import RevertResult
-
-Command = Callable[..., Any]
-# Typed here: mypy cannot infer it across the cli <-> cli_revert import cycle.
-api_options: Callable[[Command], Command] = _api_options  # type: ignore[has-type]
-
-SAMPLE = 20
-STYLES = {
-    "reverted": "green",
-    "would revert": "cyan",
-    "already reverted": "dim",
-    "changed since": "yellow",
-    "not found": "yellow",
-    "failed": "red",
-    "not sent": "red",
-}
 
 
 @click.command()
@@ -53,239 +39,71 @@ STYLES = {
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop; write nothing.")
 @click.option(
     "--results",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=PathType,
     help="Results workbook path (replaced atomically). Default: next to the run's sheet.",
 )
-@click.option("--batch-size", type=click.IntRange(1, 100), default=100, show_default=True)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100),
+    default=100,
+    show_default=True,
+    help="Item-variants per write request (Webflow takes at most 100).",
+)
 @show_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary on stdout.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
-def revert(**kw: Any) -> None:
+@json_option
+@quiet_option
+def revert(
+    api: ApiArgs,
+    target: str | None,
+    list_runs: bool,
+    dry_run: bool,
+    results: Path | None,
+    batch_size: int,
+    show: str,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Put back the values a run replaced. TARGET: a run id, its results workbook, or `last`.
 
     Fields edited since the run are reported as `changed since` and left alone.
     """
-    try:
-        if kw["list_runs"]:
-            _list(kw)
-            return
-        if not kw["target"]:
+    from csvsync.console.progress import ProgressDisplay
+    from csvsync.console.revert import render_outcome, render_plan, render_runs, summary_dict
+    from csvsync.ops import revert as lib
+    from csvsync.options import RunOptions
+
+    if list_runs:
+        with errors_to_exit():
+            # --list reads the state only: no token needed.
+            runs = lib.list_runs(
+                RunOptions(mapping=api.mapping, api_base=api.api_base, state_path=api.state_path)
+            )
+        click.echo(json.dumps(runs) if as_json else render_runs(runs, color=color()))
+        return
+    with errors_to_exit():
+        if not target:
             raise ConfigError(
                 "revert needs a run id, a results workbook or `last`",
                 "`csvsync revert --list -m MAPPING` shows the runs",
             )
-    except CsvsyncError as exc:
-        _fail(exc)
-    _revert(kw)
-
-
-def _list(kw: dict[str, Any]) -> None:
-    from rich.table import Table
-
-    from csvsync.ops.context import RunOptions
-    from csvsync.ops.revert import list_runs
-
-    # --list reads the state only: no token needed.
-    options = RunOptions(
-        mapping=kw["mapping"], api_base=kw["api_base"], state_path=kw.get("state_path")
-    )
-    runs = list_runs(options)
-    if kw["as_json"]:
-        click.echo(json.dumps(runs))
-        return
-    if not runs:
-        click.echo("No runs recorded for this collection.")
-        return
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    for col in ("Run ID", "Command", "Started", "Finished", "Sheet", "Counts"):
-        table.add_column(col, no_wrap=True)
-    rows = []
-    for run in runs:
-        counts = ", ".join(f"{n} {o}" for o, n in sorted(run["counts"].items())) or "-"
-        command = run["command"] + (f" of {run['reverts']}" if run.get("reverts") else "")
-        finished = _time(run["finished"]) if run["finished"] else "(killed)"
-        rows.append((run["run_id"], command, _time(run["started"]), finished,
-                     str(run["sheet"] or ""), counts))  # fmt: skip
-    for row in rows:
-        table.add_row(*row)
-    # Wide enough for every cell: ids and paths are copied and grepped, never cut.
-    width = sum(max(len(c) for c in col) + 2 for col in zip(*rows, strict=True)) + 20
-    click.echo(_text(table, color=_color(), width=max(140, width)))
-
-
-def _revert(kw: dict[str, Any]) -> None:
-    from csvsync.console.progress import ProgressDisplay
-    from csvsync.ops.revert import revert
-
-    quiet, as_json = kw["quiet"], kw["as_json"]
-    stop = threading.Event()
-    received: list[int] = []
-    progress = ProgressDisplay(quiet=quiet or as_json)
-    color = _color()
-
-    def on_signal(signum: int, frame: object) -> None:
-        # Finish the batches in flight, then write the workbook: never stop mid-transaction.
-        received.append(signum)
-        stop.set()
 
     def on_plan(plan: RevertResult) -> None:
         if not (quiet or as_json):
-            click.echo(render_plan(plan, kw["show"], color=color))
+            click.echo(render_plan(plan, show, color=color()))
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    progress = ProgressDisplay(quiet=quiet or as_json)
     try:
-        options = replace(
-            _options(kw, with_sheet=False),
-            results=kw["results"],
-            batch_size=kw["batch_size"],
-            stop=stop,
-        )
-        result = revert(options, kw["target"], dry_run=kw["dry_run"], on_plan=on_plan,
-                        progress=progress)  # fmt: skip
-    except CsvsyncError as exc:
-        _fail(exc)
+        with stop_on_signals() as stop, errors_to_exit():
+            options = run_options(api, results=results, batch_size=batch_size, stop=stop.event)
+            result = lib.revert(options, target, dry_run=dry_run, on_plan=on_plan,
+                                progress=progress)  # fmt: skip
     finally:
         progress.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    code = 128 + received[0] if received else result.exit_code
+    code = stop.exit_code(result.exit_code)
     if as_json:
         click.echo(json.dumps({**summary_dict(result), "exit_code": code}))
     elif not quiet or code:
         if quiet:  # the plan was not printed: show what needs attention
-            click.echo(render_plan(result, kw["show"], color=color))
-        click.echo(render_outcome(result, color=color))
+            click.echo(render_plan(result, show, color=color()))
+        click.echo(render_outcome(result, color=color()))
     sys.exit(code)
-
-
-def summary_dict(result: RevertResult) -> dict[str, Any]:
-    """The ``--json`` summary of a revert."""
-    return {
-        "run_id": result.run_id, "command": "revert", "reverted_run": result.reverted["run_id"],
-        "dry_run": result.dry_run, "counts": result.counts, "requests": result.requests,
-        "write_requests": result.write_requests, "retries": result.retries,
-        "rate_limit_waits": result.rate_limit_waits, "batches": result.batches,
-        "duration": round(result.duration, 3), "unconfirmed": result.unconfirmed,
-        "changed_since": [
-            {"item_id": e.item_id, "locale": result.locales.get(e.locale_id, e.locale_id),
-             "field": e.field, "live": e.current, "run_value": e.run_value}
-            for e in result.entries if e.outcome == "changed since"
-        ],
-        "results": str(result.results_path) if result.results_path else None,
-        "stopped": result.stopped, "exit_code": result.exit_code,
-    }  # fmt: skip
-
-
-def render_plan(result: RevertResult, show: str = "some", color: bool = False) -> str:
-    """What the revert will do (or, after it, did), field by field."""
-    run = result.reverted
-    console, buf = _console(color)
-    finished = _time(run["finished"]) if run["finished"] else "killed before it finished"
-    console.print(
-        f"Revert of run {run['run_id']} ({run['command']} of {run['sheet']}, "
-        f"{_time(run['started'])} - {finished})"
-    )
-    counts = result.counts
-    if not counts:
-        console.print("Nothing to revert: the run changed no field that Webflow confirmed.")
-    else:
-        console.print("Fields: " + ", ".join(f"{n} {o}" for o, n in sorted(counts.items())))
-        _fields_table(console, result, show)
-        _skipped(console, result, show)
-    for note in result.notes:
-        console.print(note)
-    if result.dry_run:
-        console.print("Dry run: nothing was written.")
-    return buf.getvalue().rstrip("\n")
-
-
-def render_outcome(result: RevertResult, color: bool = False) -> str:
-    from rich.text import Text
-
-    console, buf = _console(color)
-    counts = ", ".join(f"{n} {o}" for o, n in sorted(result.counts.items())) or "nothing to do"
-    if not result.dry_run:
-        console.print(f"Run {result.run_id} (revert): {counts}")
-        console.print(
-            f"Sent {result.write_requests} write request(s), {result.requests} in all, "
-            f"{result.retries} retries, in {result.duration:.1f} s."
-        )
-    if result.stopped:
-        console.print(Text(result.stopped, style="red"))
-    if result.results_path:
-        console.print(f"Results: {result.results_path}")
-    return buf.getvalue().rstrip("\n")
-
-
-def _fields_table(console: Console, result: RevertResult, show: str) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    entries = result.entries
-    limit = len(entries) if show == "all" else SAMPLE
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    widths = {"Item": 22, "Locale": 6, "Field": 14, "Now": 28, "": 2, "Restores": 28,
-              "Outcome": 16}  # fmt: skip
-    for col, width in widths.items():
-        table.add_column(col, overflow="ellipsis", no_wrap=True, width=width)
-    for e in entries[:limit]:
-        table.add_row(
-            _short(result.names.get((e.item_id, e.locale_id)) or e.item_id, 28),
-            result.locales.get(e.locale_id, e.locale_id),
-            result.label(e),
-            _short(result.shown(e, e.current)),
-            "->",
-            _short(result.shown(e, e.restore)),
-            Text(e.outcome, style=STYLES.get(e.outcome, "")),
-        )
-    console.print(table)
-    if len(entries) > limit:
-        console.print(f"… and {len(entries) - limit} more (--show all, or see the workbook)")
-
-
-def _skipped(console: Console, result: RevertResult, show: str) -> None:
-    from rich.text import Text
-
-    bad = [e for e in result.entries if e.message and e.outcome != "not sent"]
-    limit = len(bad) if show == "all" else SAMPLE
-    for e in bad[:limit]:
-        where = f"{e.item_id} [{result.locales.get(e.locale_id, e.locale_id)}] {result.label(e)}"
-        console.print(
-            Text(f"{where} {e.outcome}: {e.message}", style=STYLES.get(e.outcome, "")),
-            soft_wrap=True,
-        )
-    if len(bad) > limit:
-        console.print(f"… and {len(bad) - limit} more (see the workbook)")
-
-
-def _short(value: Any, limit: int = 50) -> str:
-    if value is None or value == "" or value == []:
-        return "(empty)"
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = text.replace("\n", " ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _time(iso: str | None) -> str:
-    return (iso or "")[:19].replace("T", " ")
-
-
-def _color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
-
-
-def _console(color: bool, width: int = 140) -> tuple[Console, io.StringIO]:
-    from rich.console import Console
-
-    buf = io.StringIO()
-    console = Console(
-        file=buf, width=width, force_terminal=color, no_color=not color, highlight=False,
-        soft_wrap=True, markup=False,
-    )  # fmt: skip
-    return console, buf
-
-
-def _text(renderable: Any, color: bool, width: int = 140) -> str:
-    console, buf = _console(color, width)
-    console.print(renderable)
-    return buf.getvalue().rstrip("\n")

@@ -15,20 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from csvsync.ops.sync import RunResult
+from csvsync.outcomes import PROBLEMS, style
 
 SAMPLE = 20
-PROBLEMS = ("invalid", "failed", "not found", "conflict", "not sent", "changed in Webflow")
-STYLES = {
-    "updated": "green",
-    "would update": "cyan",
-    "unchanged": "dim",
-    "invalid": "yellow",
-    "failed": "red",
-    "not found": "yellow",
-    "conflict": "magenta",
-    "not sent": "red",
-    "changed in Webflow": "yellow",
-}
 
 
 def _short(value: Any, limit: int = 50) -> str:
@@ -55,13 +44,10 @@ def summary_dict(result: RunResult) -> dict[str, Any]:
 def render_result(
     result: RunResult,
     show: str = "some",
-    as_dict: bool = False,
     color: bool = False,
     width: int = 140,
-) -> Any:
-    """The text of a run (or, with ``as_dict``, the JSON summary)."""
-    if as_dict:
-        return summary_dict(result)
+) -> str:
+    """The text of a run, as a person reads it in a terminal."""
     buf = io.StringIO()
     console = Console(
         file=buf,
@@ -107,7 +93,7 @@ def _counts_table(result: RunResult) -> Table | str:
     table.add_column("Outcome")
     table.add_column("Rows x locales", justify="right")
     for outcome, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-        table.add_row(Text(outcome, style=STYLES.get(outcome, "")), str(n))
+        table.add_row(Text(outcome, style=style(outcome)), str(n))
     # Keep the one-line form too: scripts and people grep for "12 updated".
     line = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
     grid = Table.grid()
@@ -145,7 +131,7 @@ def _changes(console: Console, result: RunResult, show: str) -> None:
             _short(rec.old),
             "->",
             _short(rec.new),
-            Text(str(rec.outcome), style=STYLES.get(str(rec.outcome), "")),
+            Text(str(rec.outcome), style=style(rec.outcome)),
         )
     console.print(table)
     if len(changes) > limit:
@@ -163,7 +149,7 @@ def _unpublishing(console: Console, result: RunResult, show: str) -> None:
         console.print(
             Text(
                 f"  {rec.outcome}: {rec.item or rec.item_id} ({rec.item_id})",
-                style=STYLES.get(str(rec.outcome), "red"),
+                style=style(rec.outcome) or "red",
             )
         )
     if len(gone) > limit:
@@ -180,7 +166,7 @@ def _problems(console: Console, result: RunResult, show: str) -> None:
         console.print(
             Text(
                 f"row {rec.row} [{rec.locale}] {rec.outcome}: {rec.message}",
-                style=STYLES.get(str(rec.outcome), ""),
+                style=style(rec.outcome),
             ),
             soft_wrap=True,
         )

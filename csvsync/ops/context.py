@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,56 +19,10 @@ from filelock import FileLock, Timeout
 from csvsync.errors import ConfigError, LockedError, MappingError, NotFoundError
 from csvsync.mapping.mapping import Mapping, ResolvedMapping, load_mapping, resolve
 from csvsync.models import Locale, RefTarget, SchemaField
-from csvsync.sheets.read import SheetOptions
+from csvsync.options import Progress, RunOptions
 from csvsync.sheets.results import RunSummary
 from csvsync.state.cache import State
 from csvsync.webflow.client import ClientOptions, Listing, WebflowClient, check_api_base
-from csvsync.webflow.pacing import Clock
-
-DEFAULT_API_BASE = "https://api.webflow.com/v2"
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """Everything a command needs; the CLI builds one from its flags."""
-
-    mapping: Path
-    api_base: str = DEFAULT_API_BASE
-    token: str = field(default="", repr=False)
-    sheet: Path | None = None
-    state_path: Path | None = None
-    results: Path | None = None
-    sheet_options: SheetOptions = field(default_factory=SheetOptions)
-    allow_missing_columns: bool = False
-    refresh: bool = False
-    batch_size: int = 100
-    rate_window: float = 60.0
-    max_in_flight: int = 4
-    max_retry_time: float = 300.0
-    timeout: float = 30.0
-    on_conflict: str = "report"
-    write_results: bool = True
-    write_back: bool = False  # a copy of the sheet with new items' ids filled in
-    # live: PATCH /items/live (the site changes at once; the staged version keeps the old
-    # values). staged: PATCH /items (the Designer's version; --publish puts it live). both.
-    target: str = "live"
-    publish: bool = False
-    unpublish_missing: bool = False
-    max_unpublish: float = 0.10  # share of the collection --unpublish-missing may take down
-    yes: bool = False
-    clock: Clock | None = None
-    # Set by the CLI's SIGINT/SIGTERM handlers: stop after the batches in flight.
-    stop: threading.Event | None = field(default=None, compare=False)
-    # Called with one dict per event (run start, each batch, run end): --log-file.
-    on_event: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
-
-    def resolved_state_path(self) -> Path:
-        if self.state_path:
-            return self.state_path
-        return self.mapping.parent / ".csvsync" / "state.db"
-
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 class RunCounters(Protocol):

@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 
 from csvsync.errors import ApiError, NotFoundError, ServerError
+from csvsync.outcomes import Outcome
 from csvsync.webflow.client import WebflowClient
 
-CREATED_MARK = "__created__"  # the journal's field name for a create (revert unpublishes)
 CHUNK = 100
 
 
@@ -94,7 +94,7 @@ class Creator:
             self._publish(done)
         for it in done:
             if not it.outcome:
-                it.outcome = "created"
+                it.outcome = Outcome.CREATED
 
     def find_by_slug(self, slug: str) -> dict[str, Any] | None:
         """The staged item with this primary slug, if any (drafts and archived included)."""
@@ -126,7 +126,10 @@ class Creator:
             except NotFoundError:
                 lacking.append(loc)
             except ApiError as exc:
-                item.outcome, item.message = "failed", f"an existing item has this slug: {exc}"
+                item.outcome, item.message = (
+                    Outcome.FAILED,
+                    f"an existing item has this slug: {exc}",
+                )
                 return True
         if not self.t.staged_only:
             self._publish([item], have)
@@ -140,7 +143,7 @@ class Creator:
                 "Webflow's API cannot add one: add the translation in the Designer"
             )
         if not item.outcome:
-            item.outcome = "updated"
+            item.outcome = Outcome.UPDATED
         return True
 
     def _create(self, chunk: list[NewItem]) -> None:
@@ -163,7 +166,7 @@ class Creator:
                     it.item_id = found["id"]
                 else:
                     it.outcome, it.message = (
-                        "failed",
+                        Outcome.FAILED,
                         "not created: Webflow did not answer; run again",
                     )
             return
@@ -178,12 +181,15 @@ class Creator:
         for it in chunk:
             it.item_id = by_slug.get(it.slug(primary))
             if it.item_id is None:
-                it.outcome, it.message = "failed", "Webflow's answer did not include this item"
+                it.outcome, it.message = (
+                    Outcome.FAILED,
+                    "Webflow's answer did not include this item",
+                )
 
     def _fail_each(self, chunk: list[NewItem], exc: ApiError) -> None:
         """A refused batch: create one at a time so one bad row does not block the others."""
         if len(chunk) == 1:
-            chunk[0].outcome, chunk[0].message = "failed", f"not created: {exc}"
+            chunk[0].outcome, chunk[0].message = Outcome.FAILED, f"not created: {exc}"
             return
         for it in chunk:
             self._create([it])
@@ -203,7 +209,7 @@ class Creator:
                 failed = {e["id"] for e in part}
                 for it, _ in pairs:
                     if it.item_id in failed and not it.outcome:
-                        it.outcome = "failed"
+                        it.outcome = Outcome.FAILED
                         it.message = f"created, but its translations were refused: {exc}"
 
     def _write_secondary(self, items: list[NewItem]) -> None:
@@ -223,11 +229,14 @@ class Creator:
                 answer = self.t.client.publish_items(self.t.collection_id, body)
             except ApiError as exc:
                 for it in part:
-                    it.outcome, it.message = "failed", f"created as a draft, not published: {exc}"
+                    it.outcome, it.message = (
+                        Outcome.FAILED,
+                        f"created as a draft, not published: {exc}",
+                    )
                 continue
             errors = [str(e) for e in answer.get("errors", [])]
             for it in part:
                 mine = [e for e in errors if str(it.item_id) in e]
                 if mine:
-                    it.outcome = "failed"
+                    it.outcome = Outcome.FAILED
                     it.message = "created as a draft, not published: " + "; ".join(mine)

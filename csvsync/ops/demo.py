@@ -10,12 +10,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from csvsync.console.text import render_result
-from csvsync.ops.context import RunOptions
+from csvsync.options import RunOptions
+
+if TYPE_CHECKING:
+    from csvsync.ops.sync import RunResult
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox import seed as demo_seed
 
@@ -167,8 +169,10 @@ def live_demo_items(sb: Sandbox) -> list[dict[str, Any]]:
         )
 
 
-def run_demo(workdir: Path, echo: Callable[[str], None]) -> int:
-    """Sandbox + sample data + plan + sync + a second sync that sends nothing."""
+def run_demo(workdir: Path, echo: Callable[[str], None], render: Callable[[RunResult], str]) -> int:
+    """Sandbox + sample data + plan + sync + a second sync that sends nothing.
+
+    ``echo`` prints a line; ``render`` turns a run's result into text (the shell's choice)."""
     from csvsync.ops.sync import plan, sync
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -183,13 +187,13 @@ def run_demo(workdir: Path, echo: Callable[[str], None]) -> int:
         echo(f"Sample sheet {sheet}, mapping {mapping}")
         options = RunOptions(mapping=mapping, api_base=sb.base_url, token=DEMO_TOKEN, sheet=sheet)
         echo("\n== csvsync plan (dry run) ==")
-        echo(render_result(plan(options)))
+        echo(render(plan(options)))
         echo("\n== csvsync sync ==")
         first = sync(options)
-        echo(render_result(first))
+        echo(render(first))
         echo("\n== csvsync sync again (nothing changed, so nothing is sent) ==")
         second = sync(options)
-        echo(render_result(second))
+        echo(render(second))
         echo(f"\nResults workbooks are in {workdir.resolve()}")
         return max(first.exit_code, second.exit_code)
 

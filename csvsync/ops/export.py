@@ -23,7 +23,8 @@ from csvsync.convert.to_sheet import Cell, CellMaker, RefNames
 from csvsync.errors import ConfigError, MappingError
 from csvsync.mapping.mapping import ResolvedMapping
 from csvsync.models import RefTarget
-from csvsync.ops.context import Job, Progress, RunOptions
+from csvsync.ops.context import Job
+from csvsync.options import Progress, RunOptions
 from csvsync.sheets.write import check_sheet_name, write_table
 
 DEFAULT_SHEET = "Items"

@@ -24,10 +24,11 @@ from csvsync.errors import (
     ValidationApiError,
 )
 from csvsync.models import FILE_TYPES, SchemaField
+from csvsync.outcomes import Outcome
 from csvsync.pipeline.batches import Batch, VariantWrite, halves
 from csvsync.webflow.client import WebflowClient
 
-UPDATED, FAILED, NOT_FOUND = "updated", "failed", "not found"
+UPDATED, FAILED, NOT_FOUND = Outcome.UPDATED, Outcome.FAILED, Outcome.NOT_FOUND
 
 
 @dataclass

@@ -37,9 +37,11 @@ from csvsync.convert.to_api import api_key, cleared_value
 from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, ConfigError
 from csvsync.mapping.mapping import load_mapping
 from csvsync.models import FILE_TYPES, SchemaField
-from csvsync.ops.context import Job, Progress, RunOptions
+from csvsync.ops.context import Job
 from csvsync.ops.push import BatchResult, Pusher, PushTarget, send_all
 from csvsync.ops.sync import RunTally, _display, new_run_id
+from csvsync.options import Progress, RunOptions
+from csvsync.outcomes import FAILING, Outcome
 from csvsync.pipeline.batches import Batch, VariantWrite, make_batches
 from csvsync.sheets.results import (
     CHANGES_COLUMNS,
@@ -49,23 +51,28 @@ from csvsync.sheets.results import (
     write_results,
 )
 from csvsync.state.cache import Confirmed, State, _with_source_urls
+from csvsync.state.journal import (
+    CREATED_MARK,
+    MARKS,
+    PUBLISHED_MARK,
+    UNPUBLISH_MARKS,
+    UNPUBLISHED_MARK,
+)
 from csvsync.webflow.client import check_api_base
 
-CREATED = "__created__"
-PUBLISHED = "__published__"
-UNPUBLISHED = "__unpublished__"
-UNPUBLISH_MARKERS = frozenset({CREATED, PUBLISHED})
-MARKERS = UNPUBLISH_MARKERS | {UNPUBLISHED}
-MARKER_LABELS = {CREATED: "(created)", PUBLISHED: "(published)", UNPUBLISHED: "(unpublished)"}
+MARKER_LABELS = {
+    CREATED_MARK: "(created)",
+    PUBLISHED_MARK: "(published)",
+    UNPUBLISHED_MARK: "(unpublished)",
+}
 
-WOULD_REVERT = "would revert"
-REVERTED = "reverted"
-ALREADY = "already reverted"
-CHANGED_SINCE = "changed since"
-NOT_FOUND = "not found"
-FAILED = "failed"
-NOT_SENT = "not sent"
-PROBLEMS = frozenset({CHANGED_SINCE, NOT_FOUND, FAILED, NOT_SENT})
+WOULD_REVERT, REVERTED, ALREADY = Outcome.WOULD_REVERT, Outcome.REVERTED, Outcome.ALREADY_REVERTED
+CHANGED_SINCE, NOT_FOUND, FAILED, NOT_SENT = (
+    Outcome.CHANGED_SINCE,
+    Outcome.NOT_FOUND,
+    Outcome.FAILED,
+    Outcome.NOT_SENT,
+)
 # Which field outcome names a variant's line in the Rows sheet: the first that occurs.
 SEVERITY = (FAILED, NOT_SENT, NOT_FOUND, CHANGED_SINCE, REVERTED, WOULD_REVERT, ALREADY)
 
@@ -78,7 +85,7 @@ class Entry:
 
     item_id: str
     locale_id: str
-    field: str  # a field slug, or one of MARKERS
+    field: str  # a field slug, or one of MARKS
     current: Any  # the live value now (JSON as Webflow returns it)
     run_value: Any  # what the reverted run wrote
     restore: Any  # what goes back (the run's old value; the field's cleared value for null)
@@ -88,9 +95,9 @@ class Entry:
     @property
     def action(self) -> str:
         """``patch``, ``unpublish`` or ``publish``."""
-        if self.field in UNPUBLISH_MARKERS:
+        if self.field in UNPUBLISH_MARKS:
             return "unpublish"
-        return "publish" if self.field == UNPUBLISHED else "patch"
+        return "publish" if self.field == UNPUBLISHED_MARK else "patch"
 
 
 @dataclass
@@ -119,7 +126,7 @@ class RevertResult(RunTally):
     def exit_code(self) -> int:
         if self.stopped:
             return EXIT_STOPPED
-        return EXIT_ROWS if any(e.outcome in PROBLEMS for e in self.entries) else EXIT_OK
+        return EXIT_ROWS if any(e.outcome in FAILING for e in self.entries) else EXIT_OK
 
     @property
     def notes(self) -> list[str]:
@@ -138,7 +145,7 @@ class RevertResult(RunTally):
 
     def shown(self, e: Entry, value: Any) -> Any:
         """A value as the sheet would show it; publish states as words."""
-        if e.field in MARKERS:
+        if e.field in MARKS:
             return value
         return self.display(e.field, value)
 
@@ -310,19 +317,19 @@ def _plan(job: Job, journal: list[tuple[int, str, str, str, Any, Any]]) -> list[
     locales = {loc.cms_locale_id for loc in job.locales}
     variants = state.load_variants(scope)
     live_variants = set(zip(variants["item_id"], variants["locale_id"], strict=True))
-    unpublishing = {(i, loc) for _, i, loc, f, _, _ in journal if f in UNPUBLISH_MARKERS}
-    rows = [r for r in journal if r[3] in MARKERS or (r[1], r[2]) not in unpublishing]
+    unpublishing = {(i, loc) for _, i, loc, f, _, _ in journal if f in UNPUBLISH_MARKS}
+    rows = [r for r in journal if r[3] in MARKS or (r[1], r[2]) not in unpublishing]
     wanted = [(r[1], r[2], r[3]) for r in rows if r[3] in schema]
     # The live keys as the refreshed cache stores them (file URLs in source terms).
     live_keys = {cell: keys[0] for cell, keys in state.cell_texts(scope, wanted).items()}
     live = state.live_values(scope, wanted)
     sources = state.file_sources(scope)
-    markers = [(i, loc) for _, i, loc, f, _, _ in rows if f in MARKERS]
+    markers = [(i, loc) for _, i, loc, f, _, _ in rows if f in MARKS]
     live_now = _live_variants(job, markers) if markers else set()
     out = []
     for _, item, loc, slug, old, new in rows:
         is_live = (item, loc) in live_variants
-        if slug in MARKERS:
+        if slug in MARKS:
             out.append(_plan_marker(item, loc, slug, (item, loc) in live_now))
             continue
         f = schema.get(slug)
@@ -364,7 +371,7 @@ def _live_variants(job: Job, wanted: list[tuple[str, str]]) -> set[tuple[str, st
 
 
 def _plan_marker(item: str, loc: str, marker: str, is_live: bool) -> Entry:
-    if marker in UNPUBLISH_MARKERS:
+    if marker in UNPUBLISH_MARKS:
         outcome = WOULD_REVERT if is_live else ALREADY
         return Entry(item, loc, marker, "live" if is_live else "unpublished", "live",
                      "unpublished", outcome)  # fmt: skip
@@ -398,7 +405,7 @@ def _apply(job: Job, result: RevertResult) -> str | None:
         for w in b.writes
         for f, v in w.field_data.items()
     ]
-    for marker_batches, kind in ((unpub, UNPUBLISHED), (pub, PUBLISHED)):
+    for marker_batches, kind in ((unpub, UNPUBLISHED_MARK), (pub, PUBLISHED_MARK)):
         journal += [(n, e.item_id, e.locale_id, kind, None, None) for n, es in marker_batches
                     for e in es]  # fmt: skip
     job.state.journal_pending(result.run_id, journal)
@@ -491,7 +498,7 @@ def _record(
         for f in w.field_data:
             e = patches[(w.item_id, w.locale_id, f)]
             if vr.item is None:
-                e.outcome = NOT_FOUND if vr.outcome == "not found" else FAILED
+                e.outcome = NOT_FOUND if vr.outcome == NOT_FOUND else FAILED
                 e.message = vr.message
             elif f in vr.dropped_files:
                 e.outcome, e.message = FAILED, vr.message
@@ -502,7 +509,7 @@ def _record(
             confirmed.append(Confirmed(vr.item, keys, w.field_data))
         else:
             failed.append((run_id, w.item_id, w.locale_id))
-            if vr.outcome == "not found":
+            if vr.outcome == NOT_FOUND:
                 gone.append((w.item_id, w.locale_id))
     job.state.apply_confirmed(
         job.scope,
@@ -595,9 +602,6 @@ def _default_path(options: RunOptions, run: dict[str, Any], now: datetime) -> Pa
 
 
 __all__ = [
-    "CREATED",
-    "PUBLISHED",
-    "UNPUBLISHED",
     "Entry",
     "RevertResult",
     "list_runs",

@@ -21,11 +21,14 @@ from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, CsvsyncEr
 from csvsync.mapping.mapping import ResolvedMapping, check_columns
 from csvsync.models import RefTarget
 from csvsync.ops import unpublish
-from csvsync.ops.context import Job, Progress, RunOptions
-from csvsync.ops.create import CREATED_MARK, CreateTarget, Creator, new_items
+from csvsync.ops.context import Job
+from csvsync.ops.create import CreateTarget, Creator, new_items
 from csvsync.ops.export import cell_makers
 from csvsync.ops.push import BatchResult, Pusher, PushTarget, send_all
+from csvsync.options import Progress, RunOptions
+from csvsync.outcomes import FAILING, Outcome
 from csvsync.pipeline import diff as diffmod
+from csvsync.pipeline import missing as unnamed
 from csvsync.pipeline.batches import Batch, make_batches, variant_writes
 from csvsync.pipeline.drafts import build_drafts
 from csvsync.pipeline.report import Display, Report, build_report
@@ -34,9 +37,8 @@ from csvsync.sheets.read import SheetOptions, read_sheet
 from csvsync.sheets.results import default_results_path, write_results
 from csvsync.sheets.writeback import write_back
 from csvsync.state.cache import Confirmed
+from csvsync.state.journal import CREATED_MARK, UNPUBLISHED_MARK
 from csvsync.webflow.client import ClientStats
-
-BAD_OUTCOMES = {"invalid", "failed", "not found", "conflict", "not sent"}
 
 
 @dataclass(kw_only=True)
@@ -80,7 +82,7 @@ class RunResult(RunTally):
     def exit_code(self) -> int:
         if self.stopped:
             return EXIT_STOPPED
-        return EXIT_ROWS if any(self.counts.get(o) for o in BAD_OUTCOMES) else EXIT_OK
+        return EXIT_ROWS if any(self.counts.get(o) for o in FAILING) else EXIT_OK
 
 
 def new_run_id(now: datetime) -> str:
@@ -126,12 +128,12 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             del drafts
         gone = None
         if options.unpublish_missing:
-            gone = unpublish.candidates(d.variants, resolved, view.texts, view.variants)
+            gone = unnamed.candidates(d.variants, resolved, view.texts, view.variants)
             if command == "sync":
-                unpublish.check_guard(gone, options.max_unpublish, options.yes)
+                unnamed.check_guard(gone, options.max_unpublish, options.yes)
             else:
                 try:
-                    unpublish.check_guard(gone, options.max_unpublish, options.yes)
+                    unnamed.check_guard(gone, options.max_unpublish, options.yes)
                 except CsvsyncError as exc:
                     notes.append(f"A sync would refuse this: {exc}")
         writes = variant_writes(d.updates())
@@ -176,7 +178,8 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
             if gone is not None and gone.item_ids and not result.stopped and not job.stopping():
                 _unpublish(job, run_id, gone)
         with _gc_paused():
-            result.report = build_report(job, d, outcomes, command, old, _display(job, refs))
+            tags = {loc.cms_locale_id: loc.tag for loc in job.locales}
+            result.report = build_report(view, tags, d, outcomes, command, old, _display(job, refs))
         if gone is not None and gone.item_ids:
             result.report.prepend_unpublish(gone, command)
         result.take_stats(job.client.stats, t0)
@@ -233,6 +236,7 @@ def _state_view(job: Job, resolved: ResolvedMapping) -> StateView:
         load_texts=lambda: state.load_texts(scope, text_fields),
         load_variants=lambda: state.load_variants(scope),
         cell_texts=lambda keys: state.cell_texts(scope, keys),
+        item_names=lambda: state.item_names(scope),
     )
 
 
@@ -315,7 +319,7 @@ def _push(
     if halt:
         for b in batches:
             for w in b.writes:
-                outcomes.setdefault((w.row, w.locale_id), ("not sent", halt[0]))
+                outcomes.setdefault((w.row, w.locale_id), (Outcome.NOT_SENT, halt[0]))
     return halt[0] if halt else None
 
 
@@ -343,14 +347,14 @@ def _create(
         [
             (it.item_id, loc, CREATED_MARK, None, it.slug(job.primary.cms_locale_id))
             for it in items
-            if it.item_id and it.outcome == "created"
+            if it.item_id and it.outcome == Outcome.CREATED
             for loc in locales
         ],
     )
     v = d.variants
     for it in items:
         for loc, row in it.rows.items():
-            outcomes[(row, loc)] = (it.outcome or "failed", it.message)
+            outcomes[(row, loc)] = (it.outcome or Outcome.FAILED, it.message)
     rows = v["row"].map(made)
     v.loc[rows.notna(), "item_id"] = rows[rows.notna()]
     job.refresh_items()  # the new variants enter the cache, their base = what was written
@@ -366,7 +370,7 @@ def _publish_written(
     written: dict[str, list[tuple[int, str]]] = {}
     for b in batches:
         for w in b.writes:
-            if outcomes.get((w.row, w.locale_id), ("",))[0] == "updated":
+            if outcomes.get((w.row, w.locale_id), ("",))[0] == Outcome.UPDATED:
                 written.setdefault(w.item_id, []).append((w.row, w.locale_id))
     items = list(written)
     for i in range(0, len(items), 100):
@@ -381,18 +385,18 @@ def _publish_written(
             mine = [e for e in errors if it in e]
             for key in written[it]:
                 outcomes[key] = (
-                    ("failed", "written staged, not published: " + "; ".join(mine))
+                    (Outcome.FAILED, "written staged, not published: " + "; ".join(mine))
                     if mine
-                    else ("updated", "written staged and published")
+                    else (Outcome.UPDATED, "written staged and published")
                 )
 
 
-def _unpublish(job: Job, run_id: str, gone: unpublish.Unpublish) -> None:
+def _unpublish(job: Job, run_id: str, gone: unnamed.Unpublish) -> None:
     locales = [loc.cms_locale_id for loc in job.locales]
     unpublish.run(job.client, job.mapping.collection, locales, gone)
-    done = [i for i, (outcome, _) in gone.outcomes.items() if outcome == "unpublished"]
+    done = [i for i, (outcome, _) in gone.outcomes.items() if outcome == Outcome.UNPUBLISHED]
     job.state.journal_confirmed(
-        run_id, [(i, loc, unpublish.UNPUBLISHED_MARK, None, None) for i in done for loc in locales]
+        run_id, [(i, loc, UNPUBLISHED_MARK, None, None) for i in done for loc in locales]
     )
     job.state.forget_variants(job.scope, [(i, loc) for i in done for loc in locales])
     job.event("unpublish", run_id=run_id, items=len(gone.item_ids), unpublished=len(done))
@@ -415,7 +419,7 @@ def _record(
         if vr.item is not None:
             keys = {f: k for f, k in vr.write.keys.items() if f not in vr.dropped_files}
             confirmed.append(Confirmed(vr.item, keys, vr.write.field_data))
-        elif vr.outcome == "not found":
+        elif vr.outcome == Outcome.NOT_FOUND:
             gone.append((vr.write.item_id, vr.write.locale_id))
     job.state.apply_confirmed(
         job.scope,

@@ -1,71 +1,16 @@
-"""``--unpublish-missing``: take off the live site the items no row of the sheet names.
+"""``--unpublish-missing``, the sending half: ``DELETE /items/live`` for the items no row names.
 
-A row names its item even when the row is invalid (a typo in a price must not unpublish the
-product). The guard refuses to unpublish more than ``--max-unpublish`` of the collection
-without ``--yes``: a truncated export would otherwise empty the site.
+Which items those are, and the guard against a mass unpublish, are pure: ``pipeline/missing.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import pandas as pd
-
-from csvsync.errors import ApiError, CsvsyncError
-from csvsync.mapping.mapping import ResolvedMapping, is_item_id
+from csvsync.errors import ApiError
+from csvsync.outcomes import Outcome
+from csvsync.pipeline.missing import Unpublish
 from csvsync.webflow.client import WebflowClient
 
-UNPUBLISHED_MARK = "__unpublished__"  # the journal's field name (revert publishes again)
 CHUNK = 100
-
-
-@dataclass
-class Unpublish:
-    """Items to unpublish, their names, and what happened to each."""
-
-    item_ids: list[str]
-    names: dict[str, str]
-    live_count: int
-    outcomes: dict[str, tuple[str, str]]
-
-
-def candidates(
-    variants: pd.DataFrame,
-    resolved: ResolvedMapping,
-    texts: pd.DataFrame,
-    state_variants: pd.DataFrame,
-) -> Unpublish:
-    """Live items (primary locale) that no row of the sheet names."""
-    primary = resolved.primary.cms_locale_id
-    # Every cached variant is live (the live list returns published variants only).
-    live_ids = set(state_variants.loc[state_variants["locale_id"] == primary, "item_id"])
-    named = {i for i in variants["item_id"] if isinstance(i, str)}
-    keys = {str(k).strip().lower() for k in variants["key_text"]}
-    if resolved.mapping.key_column:
-        named |= {k for k in keys if is_item_id(k)}
-    else:
-        sel = texts[
-            (texts["field"] == resolved.mapping.key_field) & (texts["locale_id"] == primary)
-        ]
-        by_value = dict(zip(sel["live_key"].str.lower(), sel["item_id"], strict=False))
-        named |= {by_value[k] for k in keys if k in by_value}
-    names_sel = texts[(texts["field"] == "name") & (texts["locale_id"] == primary)]
-    names = dict(zip(names_sel["item_id"], names_sel["live_key"], strict=False))
-    missing = sorted(live_ids - named, key=lambda i: (names.get(i, ""), i))
-    return Unpublish(missing, names, len(live_ids), {})
-
-
-def check_guard(plan: Unpublish, max_fraction: float, yes: bool) -> None:
-    """Refuse a mass unpublish without ``--yes``."""
-    if yes or not plan.item_ids or plan.live_count == 0:
-        return
-    share = len(plan.item_ids) / plan.live_count
-    if share > max_fraction:
-        raise CsvsyncError(
-            f"--unpublish-missing would unpublish {len(plan.item_ids)} of {plan.live_count} live "
-            f"items ({share:.0%}), more than --max-unpublish {max_fraction:.0%}",
-            "check the sheet is complete; add --yes to go ahead, or raise --max-unpublish",
-        )
 
 
 def run(client: WebflowClient, collection_id: str, locales: list[str], plan: Unpublish) -> None:
@@ -78,7 +23,7 @@ def run(client: WebflowClient, collection_id: str, locales: list[str], plan: Unp
             )
         except ApiError as exc:
             for item in part:
-                plan.outcomes[item] = ("failed", f"not unpublished: {exc}")
+                plan.outcomes[item] = (Outcome.FAILED, f"not unpublished: {exc}")
             continue
         for item in part:
-            plan.outcomes[item] = ("unpublished", "no row of the sheet names this item")
+            plan.outcomes[item] = (Outcome.UNPUBLISHED, "no row of the sheet names this item")

@@ -27,14 +27,15 @@ import numpy as np
 import pandas as pd
 
 from csvsync.mapping.mapping import ResolvedMapping
+from csvsync.outcomes import Outcome
 from csvsync.pipeline import preflight
 from csvsync.pipeline.drafts import Drafts, id_problem
 from csvsync.pipeline.hashing import EMPTY_HASH, field_hashes, key_hashes, variant_keys
 from csvsync.pipeline.stateview import StateView
 
-UPDATE, CONFLICT, DRIFT = "update", "conflict", "changed in Webflow"
-NEW = "create"  # a row that names no existing item
-ON_CONFLICT = ("report", "overwrite", "keep-live")
+# The diff's verdicts, as plain strings: they fill whole columns of its frames.
+UPDATE, CONFLICT, DRIFT = Outcome.UPDATE.value, Outcome.CONFLICT.value, Outcome.DRIFT.value
+NEW = Outcome.CREATE.value  # a row that names no existing item
 
 
 @dataclass
@@ -55,7 +56,7 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -
     """Give every valid variant its item id and ``vkey``, or an outcome of ``invalid`` /
     ``not found`` / ``create``."""
     v = drafts.variants.copy()
-    v["outcome"] = np.where(v["error"].notna(), "invalid", "")
+    v["outcome"] = np.where(v["error"].notna(), Outcome.INVALID.value, "")
     v["message"] = v["error"]
     m = resolved.mapping
     ok = v["outcome"] == ""
@@ -81,7 +82,7 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -
         prob = v["key_text"].map(problems)
         bad = ok & prob.notna()
         if bad.any():
-            v.loc[bad, "outcome"] = "invalid"
+            v.loc[bad, "outcome"] = Outcome.INVALID.value
             v.loc[bad, "message"] = f"column '{m.key_column}': " + prob[bad].astype(str)
         good = ok & prob.isna()
         v.loc[good, "item_id"] = v.loc[good, "key_text"].str.lower()
@@ -149,7 +150,7 @@ def _match_new_by_slug(
             & (v["locale_id"] != primary)
             & (v["group"] == v["row"].astype(str))
         )
-        v.loc[lone, "outcome"] = "invalid"
+        v.loc[lone, "outcome"] = Outcome.INVALID.value
         v.loc[lone, "message"] = (
             f"a new item's translation row: put the item's {resolved.primary.tag} slug in the "
             f"'{resolved.key_column_name()}' column, or its id once it exists (--write-back)"
@@ -169,10 +170,10 @@ def _mark_missing_variants(v: pd.DataFrame, state: StateView, asked: np.ndarray)
     for i in np.flatnonzero(missing):
         item, tag = v.at[i, "item_id"], v.at[i, "locale_tag"]
         if not asked[i] and item in items:
-            v.at[i, "outcome"] = "unchanged"
+            v.at[i, "outcome"] = Outcome.UNCHANGED.value
             v.at[i, "message"] = f"no live variant in {tag}, and no values for it in the sheet"
             continue
-        v.at[i, "outcome"] = "not found"
+        v.at[i, "outcome"] = Outcome.NOT_FOUND.value
         v.at[i, "message"] = (
             f"item {item} has no live variant in {tag}"
             if item in items
@@ -193,7 +194,7 @@ def _mark_duplicates(v: pd.DataFrame) -> None:
     )
     for i in v.index[dup]:
         row = first.get((v.at[i, "item_id"], v.at[i, "locale_id"]))
-        v.at[i, "outcome"] = "invalid"
+        v.at[i, "outcome"] = Outcome.INVALID.value
         v.at[i, "message"] = (
             f"duplicate: row {row} already sets item {v.at[i, 'item_id']} "
             f"in {v.at[i, 'locale_tag']}"
@@ -325,7 +326,7 @@ def _attach_texts(changes: pd.DataFrame, state: StateView) -> None:
 
 def _set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:
     pending = (v["outcome"] == "").to_numpy()
-    v.loc[pending, "outcome"] = "unchanged"
+    v.loc[pending, "outcome"] = Outcome.UNCHANGED.value
     v["fields"] = ""
     if changes.empty:
         return

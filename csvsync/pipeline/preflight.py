@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from csvsync.mapping.mapping import ResolvedMapping
+from csvsync.outcomes import Outcome
 from csvsync.pipeline.drafts import Drafts
 from csvsync.pipeline.hashing import key_hashes
 from csvsync.pipeline.stateview import StateView
@@ -23,7 +24,7 @@ SLUG_PATTERN = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
 
 def check(v: pd.DataFrame, drafts: Drafts, state: StateView, resolved: ResolvedMapping) -> None:
     """Mark rows of ``v`` (existing items and new ones) invalid where a cross-row check fails."""
-    ok = v["outcome"].isin(["", "create"]).to_numpy()
+    ok = v["outcome"].isin(["", Outcome.CREATE.value]).to_numpy()
     cells = drafts.cells
     if not ok.any() or cells.empty:
         return
@@ -32,7 +33,7 @@ def check(v: pd.DataFrame, drafts: Drafts, state: StateView, resolved: ResolvedM
     required = [b.map.slug for b in resolved.bindings if b.schema.required]
     cleared = _mine(v, drafts, _at(drafts, ok, required), lambda at: keys[at] == "")
     _required(problems, cleared, resolved)
-    new = v["outcome"] == "create"
+    new = v["outcome"] == Outcome.CREATE.value
     if new.any():
         given = _at(drafts, new.to_numpy(), ["name", "slug"])
         _new_items(problems, v[new], _mine(v, drafts, given), resolved)
@@ -43,7 +44,7 @@ def check(v: pd.DataFrame, drafts: Drafts, state: StateView, resolved: ResolvedM
     rows = list(zip(v["row"], v["locale_id"], strict=True))
     found = pd.Series([problems.get(k) for k in rows], index=v.index, dtype=object)
     hit = ok & found.notna().to_numpy()
-    v.loc[hit, "outcome"] = "invalid"
+    v.loc[hit, "outcome"] = Outcome.INVALID.value
     v.loc[hit, "message"] = found[hit]
 
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from csvsync.pipeline.diff import CONFLICT, DRIFT, UPDATE, Diff
+from csvsync.outcomes import Outcome
+from csvsync.pipeline.diff import CONFLICT, DRIFT, NEW, UPDATE, Diff
+from csvsync.pipeline.missing import Unpublish
+from csvsync.pipeline.stateview import StateView
 from csvsync.sheets.results import CHANGES_COLUMNS, ROWS_COLUMNS
 
-if TYPE_CHECKING:
-    from csvsync.ops.context import Job
-    from csvsync.ops.unpublish import Unpublish
-
-PLAN_LABELS = {UPDATE: "would update", "create": "would create"}
+PLAN_LABELS = {UPDATE: Outcome.WOULD_UPDATE.value, NEW: Outcome.WOULD_CREATE.value}
 
 
 @dataclass
@@ -37,7 +36,7 @@ class Report:
             outcome, message = gone.outcomes.get(
                 item,
                 (
-                    "would unpublish" if command == "plan" else "not sent",
+                    Outcome.WOULD_UNPUBLISH if command == "plan" else Outcome.NOT_SENT,
                     "no row of the sheet names this item",
                 ),
             )
@@ -70,7 +69,8 @@ def _as_is(field: str, value: Any) -> Any:
 
 
 def build_report(
-    job: Job,
+    view: StateView,
+    tags: dict[str, str],
     d: Diff,
     outcomes: dict[tuple[int, str], tuple[str, str]],
     command: str,
@@ -79,20 +79,21 @@ def build_report(
 ) -> Report:
     """Label outcomes for ``command`` and attach item names, locale tags and old values.
 
+    ``tags``: cmsLocaleId -> locale tag. Item names the sheet does not give come from ``view``.
+
     ``display`` turns API values into what the sheet would show (an option's name, not its
     id), so old and new read in the sheet's own terms."""
     v = d.variants
-    item_names = _names(job, v)
-    tags = {loc.cms_locale_id: loc.tag for loc in job.locales}
+    item_names = _names(view, v)
     outcome = v["outcome"].replace(PLAN_LABELS) if command == "plan" else v["outcome"].copy()
     message = v["message"].astype(object)
     if command == "sync":
-        outcome = outcome.where(outcome != UPDATE, "updated")
+        outcome = outcome.where(outcome != UPDATE, Outcome.UPDATED.value)
         if outcomes:
             keys = list(zip(v["row"], v["locale_id"], strict=True))
             got = [outcomes.get(k) for k in keys]
             outcome = pd.Series(
-                [g[0] if g else o for g, o in zip(got, outcome, strict=True)], index=v.index
+                [str(g[0]) if g else o for g, o in zip(got, outcome, strict=True)], index=v.index
             )
             message = pd.Series(
                 [g[1] if g and g[1] else m for g, m in zip(got, message, strict=True)],
@@ -113,7 +114,7 @@ def build_report(
     return Report(rows[ROWS_COLUMNS].reset_index(drop=True), changes)
 
 
-def _names(job: Job, v: pd.DataFrame) -> np.ndarray:
+def _names(view: StateView, v: pd.DataFrame) -> np.ndarray:
     """Each variant's live name: the diff's (the sheet's name cell, where it equals live),
     else the cache's."""
     names = (
@@ -125,12 +126,12 @@ def _names(job: Job, v: pd.DataFrame) -> np.ndarray:
     named = np.array([isinstance(i, str) for i in items], dtype=bool)
     need = np.flatnonzero(pd.isna(names) & named)
     if len(need) > len(v) // 10:
-        cached = job.state.item_names(job.scope)  # one scan beats a join for most rows
+        cached = view.item_names()  # one scan beats a join for most rows
         locs = v["locale_id"].to_numpy(dtype=object)
         names[need] = [cached.get((items[i], locs[i]), "") for i in need]
     elif len(need):
         keys = [(items[i], v.at[i, "locale_id"], "name") for i in need]
-        texts = job.state.cell_texts(job.scope, keys)
+        texts = view.cell_texts(keys)
         names[need] = [texts.get(k, ("", ""))[0] for k in keys]
     names[pd.isna(names)] = ""
     return names
@@ -155,7 +156,7 @@ def _changes(
             label = outcomes[rec.vidx]  # the variant's outcome, by its line in d.variants
             if label in (CONFLICT, DRIFT):
                 # A variant with both conflicts and clean updates: the clean ones go.
-                label = "would update" if command == "plan" else "updated"
+                label = (Outcome.WOULD_UPDATE if command == "plan" else Outcome.UPDATED).value
         else:
             label = rec.kind
         out_rows.append(

@@ -24,13 +24,15 @@ class StateView:
     ``hashes``: every cached cell's live and base hash (``StateHashes``). ``texts``: item_id,
     locale_id, field, live_key of the short fields that match rows and name items (slug, name,
     the key field). ``variants``: item_id, locale_id and flags of every live variant.
-    ``cell_texts``: (live_key, base_key) of a few cells, on request.
+    ``cell_texts``: (live_key, base_key) of a few cells, on request. ``item_names``: every
+    cached variant's name, (item_id, locale_id) -> name, on request (a scan beats many lookups).
     """
 
     load_hashes: Callable[[], StateHashes]
     load_texts: Callable[[], pd.DataFrame]
     load_variants: Callable[[], pd.DataFrame]
     cell_texts: CellTexts
+    item_names: Callable[[], dict[tuple[str, str], str]]
 
     @cached_property
     def hashes(self) -> StateHashes:

@@ -34,7 +34,7 @@ import sys
 import zipfile
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
@@ -43,9 +43,9 @@ import pandas as pd
 from python_calamine import CalamineError
 
 from csvsync.errors import SheetError
+from csvsync.options import SheetOptions, XlsxLimits
 from csvsync.sheets.xlsxguard import (
     SheetScan,
-    XlsxLimits,
     check_xlsx_safe,
     column_letters,
     scan_sheet,
@@ -74,16 +74,6 @@ _UTF8_HINT = (
     "if it was saved as Latin-1 or Windows-1252 pass --encoding latin-1 (or cp1252); "
     "for UTF-16 pass --encoding utf-16"
 )
-
-
-@dataclass(frozen=True)
-class SheetOptions:
-    """How to read a sheet. ``limits`` bounds what an XLSX file may expand to."""
-
-    encoding: str | None = None  # CSV only; None = UTF-8 (with or without BOM)
-    delimiter: str | None = None  # CSV only; None = sniffed among , ; \t |
-    sheet_name: str | None = None  # XLSX only; None = first sheet
-    limits: XlsxLimits = field(default_factory=XlsxLimits)
 
 
 @dataclass(frozen=True, eq=False)

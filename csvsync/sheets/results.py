@@ -35,6 +35,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
+from csvsync import outcomes
 from csvsync.errors import (
     EXIT_LOCKED,
     EXIT_OK,
@@ -66,20 +67,6 @@ MAX_CELL_CHARS = 32_767  # counted in UTF-16 code units, as Excel counts
 _SAFE_CHARS = MAX_CELL_CHARS // 2  # a str this short cannot exceed the limit even in UTF-16
 _MAX_EXACT_INT = 2**53  # beyond this Excel's doubles silently change the number
 
-# Fill colour per outcome (keys normalised: lower case, "_"/"-" read as spaces).
-OUTCOME_FILLS: dict[str, str | None] = {
-    "updated": "#C6EFCE",
-    "created": "#A9D08E",
-    "unchanged": None,
-    "would update": "#DDEBF7",
-    "would create": "#BDD7EE",
-    "invalid": "#F8CBAD",
-    "failed": "#FFC7CE",
-    "not found": "#FFEB9C",
-    "conflict": "#E4DFEC",
-    "changed in webflow": "#FFF2CC",
-    "not sent": "#D9D9D9",
-}
 
 EXIT_MEANINGS: dict[int, str] = {
     EXIT_OK: "every row fine (or nothing to do)",
@@ -274,11 +261,11 @@ class _Styles:
 
     def fill(self, outcome: Any) -> Format:
         """A bold cell with the outcome's fill (the Summary counts table)."""
-        return self._bold_fill(OUTCOME_FILLS.get(_outcome_key(outcome)))
+        return self._bold_fill(outcomes.fill(outcome))
 
     def row_formats(self, outcome: Any, kinds: Sequence[str]) -> list[Format | None]:
         """One Format (or None) per column for a table row with this outcome."""
-        color = OUTCOME_FILLS.get(_outcome_key(outcome))
+        color = outcomes.fill(outcome)
         return [self._cell(color, kind) for kind in kinds]
 
     def _cell(self, color: str | None, kind: str) -> Format | None:
@@ -301,10 +288,6 @@ class _Styles:
             fmt = self._workbook.add_format(props)
             self._bold_fills[color] = fmt
         return fmt
-
-
-def _outcome_key(outcome: Any) -> str:
-    return str(outcome).strip().lower().replace("_", " ").replace("-", " ")
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,8 +341,7 @@ def _write_counts(ws: Worksheet, row: int, counts: Mapping[str, int], styles: _S
     """The counts table, known outcomes in pipeline order first; returns the next free row."""
     ws.write_string(row, 0, "Outcome", styles.header)
     ws.write_string(row, 1, "Row-locales", styles.header)
-    order = {key: i for i, key in enumerate(OUTCOME_FILLS)}
-    ranked = sorted(counts.items(), key=lambda kv: (order.get(_outcome_key(kv[0]), 99), kv[0]))
+    ranked = sorted(counts.items(), key=lambda kv: (outcomes.summary_order(kv[0]), kv[0]))
     for outcome, number in ranked:
         row += 1
         ws.write_string(row, 0, _fit(str(outcome)), styles.fill(outcome))

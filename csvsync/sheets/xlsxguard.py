@@ -26,11 +26,10 @@ from xml.parsers import expat
 from defusedxml import ElementTree as SafeET
 
 from csvsync.errors import SheetError
+from csvsync.options import XlsxLimits
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a normal zip; an empty zip
-EXCEL_MAX_ROWS = 1_048_576
-EXCEL_MAX_COLUMNS = 16_384
 
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -46,21 +45,6 @@ _ROW_WITHOUT_R = re.compile(rb'<row(?! r="\d+")[\s/>]')
 _MULTI_LETTER_COL = re.compile(rb'<c r="([A-Z]{2,3})\d')
 _ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"[^>]*?\st="e"[^>]*?(/?)>')
 _CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
-
-
-@dataclass(frozen=True)
-class XlsxLimits:
-    """Ceilings for what an XLSX file may expand to; each refusal names the limit it hit."""
-
-    max_total_uncompressed: int = 1 << 30  # 1 GiB over all entries
-    max_ratio: float = 200.0  # per entry, for entries bigger than ratio_min_size
-    ratio_min_size: int = 1 << 20  # small entries compress absurdly well legitimately
-    max_entries: int = 10_000
-    max_rows: int = EXCEL_MAX_ROWS
-    max_columns: int = EXCEL_MAX_COLUMNS
-    # calamine allocates the whole rows x columns rectangle (~32 bytes a cell) and pandas then
-    # makes a Python object per cell: 10 million cells is ~500,000 rows of 20 columns.
-    max_cells: int = 10_000_000
 
 
 @dataclass(frozen=True)

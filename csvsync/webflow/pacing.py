@@ -36,22 +36,11 @@ import random
 import threading
 import time
 from collections import deque
-from typing import Protocol
+
+from csvsync.options import Clock
 
 DEFAULT_LIMIT = 60  # Webflow's lowest plan; used until a response states the real limit.
 DEFAULT_WINDOW = 60.0
-
-
-class Clock(Protocol):
-    """Monotonic time and sleep, injectable so pacing can be tested without waiting."""
-
-    def now(self) -> float:
-        """Monotonic seconds."""
-        ...
-
-    def sleep(self, seconds: float) -> None:
-        """Block the calling thread for ``seconds``."""
-        ...
 
 
 class SystemClock:

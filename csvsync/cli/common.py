@@ -1,0 +1,359 @@
+"""What every command shares: option groups, the one error handler, the stop-on-signals context.
+
+Option groups are decorators (as in sqlite-utils) that also gather their options into one typed
+object, so a command takes ``api: ApiArgs`` and ``sheet: SheetArgs`` rather than twenty keyword
+arguments. Nothing here imports pandas or the operations: ``csvsync --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from csvsync.errors import CsvsyncError
+from csvsync.options import DEFAULT_API_BASE, RunOptions, SheetOptions
+
+F = TypeVar("F", bound=Callable[..., Any])
+PathType = click.Path(path_type=Path, dir_okay=False)
+
+
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for dec in reversed(decorators):
+            func = dec(func)
+        return func
+
+    return apply
+
+
+def _gathered(cls: type, name: str, decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """Apply click options, then hand the command one ``cls`` built from them as ``name``."""
+    keys = [f.name for f in fields(cls)]
+
+    def wrap(func: F) -> F:
+        @functools.wraps(func)
+        def inner(**kw: Any) -> Any:
+            kw[name] = cls(**{k: kw.pop(k) for k in keys})
+            return func(**kw)
+
+        return decorators(inner)  # type: ignore[arg-type]
+
+    return wrap
+
+
+# -- the API connection: every command that talks to Webflow -------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiArgs:
+    mapping: Path
+    api_base: str
+    token_file: Path | None
+    state_path: Path | None
+    refresh: bool
+    rate_window: float
+    max_in_flight: int
+    max_retry_time: float
+    timeout: float
+
+
+api_options = _gathered(
+    ApiArgs,
+    "api",
+    _stack(
+        click.option(
+            "-m", "--mapping", "mapping", required=True, type=PathType, help="YAML column mapping."
+        ),
+        click.option(
+            "--api-base",
+            envvar="CSVSYNC_API_BASE",
+            default=DEFAULT_API_BASE,
+            show_default=True,
+            help="Webflow API base URL (env CSVSYNC_API_BASE).",
+        ),
+        click.option(
+            "--token-file",
+            type=PathType,
+            help="File holding the API token (mode 600). Default: env WEBFLOW_API_TOKEN.",
+        ),
+        click.option(
+            "--state",
+            "state_path",
+            type=PathType,
+            help="State cache file. Default: .csvsync/state.db next to the mapping.",
+        ),
+        click.option("--refresh", is_flag=True, help="Reload schema, locales and all live items."),
+        click.option(
+            "--rate-window",
+            type=float,
+            default=60.0,
+            show_default=True,
+            help="Seconds in Webflow's rate-limit window (no header says it).",
+        ),
+        click.option(
+            "--max-in-flight",
+            type=click.IntRange(1, 16),
+            default=4,
+            show_default=True,
+            help="Requests in flight at once.",
+        ),
+        click.option(
+            "--max-retry-time",
+            type=float,
+            default=300.0,
+            show_default=True,
+            help="Give up on an unreachable API after this many seconds.",
+        ),
+        click.option(
+            "--timeout",
+            type=float,
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait for one answer.",
+        ),
+    ),
+)
+
+
+# -- the sheet and what a plan or sync does with it ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetArgs:
+    sheet: Path
+    sheet_name: str | None
+    encoding: str | None
+    delimiter: str | None
+    allow_missing_columns: bool
+    results: Path | None
+    batch_size: int
+    on_conflict: str
+    write_back: bool
+    target: str
+    publish: bool
+    unpublish_missing: bool
+    max_unpublish: float
+    yes: bool
+
+
+sheet_options = _gathered(
+    SheetArgs,
+    "sheet",
+    _stack(
+        click.argument("sheet", type=PathType),
+        click.option(
+            "--sheet",
+            "sheet_name",
+            help="XLSX sheet name (default: the mapping's, else the first).",
+        ),
+        click.option("--encoding", help="CSV encoding (default UTF-8, with or without BOM)."),
+        click.option("--delimiter", help="CSV delimiter (default: sniffed)."),
+        click.option(
+            "--allow-missing-columns",
+            is_flag=True,
+            help="Leave fields whose columns the sheet lacks alone, instead of refusing.",
+        ),
+        click.option(
+            "--results",
+            type=PathType,
+            help="Results workbook path (replaced atomically). Default: next to the sheet.",
+        ),
+        click.option(
+            "--batch-size",
+            type=click.IntRange(1, 100),
+            default=100,
+            show_default=True,
+            help="Item-variants per write request (Webflow takes at most 100).",
+        ),
+        click.option(
+            "--on-conflict",
+            type=click.Choice(["report", "overwrite", "keep-live"]),
+            default="report",
+            show_default=True,
+            help="When a field changed in Webflow since the last sync.",
+        ),
+        click.option(
+            "--write-back",
+            is_flag=True,
+            help="Write a copy of the sheet with new items' ids (<name>.with-ids.<ext>).",
+        ),
+        click.option(
+            "--target",
+            type=click.Choice(["live", "staged", "both"]),
+            default="live",
+            show_default=True,
+            help="live: the site at once (the Designer keeps the old text); staged: the "
+            "Designer's version (put live with --publish); both: the two, kept equal.",
+        ),
+        click.option(
+            "--publish",
+            is_flag=True,
+            help="With --target staged: publish exactly the items written.",
+        ),
+        click.option(
+            "--unpublish-missing",
+            is_flag=True,
+            help="Unpublish live items that no row of the sheet names.",
+        ),
+        click.option(
+            "--max-unpublish",
+            type=click.FloatRange(0, 1),
+            default=0.10,
+            show_default=True,
+            help="Refuse --unpublish-missing above this share of the collection...",
+        ),
+        click.option("--yes", is_flag=True, help="...unless --yes is given."),
+    ),
+)
+
+
+# -- what a run prints and logs ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutputArgs:
+    as_json: bool
+    quiet: bool
+    log_file: Path | None = None
+    log_format: str = "text"
+
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON summary on stdout."
+)
+
+output_options = _gathered(
+    OutputArgs,
+    "output",
+    _stack(
+        json_option,
+        quiet_option,
+        click.option(
+            "--log-file",
+            type=PathType,
+            help="Append a line per batch (and per run start/end) to this file.",
+        ),
+        click.option(
+            "--log-format",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+            help="Log lines as plain text or as one JSON object each.",
+        ),
+    ),
+)
+
+
+def show_option(func: F) -> F:
+    """``--show``, for the commands that list field changes before acting (plan, revert)."""
+    return click.option(
+        "--show",
+        type=click.Choice(["some", "all"]),
+        default="some",
+        show_default=True,
+        help="How many field changes to print.",
+    )(func)
+
+
+# -- from arguments to the library's options -----------------------------------------------------
+
+
+def run_options(api: ApiArgs, sheet: SheetArgs | None = None, **extra: Any) -> RunOptions:
+    """The one ``RunOptions`` of a command. The token is read here, never from an argument."""
+    from csvsync.ops.context import token_from_env
+
+    more: dict[str, Any] = {}
+    if sheet is not None:
+        more = dict(
+            sheet=sheet.sheet,
+            results=sheet.results,
+            batch_size=sheet.batch_size,
+            allow_missing_columns=sheet.allow_missing_columns,
+            write_back=sheet.write_back,
+            unpublish_missing=sheet.unpublish_missing,
+            target=sheet.target,
+            publish=sheet.publish,
+            max_unpublish=sheet.max_unpublish,
+            yes=sheet.yes,
+            on_conflict=sheet.on_conflict,
+            sheet_options=SheetOptions(
+                encoding=sheet.encoding, delimiter=sheet.delimiter, sheet_name=sheet.sheet_name
+            ),
+        )
+    return RunOptions(
+        mapping=api.mapping,
+        api_base=api.api_base,
+        token=token_from_env(api.token_file),
+        state_path=api.state_path,
+        refresh=api.refresh,
+        rate_window=api.rate_window,
+        max_in_flight=api.max_in_flight,
+        max_retry_time=api.max_retry_time,
+        timeout=api.timeout,
+        **more,
+        **extra,
+    )
+
+
+# -- errors and signals --------------------------------------------------------------------------
+
+
+def fail(exc: CsvsyncError) -> NoReturn:
+    """``Error: <message> (<hint>)`` on stderr and the error's exit code: the one place."""
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+@contextmanager
+def errors_to_exit() -> Iterator[None]:
+    """Turn a library error raised in the block into ``Error: ...`` and its exit code."""
+    try:
+        yield
+    except CsvsyncError as exc:
+        fail(exc)
+
+
+@dataclass
+class Stop:
+    """Set by SIGINT/SIGTERM: the library finishes the batches in flight, then stops."""
+
+    event: threading.Event = field(default_factory=threading.Event)
+    received: list[int] = field(default_factory=list)
+
+    def exit_code(self, otherwise: int) -> int:
+        """128 + the signal, as shells report it, when one arrived; else ``otherwise``."""
+        return 128 + self.received[0] if self.received else otherwise
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[Stop]:
+    """SIGINT and SIGTERM ask the run to stop (never mid-transaction); handlers restored after."""
+    stop = Stop()
+
+    def on_signal(signum: int, frame: object) -> None:
+        del frame
+        stop.received.append(signum)
+        stop.event.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def color() -> bool:
+    """Colour only on a terminal, and never under NO_COLOR."""
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ

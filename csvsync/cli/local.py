@@ -1,0 +1,79 @@
+"""The commands that need no Webflow: ``csvsync sandbox`` (the emulator) and ``csvsync demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from csvsync.cli.common import PathType, errors_to_exit, fail
+from csvsync.errors import CsvsyncError
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8787, show_default=True, help="Port to listen on.")
+@click.option(
+    "--token",
+    default="sandbox-token",
+    show_default=True,
+    help="The sandbox's own bearer token: a local test value, not a secret.",
+)
+@click.option(
+    "--seed",
+    type=click.Choice(["demo", "empty"]),
+    default="demo",
+    show_default=True,
+    help="demo: the sample site (three locales, every field type); empty: a site with no items.",
+)
+@click.option(
+    "--data", type=PathType, help="SQLite file to keep the sandbox's items in across restarts."
+)
+@click.option(
+    "--rate-limit",
+    type=int,
+    default=120,
+    show_default=True,
+    help="Requests allowed per rate window, as Webflow's plans allow.",
+)
+@click.option(
+    "--window", type=float, default=60.0, show_default=True, help="Rate window in seconds."
+)
+def sandbox(
+    host: str, port: int, token: str, seed: str, data: Path | None, rate_limit: int, window: float
+) -> None:
+    """Run the local Webflow emulator in the foreground (Ctrl-C stops it)."""
+    from csvsync.sandbox import SandboxOptions, run_forever
+
+    opts = SandboxOptions(
+        host=host, port=port, token=token, seed=seed, data=data, rate_limit=rate_limit,
+        window=window,
+    )  # fmt: skip
+
+    def ready(base_url: str) -> None:
+        click.echo(f"Sandbox serving {base_url}")
+        click.echo(f"Try: export CSVSYNC_API_BASE={base_url} WEBFLOW_API_TOKEN={token}")
+
+    try:
+        run_forever(opts, ready)
+    except OSError as exc:
+        fail(CsvsyncError(f"cannot start the sandbox on {host}:{port}: {exc.strerror}",
+                          "pick another --port"))  # fmt: skip
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("csvsync-demo"),
+    show_default=True,
+    help="Where the demo's sheet, mapping, state and results go.",
+)
+def demo(workdir: Path) -> None:
+    """Start the sandbox, then plan and sync the sample sheet end to end."""
+    from csvsync.console.text import render_result
+    from csvsync.ops.demo import run_demo
+
+    with errors_to_exit():
+        run_demo(workdir, click.echo, render_result)

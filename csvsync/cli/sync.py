@@ -1,0 +1,84 @@
+"""``csvsync pull``, ``plan`` and ``sync``: click shells over ``ops/sync.py``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from csvsync.cli.common import (
+    ApiArgs,
+    OutputArgs,
+    SheetArgs,
+    api_options,
+    color,
+    errors_to_exit,
+    output_options,
+    quiet_option,
+    run_options,
+    sheet_options,
+    show_option,
+    stop_on_signals,
+)
+
+
+@click.command()
+@api_options
+@quiet_option
+def pull(api: ApiArgs, quiet: bool) -> None:
+    """Refresh the state cache from live items."""
+    from csvsync.console.progress import ProgressDisplay
+    from csvsync.ops.sync import pull as do_pull
+
+    progress = ProgressDisplay(quiet=quiet)
+    try:
+        with errors_to_exit():
+            count = do_pull(run_options(api), progress)
+    finally:
+        progress.close()
+    if not quiet:
+        click.echo(f"Pulled {count} item-variants.")
+
+
+@click.command()
+@api_options
+@sheet_options
+@show_option
+@output_options
+def plan(api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show: str) -> None:
+    """Dry run: show what a sync would change, field by field. Writes nothing to Webflow."""
+    _run("plan", api, sheet, output, show)
+
+
+@click.command()
+@api_options
+@sheet_options
+@output_options
+def sync(api: ApiArgs, sheet: SheetArgs, output: OutputArgs) -> None:
+    """Push the changed item-variants and write the results workbook."""
+    _run("sync", api, sheet, output, "some")
+
+
+def _run(command: str, api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show: str) -> None:
+    from csvsync.console.log import RunLog
+    from csvsync.console.progress import ProgressDisplay
+    from csvsync.console.text import render_result, summary_dict
+    from csvsync.ops import sync as lib
+
+    log = RunLog(output.log_file, output.log_format) if output.log_file else None
+    progress = ProgressDisplay(quiet=output.quiet or output.as_json)
+    try:
+        with stop_on_signals() as stop, errors_to_exit():
+            options = run_options(api, sheet, stop=stop.event, on_event=log)
+            result = (lib.plan if command == "plan" else lib.sync)(options, progress)
+    finally:
+        progress.close()
+        if log is not None:
+            log.close()
+    code = stop.exit_code(result.exit_code)
+    if output.as_json:
+        click.echo(json.dumps({**summary_dict(result), "exit_code": code}))
+    elif not output.quiet or code:
+        click.echo(render_result(result, show, color=color()))
+    sys.exit(code)

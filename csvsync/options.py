@@ -1,0 +1,98 @@
+"""The options objects a run is described by: one per command, built by the CLI or the web page.
+
+``RunOptions`` is the one options object every operation takes (no long parameter lists);
+``SheetOptions`` and ``XlsxLimits`` say how a sheet is read; ``Clock`` is the injectable time
+that pacing and retries wait on. Plain frozen dataclasses and protocols: no I/O, no imports of
+the layers above, so every layer can name them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+DEFAULT_API_BASE = "https://api.webflow.com/v2"
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class Clock(Protocol):
+    """Monotonic time and sleep, injectable so pacing can be tested without waiting."""
+
+    def now(self) -> float:
+        """Monotonic seconds."""
+        ...
+
+    def sleep(self, seconds: float) -> None:
+        """Block the calling thread for ``seconds``."""
+        ...
+
+
+@dataclass(frozen=True)
+class XlsxLimits:
+    """Ceilings for what an XLSX file may expand to; each refusal names the limit it hit."""
+
+    max_total_uncompressed: int = 1 << 30  # 1 GiB over all entries
+    max_ratio: float = 200.0  # per entry, for entries bigger than ratio_min_size
+    ratio_min_size: int = 1 << 20  # small entries compress absurdly well legitimately
+    max_entries: int = 10_000
+    max_rows: int = EXCEL_MAX_ROWS
+    max_columns: int = EXCEL_MAX_COLUMNS
+    # calamine allocates the whole rows x columns rectangle (~32 bytes a cell) and pandas then
+    # makes a Python object per cell: 10 million cells is ~500,000 rows of 20 columns.
+    max_cells: int = 10_000_000
+
+
+@dataclass(frozen=True)
+class SheetOptions:
+    """How to read a sheet. ``limits`` bounds what an XLSX file may expand to."""
+
+    encoding: str | None = None  # CSV only; None = UTF-8 (with or without BOM)
+    delimiter: str | None = None  # CSV only; None = sniffed among , ; \t |
+    sheet_name: str | None = None  # XLSX only; None = first sheet
+    limits: XlsxLimits = field(default_factory=XlsxLimits)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a command needs; the CLI builds one from its flags."""
+
+    mapping: Path
+    api_base: str = DEFAULT_API_BASE
+    token: str = field(default="", repr=False)
+    sheet: Path | None = None
+    state_path: Path | None = None
+    results: Path | None = None
+    sheet_options: SheetOptions = field(default_factory=SheetOptions)
+    allow_missing_columns: bool = False
+    refresh: bool = False
+    batch_size: int = 100
+    rate_window: float = 60.0
+    max_in_flight: int = 4
+    max_retry_time: float = 300.0
+    timeout: float = 30.0
+    on_conflict: str = "report"
+    write_results: bool = True
+    write_back: bool = False  # a copy of the sheet with new items' ids filled in
+    # live: PATCH /items/live (the site changes at once; the staged version keeps the old
+    # values). staged: PATCH /items (the Designer's version; --publish puts it live). both.
+    target: str = "live"
+    publish: bool = False
+    unpublish_missing: bool = False
+    max_unpublish: float = 0.10  # share of the collection --unpublish-missing may take down
+    yes: bool = False
+    clock: Clock | None = None
+    # Set by the CLI's SIGINT/SIGTERM handlers: stop after the batches in flight.
+    stop: threading.Event | None = field(default=None, compare=False)
+    # Called with one dict per event (run start, each batch, run end): --log-file.
+    on_event: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
+
+    def resolved_state_path(self) -> Path:
+        if self.state_path:
+            return self.state_path
+        return self.mapping.parent / ".csvsync" / "state.db"
