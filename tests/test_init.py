@@ -11,10 +11,10 @@ from support import Workspace, make_workspace
 
 from csvsync.mapping.mapping import load_mapping, resolve
 from csvsync.mapping.yamlload import load_yaml
-from csvsync.ops.context import parse_locales, parse_schema
 from csvsync.ops.init import CollectionInfo, scaffold_text, write_mapping, yaml_text
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import DEMO_AUTHORS_COLLECTION_ID, DEMO_COLLECTION_ID, DEMO_SITE_ID
+from csvsync.webflow.schema import parse_locales, parse_schema
 
 EDITABLE = {
     "name", "slug", "summary", "description", "image", "gallery", "video", "website",

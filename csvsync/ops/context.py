@@ -22,7 +22,9 @@ from csvsync.models import Locale, RefTarget, SchemaField
 from csvsync.options import Progress, RunOptions
 from csvsync.sheets.results import RunSummary
 from csvsync.state.cache import State
+from csvsync.state.collection import CollectionCache
 from csvsync.webflow.client import ClientOptions, Listing, WebflowClient, check_api_base
+from csvsync.webflow.schema import parse_locales, parse_schema
 
 
 class RunCounters(Protocol):
@@ -43,46 +45,6 @@ class RunCounters(Protocol):
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     del stage, done, total
-
-
-def parse_locales(site: dict[str, Any]) -> list[Locale]:
-    """Site JSON -> locales, primary first. A site without localization has one locale."""
-    locs = site.get("locales") or {}
-    out: list[Locale] = []
-    primary = locs.get("primary")
-    if primary:
-        out.append(
-            Locale(
-                primary["cmsLocaleId"],
-                primary.get("tag", "en"),
-                primary.get("displayName", ""),
-                True,
-            )
-        )
-    for sec in locs.get("secondary") or []:
-        if sec.get("enabled", True):
-            out.append(
-                Locale(sec["cmsLocaleId"], sec.get("tag", ""), sec.get("displayName", ""), False)
-            )
-    if not out:
-        raise MappingError(
-            f"site {site.get('id')} reports no locales", "enable localization or check the site id"
-        )
-    return out
-
-
-def parse_schema(collection: dict[str, Any]) -> list[SchemaField]:
-    return [
-        SchemaField(
-            slug=f["slug"],
-            type=f["type"],
-            display_name=f.get("displayName", f["slug"]),
-            required=bool(f.get("isRequired")),
-            editable=f.get("isEditable", True) is not False,
-            validations=f.get("validations") or {},
-        )
-        for f in collection.get("fields", [])
-    ]
 
 
 class Job:
@@ -116,6 +78,7 @@ class Job:
         self.staged = options.target == "staged"
         suffix = "#staged" if self.staged else ""
         self.scope = self.state.scope(self.api_base, self.mapping.collection + suffix)
+        self.cache = CollectionCache(self.state, self.scope)
         self.collection: dict[str, Any] = {}
         self.schema: list[SchemaField] = []
         self.locales: list[Locale] = []
@@ -173,31 +136,26 @@ class Job:
 
     def load_schema(self) -> ResolvedMapping:
         """Schema and locales from the cache, or from the API on first use / --refresh."""
-        site = None if self.options.refresh else self.state.get_meta(self.scope, "site")
-        coll = None if self.options.refresh else self.state.get_meta(self.scope, "collection")
+        site = None if self.options.refresh else self.cache.get_meta("site")
+        coll = None if self.options.refresh else self.cache.get_meta("collection")
         if site is None:
             site = self._fetch(
                 lambda: self.client.get_site(self.mapping.site), "site", self.mapping.site
             )
-            self.state.set_meta(self.scope, "site", site)
+            self.cache.set_meta("site", site)
         if coll is None:
             coll = self._fetch(
                 lambda: self.client.get_collection(self.mapping.collection),
                 "collection",
                 self.mapping.collection,
             )
-            self.state.set_meta(self.scope, "collection", coll)
+            self.cache.set_meta("collection", coll)
         self.collection = coll
         self.locales = parse_locales(site)
         self.schema = parse_schema(coll)
         self.resolved = resolve(self.mapping, self.locales, self.schema)
+        self.cache.bind(self.schema, self.primary.cms_locale_id)
         return self.resolved
-
-    def forget_schema(self) -> None:
-        """Webflow said the schema changed: fetch it again next time."""
-        self.state.db.execute(
-            "DELETE FROM meta WHERE scope=? AND key IN ('site','collection')", (self.scope,)
-        )
 
     def _fetch(self, call: Callable[[], dict[str, Any]], what: str, ident: str) -> dict[str, Any]:
         try:
@@ -212,17 +170,12 @@ class Job:
         """Bring the cache up to date: a full pull when empty or --refresh, else incremental."""
         locale_ids = [loc.cms_locale_id for loc in self.locales]
         since = None
-        if not self.options.refresh and self.state.has_variants(self.scope):
-            since = self.state.refresh_since(self.scope)
+        if not self.options.refresh and self.cache.has_variants():
+            since = self.cache.refresh_since()
         reader = self.client.iter_items if self.staged else self.client.iter_items_live
         items = reader(self.mapping.collection, cms_locale_ids=locale_ids, updated_since=since)
-        count = self.state.apply_live(
-            self.scope,
-            self.schema,
-            self._counted(items, "pull"),
-            primary_locale=self.primary.cms_locale_id,
-        )
-        self.state.refreshed(self.scope)
+        count = self.cache.apply_live(self._counted(items, "pull"))
+        self.cache.refreshed()
         return count
 
     def _counted(self, items: Listing, stage: str) -> Iterator[dict[str, Any]]:

@@ -13,7 +13,6 @@ carry exactly are counted and reported in ``ExportResult.notes`` rather than sil
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,31 +68,13 @@ def export(options: RunOptions, out: Path, progress: Progress | None = None) -> 
 
 def _load_variants(job: Job, resolved: ResolvedMapping) -> Variants:
     """Every cached variant's live values of the mapped fields (and the slug, for sorting)."""
-    slugs = sorted({b.map.slug for b in resolved.bindings} | {"slug"})
-    marks = ",".join("?" * len(slugs))
-    db = job.state.db
-    out: Variants = {
-        (item, loc): {}
-        for item, loc in db.execute(
-            "SELECT item_id, locale_id FROM variants WHERE scope=?", (job.scope,)
-        )
-    }
-    rows = db.execute(
-        f"SELECT item_id, locale_id, field, live_json FROM cells "
-        f"WHERE scope=? AND field IN ({marks})",
-        (job.scope, *slugs),
-    )
-    for item, loc, slug, raw in rows:
-        if (item, loc) in out and raw is not None:
-            out[(item, loc)][slug] = json.loads(raw)
-    return out
+    return job.cache.live_cells(sorted({b.map.slug for b in resolved.bindings} | {"slug"}))
 
 
 def _ref_names(job: Job, collection_id: str, target: RefTarget) -> RefNames:
     scope = job.state.scope(job.api_base, "refs:" + collection_id)
-    rows = job.state.db.execute("SELECT item_id, slug, name FROM refs WHERE scope=?", (scope,))
     slugs, names = {}, {}
-    for item, slug, name in rows:
+    for item, slug, name in job.state.ref_rows(scope):
         if slug:
             slugs[item] = str(slug)
         if name:
@@ -106,7 +87,7 @@ def cell_makers(
 ) -> dict[str, CellMaker]:
     """One cell maker per mapped field: live values as the sheet writes them (option names,
     slugs, the mapping's date format and decimal mark). Also used to show old/new values."""
-    sources = job.state.file_sources(job.scope)
+    sources = job.cache.file_sources()
     names: dict[str, RefNames] = {}
     out = {}
     for b in resolved.bindings:

@@ -23,8 +23,8 @@ from csvsync.convert.to_api import TEXT_TYPES, check_mappable
 from csvsync.errors import ConfigError, MappingError, NotFoundError
 from csvsync.mapping.mapping import load_mapping, resolve
 from csvsync.models import Locale, SchemaField
-from csvsync.ops.context import parse_locales, parse_schema
 from csvsync.webflow.client import WebflowClient
+from csvsync.webflow.schema import parse_locales, parse_schema
 
 KEY_COLUMN = "Item ID"
 LOCALE_COLUMN = "Locale"

@@ -33,10 +33,9 @@ from typing import Any
 
 import pandas as pd
 
-from csvsync.convert.to_api import api_key, cleared_value
+from csvsync.convert.to_api import cleared_value
 from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, ConfigError
 from csvsync.mapping.mapping import load_mapping
-from csvsync.models import FILE_TYPES, SchemaField
 from csvsync.ops.context import Job
 from csvsync.ops.push import BatchResult, Pusher, PushTarget, send_all
 from csvsync.ops.sync import RunTally, _display, new_run_id
@@ -50,7 +49,7 @@ from csvsync.sheets.results import (
     read_run_id,
     write_results,
 )
-from csvsync.state.cache import Confirmed, State, _with_source_urls
+from csvsync.state.cache import Confirmed, State, cell_key
 from csvsync.state.journal import (
     CREATED_MARK,
     MARKS,
@@ -273,23 +272,22 @@ def revert(
         result.unconfirmed = job.state.journal_counts(run["run_id"]).get("pending", 0)
         result.entries = _plan(job, job.state.journal_for(run["run_id"], "confirmed"))
         result.locales = {loc.cms_locale_id: loc.tag for loc in job.locales}
-        result.names = job.state.item_names(job.scope)
+        result.names = job.cache.item_names()
         result.display = _display(job, job.ref_targets())
         if on_plan is not None:
             on_plan(result)
         if not dry_run:
-            job.state.start_run(
+            job.cache.start_run(
                 result.run_id,
-                job.scope,
                 "revert",
                 str(run["sheet"] or ""),
                 str(options.mapping),
                 started.isoformat(),
             )
-            job.state.set_meta(job.scope, REVERTS_META + result.run_id, run["run_id"])
+            job.cache.set_meta(REVERTS_META + result.run_id, run["run_id"])
             result.stopped = _apply(job, result)
             # Names as they are now: a restored name reads as restored.
-            result.names = job.state.item_names(job.scope)
+            result.names = job.cache.item_names()
         result.take_stats(job.client.stats, t0)
         if not dry_run:
             job.state.finish_run(
@@ -301,13 +299,6 @@ def revert(
         if options.write_results and (options.results is not None or not dry_run):
             result.results_path = _write_workbook(options, job, result, started)
     return result
-
-
-def _key(f: SchemaField, value: Any, sources: dict[str, str]) -> str:
-    """The comparison key of an API value, as the cache stores it (file URLs by source URL)."""
-    if f.type in FILE_TYPES and value:
-        value = _with_source_urls(value, sources)
-    return api_key(f, value)
 
 
 def _plan(job: Job, journal: list[tuple[int, str, str, str, Any, Any]]) -> list[Entry]:
@@ -343,15 +334,15 @@ def _plan(job: Job, journal: list[tuple[int, str, str, str, Any, Any]]) -> list[
             e.outcome, e.message = NOT_FOUND, "the item is no longer live in this locale"
         else:
             now = live_keys.get((item, loc, slug), "")
-            if now != _key(f, new, sources):
-                if now == _key(f, restore, sources):
+            if now != cell_key(f, new, sources):
+                if now == cell_key(f, restore, sources):
                     e.outcome = ALREADY
                 else:
                     e.outcome = CHANGED_SINCE
                     e.message = (
                         f"live {_quote(e.current)}, the run wrote {_quote(new)}; left as it is"
                     )
-            elif now == _key(f, restore, sources):
+            elif now == cell_key(f, restore, sources):
                 e.outcome = ALREADY  # the run wrote what was there: nothing to put back
         out.append(e)
     return out
@@ -431,7 +422,7 @@ def _field_batches(
 ) -> tuple[dict[tuple[str, str, str], Entry], list[Batch]]:
     """Field restores grouped per item-variant (first-seen order) and cut into batches."""
     schema = {f.slug: f for f in job.schema}
-    sources = job.state.file_sources(job.scope)
+    sources = job.cache.file_sources()
     by_cell = {(e.item_id, e.locale_id, e.field): e for e in entries}
     writes: dict[tuple[str, str], VariantWrite] = {}
     for e in entries:
@@ -441,7 +432,7 @@ def _field_batches(
                 len(writes) + 1, e.item_id, e.locale_id, {}, {}
             )
         w.field_data[e.field] = e.restore
-        w.keys[e.field] = _key(schema[e.field], e.restore, sources)
+        w.keys[e.field] = cell_key(schema[e.field], e.restore, sources)
     return by_cell, make_batches(list(writes.values()), job.options.batch_size)
 
 
@@ -508,24 +499,14 @@ def _record(
             keys = {f: k for f, k in w.keys.items() if f not in vr.dropped_files}
             confirmed.append(Confirmed(vr.item, keys, w.field_data))
         else:
-            failed.append((run_id, w.item_id, w.locale_id))
+            failed.append((w.item_id, w.locale_id))
             if vr.outcome == NOT_FOUND:
                 gone.append((w.item_id, w.locale_id))
-    job.state.apply_confirmed(
-        job.scope,
-        job.schema,
-        confirmed,
-        primary_locale=job.primary.cms_locale_id,
-        run_id=run_id,
-        batch=res.batch.number,
-    )
+    job.cache.apply_confirmed(confirmed, run_id=run_id, batch=res.batch.number)
     if failed:
-        job.state.db.executemany(
-            "UPDATE journal SET status='failed' WHERE run_id=? AND item_id=? AND locale_id=?",
-            failed,
-        )
+        job.state.journal_failed(run_id, failed)
     if gone:
-        job.state.forget_variants(job.scope, gone)
+        job.cache.forget_variants(gone)
 
 
 def _locale_items(entries: Iterable[Entry]) -> list[dict[str, Any]]:
@@ -546,7 +527,7 @@ def _unpublish(job: Job, run_id: str, batch: int, entries: list[Entry]) -> None:
         return
     job.state.mark_batch(run_id, batch, "confirmed")
     # A pull reads live items only, so the cache must not keep what is no longer live.
-    job.state.forget_variants(job.scope, [(e.item_id, e.locale_id) for e in entries])
+    job.cache.forget_variants([(e.item_id, e.locale_id) for e in entries])
     for e in entries:
         e.outcome = REVERTED
 
@@ -572,12 +553,7 @@ def _publish(job: Job, run_id: str, batch: int, entries: list[Entry]) -> None:
         # Publishing need not move lastUpdated, so an incremental refresh could miss these.
         locs = sorted({e.locale_id for e in entries if e.item_id in published})
         items = job.client.iter_items_live(job.mapping.collection, cms_locale_ids=locs)
-        job.state.apply_live(
-            job.scope,
-            job.schema,
-            (it for it in items if it.get("id") in published),
-            primary_locale=job.primary.cms_locale_id,
-        )
+        job.cache.apply_live(it for it in items if it.get("id") in published)
 
 
 def _write_workbook(options: RunOptions, job: Job, result: RevertResult, started: datetime) -> Path:

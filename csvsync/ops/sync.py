@@ -155,21 +155,19 @@ def _run(command: str, options: RunOptions, progress: Progress | None) -> RunRes
         )
         outcomes: dict[tuple[int, str], tuple[str, str]] = {}
         # Old values are read before anything is sent: after the push the cache holds the new.
-        old = job.state.live_values(
-            job.scope,
+        old = job.cache.live_values(
             zip(d.changes["item_id"], d.changes["locale_id"], d.changes["field"], strict=True),
         )
         if command == "sync":
-            job.state.start_run(
+            job.cache.start_run(
                 run_id,
-                job.scope,
                 command,
                 str(options.sheet),
                 str(options.mapping),
                 started.isoformat(),
             )
             if d.base_moves:
-                job.state.move_base(job.scope, d.base_moves)
+                job.cache.move_base(d.base_moves)
             result.stopped = _push(job, run_id, batches, old, outcomes)
             if not result.stopped and options.target == "staged" and options.publish:
                 _publish_written(job, batches, outcomes)
@@ -230,13 +228,13 @@ def _gc_paused() -> Iterator[None]:
 def _state_view(job: Job, resolved: ResolvedMapping) -> StateView:
     # Texts only of the short fields that match rows and name items in messages.
     text_fields = sorted({"name", "slug", resolved.mapping.key_field or "slug"})
-    state, scope = job.state, job.scope
+    cache = job.cache
     return StateView(
-        load_hashes=lambda: state.load_hashes(scope),
-        load_texts=lambda: state.load_texts(scope, text_fields),
-        load_variants=lambda: state.load_variants(scope),
-        cell_texts=lambda keys: state.cell_texts(scope, keys),
-        item_names=lambda: state.item_names(scope),
+        load_hashes=cache.load_hashes,
+        load_texts=lambda: cache.load_texts(text_fields),
+        load_variants=cache.load_variants,
+        cell_texts=cache.cell_texts,
+        item_names=cache.item_names,
     )
 
 
@@ -398,7 +396,7 @@ def _unpublish(job: Job, run_id: str, gone: unnamed.Unpublish) -> None:
     job.state.journal_confirmed(
         run_id, [(i, loc, UNPUBLISHED_MARK, None, None) for i in done for loc in locales]
     )
-    job.state.forget_variants(job.scope, [(i, loc) for i in done for loc in locales])
+    job.cache.forget_variants([(i, loc) for i in done for loc in locales])
     job.event("unpublish", run_id=run_id, items=len(gone.item_ids), unpublished=len(done))
 
 
@@ -421,22 +419,12 @@ def _record(
             confirmed.append(Confirmed(vr.item, keys, vr.write.field_data))
         elif vr.outcome == Outcome.NOT_FOUND:
             gone.append((vr.write.item_id, vr.write.locale_id))
-    job.state.apply_confirmed(
-        job.scope,
-        job.schema,
-        confirmed,
-        primary_locale=job.primary.cms_locale_id,
-        run_id=run_id,
-        batch=res.batch.number,
-    )
-    failed = [vr for vr in res.results if vr.item is None]
+    job.cache.apply_confirmed(confirmed, run_id=run_id, batch=res.batch.number)
+    failed = [(vr.write.item_id, vr.write.locale_id) for vr in res.results if vr.item is None]
     if failed:
-        job.state.db.executemany(
-            "UPDATE journal SET status='failed' WHERE run_id=? AND item_id=? AND locale_id=?",
-            [(run_id, vr.write.item_id, vr.write.locale_id) for vr in failed],
-        )
+        job.state.journal_failed(run_id, failed)
     if gone:
-        job.state.forget_variants(job.scope, gone)
+        job.cache.forget_variants(gone)
 
 
 def _write_workbook(options: RunOptions, job: Job, result: RunResult, started: datetime) -> Path:

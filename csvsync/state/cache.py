@@ -290,9 +290,34 @@ class State:
         return dict(rows.fetchall())
 
     def _cell_key(self, f: SchemaField, value: Any, sources: dict[str, str]) -> str:
-        if f.type in FILE_TYPES and value:
-            value = _with_source_urls(value, sources)
-        return api_key(f, value)
+        return cell_key(f, value, sources)
+
+    def live_cells(
+        self, scope: int, fields: Sequence[str]
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """Every cached variant, (item, locale) -> {field: live API value} of ``fields``."""
+        marks = ",".join("?" * len(fields))
+        out: dict[tuple[str, str], dict[str, Any]] = {
+            (item, loc): {}
+            for item, loc in self.db.execute(
+                "SELECT item_id, locale_id FROM variants WHERE scope=?", (scope,)
+            )
+        }
+        rows = self.db.execute(
+            f"SELECT item_id, locale_id, field, live_json FROM cells "
+            f"WHERE scope=? AND field IN ({marks})",
+            (scope, *fields),
+        )
+        for item, loc, slug, raw in rows:
+            if (item, loc) in out and raw is not None:
+                out[(item, loc)][slug] = json.loads(raw)
+        return out
+
+    def ref_rows(self, scope: int) -> list[tuple[str, str | None, str | None]]:
+        """(item id, slug, name) of every cached item of a reference target collection."""
+        return self.db.execute(
+            "SELECT item_id, slug, name FROM refs WHERE scope=?", (scope,)
+        ).fetchall()
 
     def apply_live(
         self,
@@ -625,6 +650,14 @@ class State:
                 ],
             )
 
+    def journal_failed(self, run_id: str, variants: Iterable[tuple[str, str]]) -> None:
+        """Webflow refused these (item, locale) writes of the run: nothing of them landed."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE journal SET status='failed' WHERE run_id=? AND item_id=? AND locale_id=?",
+                [(run_id, item, loc) for item, loc in variants],
+            )
+
     def mark_batch(self, run_id: str, batch: int, status: str) -> None:
         self.db.execute(
             "UPDATE journal SET status=? WHERE run_id=? AND batch=?", (status, run_id, batch)
@@ -701,6 +734,13 @@ def _urls(value: Any) -> list[str]:
     if isinstance(value, list):
         return [str(v.get("url") or "") if isinstance(v, dict) else str(v) for v in value]
     return []
+
+
+def cell_key(f: SchemaField, value: Any, sources: dict[str, str]) -> str:
+    """The comparison key of an API value, as the cache stores it (file URLs by source URL)."""
+    if f.type in FILE_TYPES and value:
+        value = _with_source_urls(value, sources)
+    return api_key(f, value)
 
 
 def _with_source_urls(value: Any, sources: dict[str, str]) -> Any:

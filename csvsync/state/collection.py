@@ -1,0 +1,118 @@
+"""One collection's slice of the cache: the ``State`` bound to a scope, its schema and locale.
+
+A run works on one collection (API base + collection id, and ``#staged`` for the staged target),
+so the operations hold one ``CollectionCache`` instead of passing ``(scope, schema,
+primary_locale)`` to every call. The schema and the primary locale are known once the run has
+loaded them (``bind``); calls that need them refuse before that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from csvsync.models import SchemaField
+from csvsync.pipeline.hashing import StateHashes
+from csvsync.state.cache import Confirmed, State
+
+
+class CollectionCache:
+    """The scoped calls of ``State`` for one collection."""
+
+    def __init__(self, state: State, scope: int) -> None:
+        self.state = state
+        self.scope = scope
+        self._schema: Sequence[SchemaField] | None = None
+        self._primary: str | None = None
+
+    def bind(self, schema: Sequence[SchemaField], primary_locale: str) -> None:
+        """The collection's schema and primary cmsLocaleId, once the run has them."""
+        self._schema, self._primary = schema, primary_locale
+
+    @property
+    def schema(self) -> Sequence[SchemaField]:
+        if self._schema is None:
+            raise RuntimeError("the collection's schema is not loaded yet")
+        return self._schema
+
+    @property
+    def primary_locale(self) -> str:
+        if self._primary is None:
+            raise RuntimeError("the collection's locales are not loaded yet")
+        return self._primary
+
+    # -- metadata and refresh ------------------------------------------------------------------
+    def get_meta(self, key: str) -> Any:
+        return self.state.get_meta(self.scope, key)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.state.set_meta(self.scope, key, value)
+
+    def has_variants(self) -> bool:
+        return self.state.has_variants(self.scope)
+
+    def refresh_since(self) -> str | None:
+        return self.state.refresh_since(self.scope)
+
+    def refreshed(self) -> None:
+        self.state.refreshed(self.scope)
+
+    # -- reads ---------------------------------------------------------------------------------
+    def load_hashes(self) -> StateHashes:
+        return self.state.load_hashes(self.scope)
+
+    def load_texts(self, fields: Sequence[str]) -> pd.DataFrame:
+        return self.state.load_texts(self.scope, fields)
+
+    def load_variants(self) -> pd.DataFrame:
+        return self.state.load_variants(self.scope)
+
+    def cell_texts(
+        self, keys: Iterable[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], tuple[str, str]]:
+        return self.state.cell_texts(self.scope, keys)
+
+    def live_values(self, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], Any]:
+        return self.state.live_values(self.scope, keys)
+
+    def live_cells(self, fields: Sequence[str]) -> dict[tuple[str, str], dict[str, Any]]:
+        return self.state.live_cells(self.scope, fields)
+
+    def item_names(self) -> dict[tuple[str, str], str]:
+        return self.state.item_names(self.scope)
+
+    def file_sources(self) -> dict[str, str]:
+        return self.state.file_sources(self.scope)
+
+    # -- writes --------------------------------------------------------------------------------
+    def apply_live(self, items: Iterable[dict[str, Any]]) -> int:
+        return self.state.apply_live(
+            self.scope, self.schema, items, primary_locale=self.primary_locale
+        )
+
+    def apply_confirmed(
+        self, confirmed: Sequence[Confirmed], *, run_id: str | None = None, batch: int | None = None
+    ) -> None:
+        self.state.apply_confirmed(
+            self.scope,
+            self.schema,
+            confirmed,
+            primary_locale=self.primary_locale,
+            run_id=run_id,
+            batch=batch,
+        )
+
+    def move_base(self, cells: Iterable[tuple[str, str, str]]) -> None:
+        self.state.move_base(self.scope, cells)
+
+    def forget_variants(self, variants: Iterable[tuple[str, str]]) -> None:
+        self.state.forget_variants(self.scope, variants)
+
+    # -- runs ----------------------------------------------------------------------------------
+    def start_run(self, run_id: str, command: str, sheet: str, mapping: str, started: str) -> None:
+        self.state.start_run(run_id, self.scope, command, sheet, mapping, started)
+
+    def last_run_id(self, command: str = "sync") -> str | None:
+        return self.state.last_run_id(self.scope, command)
