@@ -160,30 +160,18 @@ def current_rss_mb() -> float:
 
 
 class Phases:
-    """Wall time per pipeline step, by wrapping csvsync's functions in this child only."""
+    """Wall time per pipeline step, from csvsync's public timing hook (``RunOptions.on_step``).
+
+    Steps nest (``load_hashes`` runs inside ``diff.compute``); each is timed on its own."""
 
     def __init__(self) -> None:
         self.times: dict[str, float] = {}
-        self.captured: dict[str, Any] = {}
         self.memory: dict[str, list[float]] = {}
 
-    def wrap(self, owner: Any, name: str, label: str | None = None, capture: bool = False
-             ) -> None:  # fmt: skip
-        fn = getattr(owner, name)
-        key = label or name
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            if capture:
-                self.captured[key] = (args, kwargs)
-            start = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                self.times[key] = self.times.get(key, 0.0) + time.perf_counter() - start
-                # Resident and peak memory right after the step: shows which step sets the peak.
-                self.memory[key] = [current_rss_mb(), peak_rss_mb()]
-
-        setattr(owner, name, timed)
+    def __call__(self, name: str, seconds: float) -> None:
+        self.times[name] = self.times.get(name, 0.0) + seconds
+        # Resident and peak memory right after the step: shows which step sets the peak.
+        self.memory[name] = [current_rss_mb(), peak_rss_mb()]
 
 
 def child_main(spec_path: Path) -> None:
@@ -204,7 +192,7 @@ def child_main(spec_path: Path) -> None:
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
 
-def _options(spec: dict[str, Any]) -> Any:
+def _options(spec: dict[str, Any], on_step: Any = None) -> Any:
     from csvsync.options import RunOptions
 
     return RunOptions(
@@ -216,42 +204,17 @@ def _options(spec: dict[str, Any]) -> Any:
         results=Path(spec["results"]) if spec.get("results") else None,
         write_results=bool(spec.get("results")),
         rate_window=float(spec.get("rate_window", 60.0)),
+        on_step=on_step,
     )
-
-
-def _instrument() -> Phases:
-    from csvsync.ops import sync
-    from csvsync.ops.context import Job
-    from csvsync.pipeline import diff, preflight
-    from csvsync.state.cache import State
-
-    ph = Phases()
-    ph.wrap(sync, "read_sheet")
-    ph.wrap(Job, "load_schema")
-    ph.wrap(Job, "refresh_items", "refresh_items (lastUpdated check)")
-    ph.wrap(Job, "ref_targets")
-    ph.wrap(sync, "build_drafts")
-    ph.wrap(preflight, "check", "preflight.check")
-    ph.wrap(State, "load_hashes")
-    ph.wrap(State, "load_texts")
-    ph.wrap(State, "load_variants")
-    ph.wrap(State, "item_names")
-    ph.wrap(diff, "compute", "diff.compute")
-    ph.wrap(State, "live_values")
-    ph.wrap(sync, "variant_writes")
-    ph.wrap(sync, "make_batches")
-    ph.wrap(sync, "_push")
-    ph.wrap(sync, "build_report")
-    ph.wrap(sync, "write_results", capture=True)
-    return ph
 
 
 def task_plan(spec: dict[str, Any]) -> dict[str, Any]:
     from csvsync.ops import sync as lib
 
-    ph = _instrument()
+    ph = Phases()
+    options = _options(spec, on_step=ph)
     start = time.perf_counter()
-    res = lib.plan(_options(spec)) if spec["task"] == "plan" else lib.sync(_options(spec))
+    res = lib.plan(options) if spec["task"] == "plan" else lib.sync(options)
     wall = time.perf_counter() - start
     rss = peak_rss_mb()
     out: dict[str, Any] = {
@@ -261,9 +224,9 @@ def task_plan(spec: dict[str, Any]) -> dict[str, Any]:
         "rate_limit_waits": res.rate_limit_waits, "retries": res.retries, "rss_mb": rss,
         "exit": res.exit_code,
     }  # fmt: skip
-    if "write_results" in ph.captured:
+    if res.results_path is not None:
         # The same cells written bare, after the peak was read: it must not count in it.
-        (path, _summary, rows, changes), _ = ph.captured.pop("write_results")
+        path, rows, changes = res.results_path, res.report.rows, res.report.changes
         out["workbook_rows"] = len(rows)
         out["workbook_changes"] = len(changes)
         bare = Path(str(path) + ".bare.xlsx")

@@ -91,6 +91,9 @@ class RunOptions:
     stop: threading.Event | None = field(default=None, compare=False)
     # Called with one dict per event (run start, each batch, run end): --log-file.
     on_event: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
+    # Called with (step name, seconds) after each step of a run (read_sheet, diff, push, ...):
+    # the public timing hook the benchmark reads.
+    on_step: Callable[[str, float], None] | None = field(default=None, compare=False)
 
     def resolved_state_path(self) -> Path:
         if self.state_path:

@@ -1,15 +1,20 @@
-"""A run's shared setup: options, the client, the state, the schema and locales, cache refresh.
+"""A run's shared setup: the lock, the client, the cache, the schema and locales, cache refresh.
 
-``RunOptions`` is the one options object every command passes around (no long parameter
-lists). ``Job`` opens what a run needs in a fixed order: the mapping first (no network), then
+``Job`` opens what a run needs in a fixed order: the mapping first (no network), then the lock,
 the state and the client, then the schema and locales (from the state's cache when present).
+``RunTally`` is what every run that writes reports of its requests; ``Job.step`` times a step for
+``RunOptions.on_step`` (the benchmark's hook).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import secrets
+import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,8 +28,39 @@ from csvsync.options import Progress, RunOptions
 from csvsync.sheets.results import RunSummary
 from csvsync.state.cache import State
 from csvsync.state.collection import CollectionCache
-from csvsync.webflow.client import ClientOptions, Listing, WebflowClient, check_api_base
+from csvsync.webflow.client import (
+    ClientOptions,
+    ClientStats,
+    Listing,
+    WebflowClient,
+    check_api_base,
+)
 from csvsync.webflow.schema import parse_locales, parse_schema
+
+
+@dataclass(kw_only=True)
+class RunTally:
+    """What every command that writes reports of its requests, time, workbook and stop."""
+
+    requests: int = 0
+    write_requests: int = 0
+    retries: int = 0
+    rate_limit_waits: int = 0
+    batches: int = 0
+    duration: float = 0.0
+    results_path: Path | None = None
+    stopped: str | None = None
+
+    def take_stats(self, stats: ClientStats, started: float) -> None:
+        """The client's request counters, and the time since ``started`` (monotonic)."""
+        self.requests, self.write_requests = stats.requests, stats.write_requests
+        self.retries, self.rate_limit_waits = stats.retries, stats.rate_limit_waits
+        self.duration = time.monotonic() - started
+
+
+def new_run_id(now: datetime) -> str:
+    """``20240601T120000Z-3f2a1c``: sortable by time, unique by its random tail."""
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
 class RunCounters(Protocol):
@@ -134,8 +170,34 @@ class Job:
     def primary(self) -> Locale:
         return next(loc for loc in self.locales if loc.primary)
 
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Time the block as step ``name`` for ``RunOptions.on_step`` (the benchmark's hook)."""
+        hook = self.options.on_step
+        if hook is None:
+            yield
+            return
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            hook(name, time.perf_counter() - start)
+
+    def timed(self, name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        """``func`` with each call timed as step ``name``."""
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self.step(name):
+                return func(*args, **kwargs)
+
+        return call
+
     def load_schema(self) -> ResolvedMapping:
         """Schema and locales from the cache, or from the API on first use / --refresh."""
+        with self.step("load_schema"):
+            return self._load_schema()
+
+    def _load_schema(self) -> ResolvedMapping:
         site = None if self.options.refresh else self.cache.get_meta("site")
         coll = None if self.options.refresh else self.cache.get_meta("collection")
         if site is None:
@@ -168,6 +230,10 @@ class Job:
 
     def refresh_items(self) -> int:
         """Bring the cache up to date: a full pull when empty or --refresh, else incremental."""
+        with self.step("refresh_items"):
+            return self._refresh_items()
+
+    def _refresh_items(self) -> int:
         locale_ids = [loc.cms_locale_id for loc in self.locales]
         since = None
         if not self.options.refresh and self.cache.has_variants():
@@ -189,6 +255,10 @@ class Job:
 
     def ref_targets(self) -> dict[str, RefTarget]:
         """Lookup tables of every collection a mapped Reference points at (cached, refreshed)."""
+        with self.step("ref_targets"):
+            return self._ref_targets()
+
+    def _ref_targets(self) -> dict[str, RefTarget]:
         assert self.resolved is not None
         out: dict[str, RefTarget] = {}
         for b in self.resolved.bindings:

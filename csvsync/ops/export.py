@@ -14,6 +14,7 @@ carry exactly are counted and reported in ``ExportResult.notes`` rather than sil
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,24 @@ def _ref_names(job: Job, collection_id: str, target: RefTarget) -> RefNames:
         if name:
             names[item] = str(name)
     return RefNames(target, slugs, names)
+
+
+def display_values(job: Job, refs: dict[str, RefTarget]) -> Callable[[str, Any], Any]:
+    """(field slug, API value) -> the value as the sheet shows it (option names, slugs, its date
+    format): how plans, workbooks and reverts show old and new values."""
+    assert job.resolved is not None
+    makers = cell_makers(job, job.resolved, refs, xlsx=False)
+
+    def show(field: str, value: Any) -> Any:
+        maker = makers.get(field)
+        if maker is None or value is None:
+            return value
+        try:
+            return maker.cell(value)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            return value  # shown raw rather than not at all
+
+    return show
 
 
 def cell_makers(

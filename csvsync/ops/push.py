@@ -1,9 +1,13 @@
-"""Send PATCH batches to ``/items/live`` and isolate the variants Webflow refuses.
+"""Send PATCH batches to ``/items/live`` and isolate the variants Webflow refuses; record them.
 
 A 400 or 404 for a batch says nothing about which variant caused it (Webflow's details name a
 field, never an item), so the batch is split in halves until the bad variants stand alone; the
 good ones land. Errors that would hit every row (schema changed, auth) stop the run instead of
 splitting, and splitting has a request budget.
+
+``push_and_record`` is the one path by which ``sync`` and ``revert`` write fields: the journal
+first, then the batches through the client's pool, each answered batch recorded in the cache
+(live from Webflow's answer, base = what was sent) before the caller notes its own outcomes.
 """
 
 from __future__ import annotations
@@ -24,8 +28,11 @@ from csvsync.errors import (
     ValidationApiError,
 )
 from csvsync.models import FILE_TYPES, SchemaField
+from csvsync.ops.context import Job
 from csvsync.outcomes import Outcome
 from csvsync.pipeline.batches import Batch, VariantWrite, halves
+from csvsync.state.cache import Confirmed
+from csvsync.state.collection import CollectionCache
 from csvsync.webflow.client import WebflowClient
 
 UPDATED, FAILED, NOT_FOUND = Outcome.UPDATED, Outcome.FAILED, Outcome.NOT_FOUND
@@ -212,6 +219,77 @@ def _plain_detail(detail: Any) -> str:
     if taken:
         return f"{param.capitalize() or 'Value'} '{taken.group(1)}' is already used by another item"
     return f"{param}: {desc}" if param else desc
+
+
+def push_and_record(
+    job: Job,
+    run_id: str,
+    batches: list[Batch],
+    old_values: dict[tuple[str, str, str], Any],
+    on_batch: Callable[[BatchResult], None],
+    mode: str = "live",
+) -> str | None:
+    """Journal, send and record ``batches``; returns why it stopped, if it did.
+
+    ``old_values`` are the live values before the run, per (item, locale, field): journaled as
+    what a revert puts back, and used to report files Webflow dropped. ``on_batch`` is called
+    for each answered batch after the cache has it (the caller's outcomes, log lines).
+    """
+    if not batches:
+        return None
+    job.state.journal_pending(
+        run_id,
+        [
+            (b.number, w.item_id, w.locale_id, f, old_values.get((w.item_id, w.locale_id, f)), v)
+            for b in batches
+            for w in b.writes
+            for f, v in w.field_data.items()
+        ],
+    )
+    total = sum(len(b.writes) for b in batches)
+    pusher = Pusher(
+        PushTarget(
+            job.client,
+            job.mapping.collection,
+            job.cache.primary_locale,
+            job.schema,
+            split_budget=max(20, 2 * total // 10),
+            old_values=old_values,
+            mode=mode,
+        )
+    )
+    done = 0
+
+    def record(res: BatchResult) -> None:
+        nonlocal done
+        record_batch(job.cache, run_id, res)
+        on_batch(res)
+        done += len(res.batch.writes)
+        job.progress("push", done, total)
+
+    with job.step("push"):
+        return send_all(job.client, pusher, batches, job.stopping, record)
+
+
+def record_batch(cache: CollectionCache, run_id: str, res: BatchResult) -> None:
+    """An answered batch in the cache and the journal: what Webflow confirmed becomes live and
+    base (less files it dropped); what it refused is marked failed; variants it no longer has
+    are forgotten."""
+    confirmed, failed, gone = [], [], []
+    for vr in res.results:
+        w = vr.write
+        if vr.item is not None:
+            keys = {f: k for f, k in w.keys.items() if f not in vr.dropped_files}
+            confirmed.append(Confirmed(vr.item, keys, w.field_data))
+        else:
+            failed.append((w.item_id, w.locale_id))
+            if vr.outcome == NOT_FOUND:
+                gone.append((w.item_id, w.locale_id))
+    cache.apply_confirmed(confirmed, run_id=run_id, batch=res.batch.number)
+    if failed:
+        cache.state.journal_failed(run_id, failed)
+    if gone:
+        cache.forget_variants(gone)
 
 
 def send_all(

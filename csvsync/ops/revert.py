@@ -36,9 +36,9 @@ import pandas as pd
 from csvsync.convert.to_api import cleared_value
 from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, ConfigError
 from csvsync.mapping.mapping import load_mapping
-from csvsync.ops.context import Job
-from csvsync.ops.push import BatchResult, Pusher, PushTarget, send_all
-from csvsync.ops.sync import RunTally, _display, new_run_id
+from csvsync.ops.context import Job, RunTally, new_run_id
+from csvsync.ops.export import display_values
+from csvsync.ops.push import BatchResult, push_and_record
 from csvsync.options import Progress, RunOptions
 from csvsync.outcomes import FAILING, Outcome
 from csvsync.pipeline.batches import Batch, VariantWrite, make_batches
@@ -49,7 +49,7 @@ from csvsync.sheets.results import (
     read_run_id,
     write_results,
 )
-from csvsync.state.cache import Confirmed, State, cell_key
+from csvsync.state.cache import State, cell_key
 from csvsync.state.journal import (
     CREATED_MARK,
     MARKS,
@@ -273,7 +273,7 @@ def revert(
         result.entries = _plan(job, job.state.journal_for(run["run_id"], "confirmed"))
         result.locales = {loc.cms_locale_id: loc.tag for loc in job.locales}
         result.names = job.cache.item_names()
-        result.display = _display(job, job.ref_targets())
+        result.display = display_values(job, job.ref_targets())
         if on_plan is not None:
             on_plan(result)
         if not dry_run:
@@ -389,17 +389,17 @@ def _apply(job: Job, result: RevertResult) -> str | None:
     number += len(unpub)
     pub = _marker_batches([e for e in todo if e.action == "publish"], number)
     result.batches = len(batches) + len(unpub) + len(pub)
-    # Journal before anything is sent: old = live now, new = what goes back.
-    journal = [
-        (b.number, w.item_id, w.locale_id, f, patches[(w.item_id, w.locale_id, f)].current, v)
-        for b in batches
-        for w in b.writes
-        for f, v in w.field_data.items()
-    ]
-    for marker_batches, kind in ((unpub, UNPUBLISHED_MARK), (pub, PUBLISHED_MARK)):
-        journal += [(n, e.item_id, e.locale_id, kind, None, None) for n, es in marker_batches
-                    for e in es]  # fmt: skip
-    job.state.journal_pending(result.run_id, journal)
+    # Journal before anything is sent (the fields' rows are push_and_record's): old = live now,
+    # new = what goes back.
+    job.state.journal_pending(
+        result.run_id,
+        [
+            (n, e.item_id, e.locale_id, kind, None, None)
+            for marker_batches, kind in ((unpub, UNPUBLISHED_MARK), (pub, PUBLISHED_MARK))
+            for n, es in marker_batches
+            for e in es
+        ],
+    )
     stopped = _push_fields(job, result.run_id, batches, patches)
     for n, entries in unpub:
         if stopped or job.stopping():
@@ -451,62 +451,24 @@ def _marker_batches(entries: list[Entry], after: int) -> list[tuple[int, list[En
 def _push_fields(
     job: Job, run_id: str, batches: list[Batch], patches: dict[tuple[str, str, str], Entry]
 ) -> str | None:
-    """The sync's push path (``push.send_all``), each confirmed batch recorded in one
-    transaction. Returns why it stopped, if it did."""
-    if not batches:
-        return None
-    total = sum(len(b.writes) for b in batches)
+    """The sync's push path (``push_and_record``): each answered batch recorded in the cache,
+    then each field's outcome. Returns why it stopped, if it did."""
     current = {key: e.current for key, e in patches.items()}
-    pusher = Pusher(
-        PushTarget(
-            job.client,
-            job.mapping.collection,
-            job.primary.cms_locale_id,
-            job.schema,
-            split_budget=max(20, 2 * total // 10),
-            old_values=current,
-        )
-    )
-    done = 0
 
-    def record(res: BatchResult) -> None:
-        nonlocal done
-        _record(job, run_id, res, patches)
-        done += len(res.batch.writes)
-        job.progress("push", done, total)
+    def noted(res: BatchResult) -> None:
+        for vr in res.results:
+            w = vr.write
+            for f in w.field_data:
+                e = patches[(w.item_id, w.locale_id, f)]
+                if vr.item is None:
+                    e.outcome = NOT_FOUND if vr.outcome == NOT_FOUND else FAILED
+                    e.message = vr.message
+                elif f in vr.dropped_files:
+                    e.outcome, e.message = FAILED, vr.message
+                else:
+                    e.outcome = REVERTED
 
-    return send_all(job.client, pusher, batches, job.stopping, record)
-
-
-def _record(
-    job: Job, run_id: str, res: BatchResult, patches: dict[tuple[str, str, str], Entry]
-) -> None:
-    """A confirmed batch: the cache (live from the answer, base = the restored value), the
-    journal, and each field's outcome."""
-    confirmed, gone, failed = [], [], []
-    for vr in res.results:
-        w = vr.write
-        for f in w.field_data:
-            e = patches[(w.item_id, w.locale_id, f)]
-            if vr.item is None:
-                e.outcome = NOT_FOUND if vr.outcome == NOT_FOUND else FAILED
-                e.message = vr.message
-            elif f in vr.dropped_files:
-                e.outcome, e.message = FAILED, vr.message
-            else:
-                e.outcome = REVERTED
-        if vr.item is not None:
-            keys = {f: k for f, k in w.keys.items() if f not in vr.dropped_files}
-            confirmed.append(Confirmed(vr.item, keys, w.field_data))
-        else:
-            failed.append((w.item_id, w.locale_id))
-            if vr.outcome == NOT_FOUND:
-                gone.append((w.item_id, w.locale_id))
-    job.cache.apply_confirmed(confirmed, run_id=run_id, batch=res.batch.number)
-    if failed:
-        job.state.journal_failed(run_id, failed)
-    if gone:
-        job.cache.forget_variants(gone)
+    return push_and_record(job, run_id, batches, current, noted)
 
 
 def _locale_items(entries: Iterable[Entry]) -> list[dict[str, Any]]:

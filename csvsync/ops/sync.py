@@ -1,6 +1,12 @@
-"""Orchestration only: pull, plan and sync, wiring sheet -> drafts -> diff -> batches -> push.
+"""``pull``, ``plan`` and ``sync``: sheet -> drafts -> diff -> batches -> push -> results.
 
-Each public function takes one ``RunOptions`` and returns a ``RunResult``; none prints. Errors
+A plan and a sync share their first half: ``build_plan`` reads the sheet, refreshes the cache and
+works out, without writing anything, what would change (``Planned``). ``apply_plan`` sends it
+(field batches, publishes, creates, unpublishes) and records what Webflow confirmed;
+``finish`` labels the outcomes, writes the results workbook and closes the run. ``plan`` is
+build + finish; ``sync`` is build + apply + finish; the editor's page calls the steps itself.
+
+Each public function takes one ``RunOptions`` (or the open ``Job``) and none prints. Errors
 before the first write request propagate as ``CsvsyncError`` (exit 2); an error that hits every
 row after it becomes exit 4 with what landed kept in the cache and the workbook.
 """
@@ -8,7 +14,6 @@ row after it becomes exit 4 with what landed kept in the cache and the workbook.
 from __future__ import annotations
 
 import gc
-import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,44 +26,30 @@ from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, CsvsyncEr
 from csvsync.mapping.mapping import ResolvedMapping, check_columns
 from csvsync.models import RefTarget
 from csvsync.ops import unpublish
-from csvsync.ops.context import Job
+from csvsync.ops.context import Job, RunTally, new_run_id
 from csvsync.ops.create import CreateTarget, Creator, new_items
-from csvsync.ops.export import cell_makers
-from csvsync.ops.push import BatchResult, Pusher, PushTarget, send_all
-from csvsync.options import Progress, RunOptions
+from csvsync.ops.export import display_values
+from csvsync.ops.push import BatchResult, push_and_record
+from csvsync.options import Progress, RunOptions, SheetOptions
 from csvsync.outcomes import FAILING, Outcome
 from csvsync.pipeline import diff as diffmod
 from csvsync.pipeline import missing as unnamed
 from csvsync.pipeline.batches import Batch, make_batches, variant_writes
 from csvsync.pipeline.drafts import build_drafts
-from csvsync.pipeline.report import Display, Report, build_report
+from csvsync.pipeline.report import Report, build_report
 from csvsync.pipeline.stateview import StateView
-from csvsync.sheets.read import SheetOptions, read_sheet
+from csvsync.sheets.read import read_sheet
 from csvsync.sheets.results import default_results_path, write_results
 from csvsync.sheets.writeback import write_back
-from csvsync.state.cache import Confirmed
 from csvsync.state.journal import CREATED_MARK, UNPUBLISHED_MARK
-from csvsync.webflow.client import ClientStats
 
+Outcomes = dict[tuple[int, str], tuple[str, str]]  # (sheet row, cmsLocaleId) -> (outcome, message)
 
-@dataclass(kw_only=True)
-class RunTally:
-    """What every command that writes reports of its requests, time, workbook and stop."""
-
-    requests: int = 0
-    write_requests: int = 0
-    retries: int = 0
-    rate_limit_waits: int = 0
-    batches: int = 0
-    duration: float = 0.0
-    results_path: Path | None = None
-    stopped: str | None = None
-
-    def take_stats(self, stats: ClientStats, started: float) -> None:
-        """The client's request counters, and the time since ``started`` (monotonic)."""
-        self.requests, self.write_requests = stats.requests, stats.write_requests
-        self.retries, self.rate_limit_waits = stats.retries, stats.rate_limit_waits
-        self.duration = time.monotonic() - started
+LIVE_ONLY_NOTE = (
+    "Target live: these changes go to the live site only. Webflow's staged version "
+    "(what the Designer shows) keeps the old values, and the next site publish can "
+    "put them back; --target both writes the two."
+)
 
 
 @dataclass
@@ -85,8 +76,33 @@ class RunResult(RunTally):
         return EXIT_ROWS if any(self.counts.get(o) for o in FAILING) else EXIT_OK
 
 
-def new_run_id(now: datetime) -> str:
-    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+@dataclass
+class Planned:
+    """What ``build_plan`` found: everything ``apply_plan`` sends and ``finish`` reports."""
+
+    command: str  # "plan" or "sync": how outcomes are labelled
+    run_id: str
+    started: datetime
+    clock_start: float  # monotonic, for the run's duration
+    resolved: ResolvedMapping
+    view: StateView
+    diff: diffmod.Diff
+    batches: list[Batch]
+    old: dict[tuple[str, str, str], Any]  # live values before the run, per changed cell
+    refs: dict[str, RefTarget]
+    missing_columns: list[str]
+    pulled: int
+    gone: unnamed.Unpublish | None  # --unpublish-missing: live items no row names
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Applied:
+    """What ``apply_plan`` did: outcomes per (row, locale), why it stopped, new items' ids."""
+
+    outcomes: Outcomes = field(default_factory=dict)
+    stopped: str | None = None
+    created: dict[int, str] = field(default_factory=dict)
 
 
 def pull(options: RunOptions, progress: Progress | None = None) -> int:
@@ -98,113 +114,139 @@ def pull(options: RunOptions, progress: Progress | None = None) -> int:
 
 def plan(options: RunOptions, progress: Progress | None = None) -> RunResult:
     """Dry run: what would change, field by field. Sends no write request."""
-    return _run("plan", options, progress)
+    with Job(options, progress) as job:
+        return finish(job, build_plan(job, "plan"))
 
 
 def sync(options: RunOptions, progress: Progress | None = None) -> RunResult:
     """Push the changes and write the results workbook."""
-    return _run("sync", options, progress)
+    with Job(options, progress) as job:
+        planned = build_plan(job, "sync")
+        return finish(job, planned, apply_plan(job, planned))
 
 
-def _run(command: str, options: RunOptions, progress: Progress | None) -> RunResult:
+def build_plan(job: Job, command: str = "sync") -> Planned:
+    """Read the sheet, refresh the cache and diff: what a sync would send. Writes nothing."""
+    options = job.options
     started = datetime.now(UTC)
-    t0 = time.monotonic()
+    clock_start = time.monotonic()
     run_id = new_run_id(started)
     assert options.sheet is not None
-    with Job(options, progress) as job:
-        job.event("start", run_id=run_id, command=command, sheet=str(options.sheet))
-        sheet = read_sheet(options.sheet, _sheet_options(options, job))
-        resolved = job.load_schema()
-        missing = check_columns(
-            resolved, sheet.frame.columns, str(options.sheet), options.allow_missing_columns
-        )
-        pulled = job.refresh_items()
-        refs = job.ref_targets()
-        notes: list[str] = []
-        view = _state_view(job, resolved)
-        with _gc_paused():
+    job.event("start", run_id=run_id, command=command, sheet=str(options.sheet))
+    with job.step("read_sheet"):
+        sheet = read_sheet(options.sheet, sheet_options(job))
+    resolved = job.load_schema()
+    missing = check_columns(
+        resolved, sheet.frame.columns, str(options.sheet), options.allow_missing_columns
+    )
+    pulled = job.refresh_items()
+    refs = job.ref_targets()
+    notes: list[str] = []
+    view = _state_view(job, resolved)
+    with _gc_paused():
+        with job.step("build_drafts"):
             drafts = build_drafts(resolved, sheet, refs, missing)
+        with job.step("diff.compute"):
             d = diffmod.compute(drafts, resolved, view, options.on_conflict)
-            del drafts
-        gone = None
-        if options.unpublish_missing:
-            gone = unnamed.candidates(d.variants, resolved, view.texts, view.variants)
+        del drafts
+    gone = None
+    if options.unpublish_missing:
+        gone = unnamed.candidates(d.variants, resolved, view.texts, view.variants)
+        try:
+            unnamed.check_guard(gone, options.max_unpublish, options.yes)
+        except CsvsyncError as exc:
             if command == "sync":
-                unnamed.check_guard(gone, options.max_unpublish, options.yes)
-            else:
-                try:
-                    unnamed.check_guard(gone, options.max_unpublish, options.yes)
-                except CsvsyncError as exc:
-                    notes.append(f"A sync would refuse this: {exc}")
+                raise
+            notes.append(f"A sync would refuse this: {exc}")
+    with job.step("batches"):
         writes = variant_writes(d.updates())
-        if command == "plan" and writes and options.target == "live":
-            notes.append(
-                "Target live: these changes go to the live site only. Webflow's staged version "
-                "(what the Designer shows) keeps the old values, and the next site publish can "
-                "put them back; --target both writes the two."
-            )
         batches = make_batches(writes, options.batch_size)
-        result = RunResult(
-            run_id,
-            command,
-            Report.empty(),
-            batches=len(batches),
-            missing_columns=missing,
-            pulled=pulled,
-            notes=notes,
+    if command == "plan" and writes and options.target == "live":
+        notes.append(LIVE_ONLY_NOTE)
+    # Old values are read before anything is sent: after the push the cache holds the new.
+    c = d.changes
+    with job.step("live_values"):
+        old = job.cache.live_values(zip(c["item_id"], c["locale_id"], c["field"], strict=True))
+    return Planned(command, run_id, started, clock_start, resolved, view, d, batches, old, refs,
+                   missing, pulled, gone, notes)  # fmt: skip
+
+
+def apply_plan(job: Job, planned: Planned) -> Applied:
+    """Send what ``build_plan`` found and record what Webflow confirmed."""
+    options = job.options
+    applied = Applied()
+    job.cache.start_run(planned.run_id, "sync", str(options.sheet), str(options.mapping),
+                        planned.started.isoformat())  # fmt: skip
+    if planned.diff.base_moves:
+        job.cache.move_base(planned.diff.base_moves)
+    applied.stopped = _push(job, planned, applied.outcomes)
+    if not applied.stopped and options.target == "staged" and options.publish:
+        _publish_written(job, planned.batches, applied.outcomes)
+    if not applied.stopped:
+        applied.created = _create(job, planned.run_id, planned.diff, applied.outcomes)
+    gone = planned.gone
+    if gone is not None and gone.item_ids and not applied.stopped and not job.stopping():
+        _unpublish(job, planned.run_id, gone)
+    return applied
+
+
+def finish(job: Job, planned: Planned, applied: Applied | None = None) -> RunResult:
+    """Label the outcomes, close the run in the state, write the workbook (and write-back)."""
+    options = job.options
+    outcomes = applied.outcomes if applied else {}
+    result = RunResult(
+        planned.run_id,
+        planned.command,
+        Report.empty(),
+        batches=len(planned.batches),
+        missing_columns=planned.missing_columns,
+        pulled=planned.pulled,
+        notes=planned.notes,
+    )
+    if applied is not None:
+        result.stopped, result.created = applied.stopped, applied.created
+    tags = {loc.cms_locale_id: loc.tag for loc in job.locales}
+    display = display_values(job, planned.refs)
+    with _gc_paused(), job.step("build_report"):
+        result.report = build_report(planned.view, tags, planned.diff, outcomes,
+                                     planned.command, planned.old, display)  # fmt: skip
+    if planned.gone is not None and planned.gone.item_ids:
+        result.report.prepend_unpublish(planned.gone, planned.command)
+    result.take_stats(job.client.stats, planned.clock_start)
+    if applied is not None:
+        job.state.finish_run(
+            planned.run_id,
+            datetime.now(UTC).isoformat(),
+            result.counts,
+            stopped=result.stopped is not None,
         )
-        outcomes: dict[tuple[int, str], tuple[str, str]] = {}
-        # Old values are read before anything is sent: after the push the cache holds the new.
-        old = job.cache.live_values(
-            zip(d.changes["item_id"], d.changes["locale_id"], d.changes["field"], strict=True),
+    if options.write_results:
+        with job.step("write_results"):
+            result.results_path = _write_workbook(job, result, planned.started)
+    if options.write_back and result.created and job.mapping.key_column:
+        assert options.sheet is not None
+        result.written_back = write_back(
+            options.sheet, sheet_options(job), job.mapping.key_column, result.created
         )
-        if command == "sync":
-            job.cache.start_run(
-                run_id,
-                command,
-                str(options.sheet),
-                str(options.mapping),
-                started.isoformat(),
-            )
-            if d.base_moves:
-                job.cache.move_base(d.base_moves)
-            result.stopped = _push(job, run_id, batches, old, outcomes)
-            if not result.stopped and options.target == "staged" and options.publish:
-                _publish_written(job, batches, outcomes)
-            if not result.stopped:
-                result.created = _create(job, run_id, d, outcomes)
-            if gone is not None and gone.item_ids and not result.stopped and not job.stopping():
-                _unpublish(job, run_id, gone)
-        with _gc_paused():
-            tags = {loc.cms_locale_id: loc.tag for loc in job.locales}
-            result.report = build_report(view, tags, d, outcomes, command, old, _display(job, refs))
-        if gone is not None and gone.item_ids:
-            result.report.prepend_unpublish(gone, command)
-        result.take_stats(job.client.stats, t0)
-        if command == "sync":
-            job.state.finish_run(
-                run_id,
-                datetime.now(UTC).isoformat(),
-                result.counts,
-                stopped=result.stopped is not None,
-            )
-        if options.write_results:
-            result.results_path = _write_workbook(options, job, result, started)
-        if options.write_back and result.created and job.mapping.key_column:
-            result.written_back = write_back(
-                options.sheet, _sheet_options(options, job), job.mapping.key_column, result.created
-            )
-        job.event(
-            "end",
-            run_id=run_id,
-            counts=result.counts,
-            requests=result.requests,
-            write_requests=result.write_requests,
-            exit_code=result.exit_code,
-            stopped=result.stopped,
-            results=str(result.results_path or ""),
-        )
+    job.event(
+        "end",
+        run_id=result.run_id,
+        counts=result.counts,
+        requests=result.requests,
+        write_requests=result.write_requests,
+        exit_code=result.exit_code,
+        stopped=result.stopped,
+        results=str(result.results_path or ""),
+    )
     return result
+
+
+def sheet_options(job: Job) -> SheetOptions:
+    """The run's sheet options, with the mapping's sheet name unless the run names one."""
+    so = job.options.sheet_options
+    if so.sheet_name is None and job.mapping.sheet:
+        so = replace(so, sheet_name=job.mapping.sheet)
+    return so
 
 
 @contextmanager
@@ -230,100 +272,38 @@ def _state_view(job: Job, resolved: ResolvedMapping) -> StateView:
     text_fields = sorted({"name", "slug", resolved.mapping.key_field or "slug"})
     cache = job.cache
     return StateView(
-        load_hashes=cache.load_hashes,
-        load_texts=lambda: cache.load_texts(text_fields),
-        load_variants=cache.load_variants,
+        load_hashes=job.timed("load_hashes", cache.load_hashes),
+        load_texts=job.timed("load_texts", lambda: cache.load_texts(text_fields)),
+        load_variants=job.timed("load_variants", cache.load_variants),
         cell_texts=cache.cell_texts,
-        item_names=cache.item_names,
+        item_names=job.timed("item_names", cache.item_names),
     )
 
 
-def _display(job: Job, refs: dict[str, RefTarget]) -> Display:
-    """Old and new values as the sheet shows them (option names, slugs, its date format)."""
-    assert job.resolved is not None
-    makers = cell_makers(job, job.resolved, refs, xlsx=False)
-
-    def show(field: str, value: Any) -> Any:
-        maker = makers.get(field)
-        if maker is None or value is None:
-            return value
-        try:
-            return maker.cell(value)
-        except (TypeError, ValueError, KeyError, AttributeError):
-            return value  # shown raw rather than not at all
-
-    return show
-
-
-def _sheet_options(options: RunOptions, job: Job) -> SheetOptions:
-    so = options.sheet_options
-    if so.sheet_name is None and job.mapping.sheet:
-        so = replace(so, sheet_name=job.mapping.sheet)
-    return so
-
-
-def _push(
-    job: Job,
-    run_id: str,
-    batches: list[Batch],
-    old: dict[tuple[str, str, str], Any],
-    outcomes: dict[tuple[int, str], tuple[str, str]],
-) -> str | None:
-    """Send every batch; record outcomes per (row, locale). Returns why it stopped, if it did.
+def _push(job: Job, planned: Planned, outcomes: Outcomes) -> str | None:
+    """Send every field batch; record outcomes per (row, locale). Returns why it stopped.
 
     A stop (an error that hits every row, the API down past the retry budget, or SIGINT/
     SIGTERM) sends nothing more but lets the batches in flight finish and records them.
     """
-    if not batches:
-        return None
-    job.state.journal_pending(
-        run_id,
-        [
-            (b.number, w.item_id, w.locale_id, f, old.get((w.item_id, w.locale_id, f)), v)
-            for b in batches
-            for w in b.writes
-            for f, v in w.field_data.items()
-        ],
-    )
-    total = sum(len(b.writes) for b in batches)
-    pusher = Pusher(
-        PushTarget(
-            job.client,
-            job.mapping.collection,
-            job.primary.cms_locale_id,
-            job.schema,
-            split_budget=max(20, 2 * total // 10),
-            old_values=old,
-            mode=job.options.target,
-        )
-    )
-    done = 0
 
-    def record(res: BatchResult) -> None:
-        nonlocal done
-        _record(job, run_id, res, outcomes)
-        done += len(res.batch.writes)
-        job.progress("push", done, total)
-        job.event(
-            "batch",
-            run_id=run_id,
-            batch=res.batch.number,
-            variants=len(res.batch.writes),
-            outcomes=_tally(res),
-        )
+    def noted(res: BatchResult) -> None:
+        for vr in res.results:
+            outcomes[(vr.write.row, vr.write.locale_id)] = (vr.outcome, vr.message)
+        job.event("batch", run_id=planned.run_id, batch=res.batch.number,
+                  variants=len(res.batch.writes), outcomes=_tally(res))  # fmt: skip
 
-    stopped = send_all(job.client, pusher, batches, job.stopping, record)
-    halt = [stopped] if stopped else []
-    if halt:
-        for b in batches:
+    stopped = push_and_record(
+        job, planned.run_id, planned.batches, planned.old, noted, mode=job.options.target
+    )
+    if stopped:
+        for b in planned.batches:
             for w in b.writes:
-                outcomes.setdefault((w.row, w.locale_id), (Outcome.NOT_SENT, halt[0]))
-    return halt[0] if halt else None
+                outcomes.setdefault((w.row, w.locale_id), (Outcome.NOT_SENT, stopped))
+    return stopped
 
 
-def _create(
-    job: Job, run_id: str, d: diffmod.Diff, outcomes: dict[tuple[int, str], tuple[str, str]]
-) -> dict[int, str]:
+def _create(job: Job, run_id: str, d: diffmod.Diff, outcomes: Outcomes) -> dict[int, str]:
     """Create the sheet's new items; returns sheet row -> new item id."""
     items = new_items(d.creates)
     if not items or job.stopping():
@@ -360,9 +340,7 @@ def _create(
     return made
 
 
-def _publish_written(
-    job: Job, batches: list[Batch], outcomes: dict[tuple[int, str], tuple[str, str]]
-) -> None:
+def _publish_written(job: Job, batches: list[Batch], outcomes: Outcomes) -> None:
     """--target staged --publish: publish exactly the variants written, reading the answer's
     ``errors`` so a refused item is reported on its rows and the others still go live."""
     written: dict[str, list[tuple[int, str]]] = {}
@@ -407,27 +385,8 @@ def _tally(res: BatchResult) -> dict[str, int]:
     return counts
 
 
-def _record(
-    job: Job, run_id: str, res: BatchResult, outcomes: dict[tuple[int, str], tuple[str, str]]
-) -> None:
-    confirmed = []
-    gone = []
-    for vr in res.results:
-        outcomes[(vr.write.row, vr.write.locale_id)] = (vr.outcome, vr.message)
-        if vr.item is not None:
-            keys = {f: k for f, k in vr.write.keys.items() if f not in vr.dropped_files}
-            confirmed.append(Confirmed(vr.item, keys, vr.write.field_data))
-        elif vr.outcome == Outcome.NOT_FOUND:
-            gone.append((vr.write.item_id, vr.write.locale_id))
-    job.cache.apply_confirmed(confirmed, run_id=run_id, batch=res.batch.number)
-    failed = [(vr.write.item_id, vr.write.locale_id) for vr in res.results if vr.item is None]
-    if failed:
-        job.state.journal_failed(run_id, failed)
-    if gone:
-        job.cache.forget_variants(gone)
-
-
-def _write_workbook(options: RunOptions, job: Job, result: RunResult, started: datetime) -> Path:
+def _write_workbook(job: Job, result: RunResult, started: datetime) -> Path:
+    options = job.options
     assert options.sheet is not None
     finished = datetime.now(UTC)
     path = options.results or default_results_path(options.sheet, result.command, finished)
@@ -442,4 +401,14 @@ def _write_workbook(options: RunOptions, job: Job, result: RunResult, started: d
     return write_results(path, summary, result.report.rows, result.report.changes)
 
 
-__all__ = ["RunResult", "plan", "pull", "sync"]
+__all__ = [
+    "Applied",
+    "Planned",
+    "RunResult",
+    "apply_plan",
+    "build_plan",
+    "finish",
+    "plan",
+    "pull",
+    "sync",
+]
