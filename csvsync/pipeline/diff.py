@@ -34,7 +34,6 @@ from csvsync.pipeline.stateview import StateView
 
 UPDATE, CONFLICT, DRIFT = "update", "conflict", "changed in Webflow"
 NEW = "create"  # a row that names no existing item
-ON_CONFLICT = ("report", "overwrite", "keep-live")
 
 
 @dataclass
