@@ -18,6 +18,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
+from fakeclock import FakeClock
 
 from csvsync.errors import (
     ApiError,
@@ -37,7 +38,6 @@ from csvsync.webflow.client import (
     _retry_after,
     check_api_base,
 )
-from csvsync.webflow.pacing import FakeClock
 
 TOKEN = "sandbox-token-csvsync-test-7f3a9c"
 SECRET = "tok-DO-NOT-LEAK-91c2e7b05d"
