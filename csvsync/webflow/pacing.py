@@ -1,8 +1,8 @@
 """Time and pacing for the Webflow client: ``Clock``, ``Pacer`` and ``Backoff``.
 
-This module owns *when* a request may start; ``webflow.py`` owns what is sent and what an answer
-means. Nothing here does I/O, so it is tested with a fake clock (tests/fakeclock.py) and no
-sockets.
+This module owns *when* a request may start; ``client.py`` owns what is sent, ``transport.py``
+what is repeated. Nothing here does I/O, so it is tested with a fake clock (tests/fakeclock.py)
+and no sockets.
 
 Why a sliding log
     Webflow allows ``limit`` requests per rate window (60 s; no header says so, hence the
