@@ -196,6 +196,69 @@ def scripted_options(transport: Scripted, **overrides: Any) -> ClientOptions:
     return ClientOptions(**{**opts, "transport": transport, **overrides})
 
 
+def test_a_call_is_one_exchange_through_the_transport() -> None:
+    item = {"id": "i1", "fieldData": {"name": "n"}}
+    seen = Scripted(answer(200, {"items": [item]}), answer(200, {"items": []}))
+    with WebflowClient(scripted_options(seen, timeout=7.0)) as client:
+        assert client.update_items_live("c1", [item]) == [item]
+        assert list(client.iter_items_live("c1", cms_locale_ids=["l1", "l2"])) == []
+    patch, get = seen.requests
+    assert (patch.method, patch.url) == ("PATCH", "https://x.test/v2/collections/c1/items/live")
+    assert patch.params == {"skipInvalidFiles": "true"}
+    assert patch.json == {"items": [item]}
+    assert patch.timeout == 7.0
+    assert patch.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert patch.headers["User-Agent"].startswith("csvsync/")
+    assert get.method == "GET" and get.json is None
+    assert get.full_url == (
+        "https://x.test/v2/collections/c1/items/live?cmsLocaleId=l1,l2&offset=0&limit=100"
+    )
+    assert client.stats.requests == 2 and client.stats.write_requests == 1
+
+
+def test_a_lost_answer_is_retried_for_safe_calls_but_a_sent_create_is_not() -> None:
+    lost = TransportError("ReadTimeout", timed_out=True)
+    seen = Scripted(lost, answer(200, {"id": "c1"}), lost)
+    with WebflowClient(scripted_options(seen, clock=FakeClock())) as client:
+        assert client.get_collection("c1") == {"id": "c1"}
+        assert client.stats.retries == 1
+        with pytest.raises(ServerError) as info:
+            client.create_items_live("c1", [{"fieldData": {"name": "x"}}])
+    assert info.value.message == "timed out (ReadTimeout)"
+    assert info.value.hint == CREATE_HINT
+    assert [r.method for r in seen.requests] == ["GET", "GET", "POST"]
+    # A connection never made sent nothing: even a create goes again.
+    never = TransportError("ConnectionError", sent=False)
+    created = {"id": "i9", "fieldData": {"name": "x"}}
+    seen = Scripted(never, answer(202, created))
+    with WebflowClient(scripted_options(seen, clock=FakeClock())) as client:
+        assert client.create_items_live("c1", [created]) == [created]
+        assert client.stats.retries == 1
+
+
+def test_a_failure_that_is_not_transient_is_not_retried() -> None:
+    seen = Scripted(TransportError("InvalidURL", transient=False))
+    with WebflowClient(scripted_options(seen, clock=FakeClock())) as client:
+        with pytest.raises(ServerError) as info:
+            client.get_collection("c1")
+        assert client.stats.retries == 0
+    assert info.value.message == "connection failed (InvalidURL)"
+
+
+def test_answers_headers_are_read_case_insensitively() -> None:
+    clock = FakeClock()
+    busy = answer(429, {"message": "Too Many Requests"}, **{"retry-after": "2"})
+    one_per_window = answer(200, {"id": "c1"}, **{"x-ratelimit-limit": "1"})
+    seen = Scripted(busy, one_per_window, answer(200, {"id": "c1"}))
+    begin = clock.now()
+    with WebflowClient(scripted_options(seen, clock=clock, rate_window=10.0)) as client:
+        assert client.get_collection("c1") == {"id": "c1"}
+        assert clock.now() - begin >= 2.0  # retry-after
+        client.get_collection("c1")
+        assert clock.now() - begin >= 2.0 + 10.0  # then one request per window
+        assert client.stats.responses_429 == 1
+
+
 def test_options_client_and_requests_hide_the_token() -> None:
     options = ClientOptions(api_base="https://x.test/v2", token=SECRET)
     with WebflowClient(options) as client:
