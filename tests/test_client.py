@@ -1,4 +1,5 @@
-"""The Webflow client against the sandbox over real loopback sockets, plus its pure helpers.
+"""The Webflow client against the sandbox over real loopback sockets, plus its pure helpers and
+scripted transports (answers without sockets).
 
 Rate windows are kept short (1 s) so pacing is observed in real time; retry budgets are tested on
 a ``FakeClock`` so no test waits for them.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import json
 import logging
 import socket
 import threading
@@ -18,6 +20,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import requests
+from fakeclock import FakeClock
 
 from csvsync.errors import (
     ApiError,
@@ -29,15 +32,10 @@ from csvsync.errors import (
     ServerError,
     ValidationApiError,
 )
-from csvsync.webflow.client import (
-    CREATE_HINT,
-    ClientOptions,
-    WebflowClient,
-    _details_from_message,
-    _retry_after,
-    check_api_base,
-)
-from csvsync.webflow.pacing import FakeClock
+from csvsync.webflow import Request, Response, TransportError
+from csvsync.webflow.client import CREATE_HINT, ClientOptions, WebflowClient, check_api_base
+from csvsync.webflow.errors import _details_from_message
+from csvsync.webflow.transport import _retry_after
 
 TOKEN = "sandbox-token-csvsync-test-7f3a9c"
 SECRET = "tok-DO-NOT-LEAK-91c2e7b05d"
@@ -169,12 +167,110 @@ def test_details_hidden_in_the_message_are_extracted() -> None:
     assert _details_from_message("Conflict: nothing [here") == ("Conflict: nothing [here", [])
 
 
-def test_options_and_client_repr_hide_the_token() -> None:
+# -- the transport seam: scripted answers, no sockets ---------------------------------------------
+
+
+def answer(status: int, body: Any = None, **headers: str) -> Response:
+    data = b"" if body is None else json.dumps(body).encode()
+    return Response(status, {"Content-Type": "application/json", **headers}, data)
+
+
+class Scripted:
+    """A transport that records each request and plays ``script`` in order: a ``Response`` is
+    answered, a ``TransportError`` raised."""
+
+    def __init__(self, *script: Response | TransportError) -> None:
+        self.script = list(script)
+        self.requests: list[Request] = []
+
+    def __call__(self, request: Request) -> Response:
+        self.requests.append(request)
+        step = self.script.pop(0)
+        if isinstance(step, TransportError):
+            raise step
+        return step
+
+
+def scripted_options(transport: Scripted, **overrides: Any) -> ClientOptions:
+    opts: dict[str, Any] = {"api_base": "https://x.test/v2", "token": TOKEN, "seed": 1}
+    return ClientOptions(**{**opts, "transport": transport, **overrides})
+
+
+def test_a_call_is_one_exchange_through_the_transport() -> None:
+    item = {"id": "i1", "fieldData": {"name": "n"}}
+    seen = Scripted(answer(200, {"items": [item]}), answer(200, {"items": []}))
+    with WebflowClient(scripted_options(seen, timeout=7.0)) as client:
+        assert client.update_items_live("c1", [item]) == [item]
+        assert list(client.iter_items_live("c1", cms_locale_ids=["l1", "l2"])) == []
+    patch, get = seen.requests
+    assert (patch.method, patch.url) == ("PATCH", "https://x.test/v2/collections/c1/items/live")
+    assert patch.params == {"skipInvalidFiles": "true"}
+    assert patch.json == {"items": [item]}
+    assert patch.timeout == 7.0
+    assert patch.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert patch.headers["User-Agent"].startswith("csvsync/")
+    assert get.method == "GET" and get.json is None
+    assert get.full_url == (
+        "https://x.test/v2/collections/c1/items/live?cmsLocaleId=l1,l2&offset=0&limit=100"
+    )
+    assert client.stats.requests == 2 and client.stats.write_requests == 1
+
+
+def test_a_lost_answer_is_retried_for_safe_calls_but_a_sent_create_is_not() -> None:
+    lost = TransportError("ReadTimeout", timed_out=True)
+    seen = Scripted(lost, answer(200, {"id": "c1"}), lost)
+    with WebflowClient(scripted_options(seen, clock=FakeClock())) as client:
+        assert client.get_collection("c1") == {"id": "c1"}
+        assert client.stats.retries == 1
+        with pytest.raises(ServerError) as info:
+            client.create_items_live("c1", [{"fieldData": {"name": "x"}}])
+    assert info.value.message == "timed out (ReadTimeout)"
+    assert info.value.hint == CREATE_HINT
+    assert [r.method for r in seen.requests] == ["GET", "GET", "POST"]
+    # A connection never made sent nothing: even a create goes again.
+    never = TransportError("ConnectionError", sent=False)
+    created = {"id": "i9", "fieldData": {"name": "x"}}
+    seen = Scripted(never, answer(202, created))
+    with WebflowClient(scripted_options(seen, clock=FakeClock())) as client:
+        assert client.create_items_live("c1", [created]) == [created]
+        assert client.stats.retries == 1
+
+
+def test_a_failure_that_is_not_transient_is_not_retried() -> None:
+    seen = Scripted(TransportError("InvalidURL", transient=False))
+    with WebflowClient(scripted_options(seen, clock=FakeClock())) as client:
+        with pytest.raises(ServerError) as info:
+            client.get_collection("c1")
+        assert client.stats.retries == 0
+    assert info.value.message == "connection failed (InvalidURL)"
+
+
+def test_answers_headers_are_read_case_insensitively() -> None:
+    clock = FakeClock()
+    busy = answer(429, {"message": "Too Many Requests"}, **{"retry-after": "2"})
+    one_per_window = answer(200, {"id": "c1"}, **{"x-ratelimit-limit": "1"})
+    seen = Scripted(busy, one_per_window, answer(200, {"id": "c1"}))
+    begin = clock.now()
+    with WebflowClient(scripted_options(seen, clock=clock, rate_window=10.0)) as client:
+        assert client.get_collection("c1") == {"id": "c1"}
+        assert clock.now() - begin >= 2.0  # retry-after
+        client.get_collection("c1")
+        assert clock.now() - begin >= 2.0 + 10.0  # then one request per window
+        assert client.stats.responses_429 == 1
+
+
+def test_options_client_and_requests_hide_the_token() -> None:
     options = ClientOptions(api_base="https://x.test/v2", token=SECRET)
     with WebflowClient(options) as client:
         assert SECRET not in repr(options)
         assert SECRET not in repr(client)
-        assert SECRET not in repr(client.session.auth)
+        assert SECRET not in repr(client.transport)
+    # The token travels in the Authorization header of each request, which its repr leaves out.
+    seen = Scripted(answer(200, {"sites": []}))
+    with WebflowClient(scripted_options(seen, token=SECRET)) as client:
+        client.list_sites()
+    assert seen.requests[0].headers["Authorization"] == f"Bearer {SECRET}"
+    assert SECRET not in repr(seen.requests[0])
 
 
 def closed_port() -> int:
@@ -302,13 +398,14 @@ class ScriptedPages:
         self.offsets: list[int] = []
         self.lock = threading.Lock()
 
-    def __call__(self, call: Any) -> dict[str, Any]:
-        offset, limit = int(call.params["offset"]), int(call.params["limit"])
+    def __call__(self, request: Request) -> Response:
+        params = request.params or {}
+        offset, limit = int(params["offset"]), int(params["limit"])
         time.sleep(0.002)
         with self.lock:
             self.offsets.append(offset)
             if offset == self.fail_at:
-                raise NotFoundError("gone", status=404, method="GET", url=call.path)
+                return answer(404, {"message": "gone", "code": "resource_not_found"})
             page = self.rows[offset : offset + min(limit, self.cap)]
             # `total` may state something else than the rows (or nothing: None).
             total = len(self.rows) if self.total is None else self.total(self.rows)
@@ -318,12 +415,17 @@ class ScriptedPages:
             body = {"items": [{"id": str(n)} for n in page], "pagination": pagination}
             if offset == 0 and self.after_first is not None:
                 self.after_first(self.rows)
-            return body
+            return answer(200, body)
+
+
+def pages_client(pages: ScriptedPages, **options: Any) -> WebflowClient:
+    return WebflowClient(
+        ClientOptions(api_base="https://x.test/v2", token=TOKEN, transport=pages, **options)
+    )
 
 
 def scripted_pull(pages: ScriptedPages, page_size: int = 100, **options: Any) -> list[int]:
-    with WebflowClient(ClientOptions(api_base="https://x.test/v2", token=TOKEN, **options)) as c:
-        c._call = pages  # type: ignore[method-assign]
+    with pages_client(pages, **options) as c:
         return [int(i["id"]) for i in c.iter_items("c1", page_size=page_size)]
 
 
@@ -372,9 +474,7 @@ def test_a_server_capping_the_page_size_is_paged_by_its_size() -> None:
 def test_an_error_on_a_later_page_is_raised_in_order_and_stops_the_pool() -> None:
     failing = ScriptedPages(900, fail_at=500)
     got: list[int] = []
-    options = ClientOptions(api_base="https://x.test/v2", token=TOKEN)
-    with pytest.raises(NotFoundError), WebflowClient(options) as c:
-        c._call = failing  # type: ignore[method-assign]
+    with pytest.raises(NotFoundError), pages_client(failing) as c:
         got.extend(int(i["id"]) for i in c.iter_items("c1"))
     assert got == list(range(500))
     assert http_threads() == []
@@ -383,8 +483,7 @@ def test_an_error_on_a_later_page_is_raised_in_order_and_stops_the_pool() -> Non
 
 def test_closing_the_pull_early_leaves_no_threads_running() -> None:
     pages = ScriptedPages(5000)
-    with WebflowClient(ClientOptions(api_base="https://x.test/v2", token=TOKEN)) as c:
-        c._call = pages  # type: ignore[method-assign]
+    with pages_client(pages) as c:
         items = c.iter_items("c1")
         first = [int(i["id"]) for i in itertools.islice(items, 250)]
         assert http_threads() != []
@@ -401,8 +500,7 @@ def test_a_pull_its_reader_drops_stops_without_waiting_for_the_garbage_collector
     was = gc.isenabled()
     gc.disable()
     try:
-        with WebflowClient(ClientOptions(api_base="https://x.test/v2", token=TOKEN)) as c:
-            c._call = pages  # type: ignore[method-assign]
+        with pages_client(pages) as c:
             items = c.iter_items("c1")
             for n, _ in enumerate(items):
                 if n == 250:

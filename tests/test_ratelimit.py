@@ -6,8 +6,9 @@ import random
 import threading
 
 import pytest
+from fakeclock import FakeClock
 
-from csvsync.webflow.pacing import Backoff, FakeClock, Pacer, SystemClock, default_margin
+from csvsync.webflow.pacing import Backoff, Pacer, SystemClock, default_margin
 
 
 def max_in_window(times: list[float], window: float) -> int:

@@ -105,10 +105,6 @@ def slugify(text: str) -> str:
     return "-".join(out.split())
 
 
-def _localized(en: str, fr: str, de: str) -> dict[str, str]:
-    return {LOCALE_EN: en, LOCALE_FR: fr, LOCALE_DE: de}
-
-
 def demo_authors() -> list[dict[str, Any]]:
     """``[{"id", "fieldData": {cmsLocaleId: {...}}}]`` for the 12 authors."""
     out = []

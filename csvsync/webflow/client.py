@@ -1,176 +1,69 @@
-"""The Webflow Data API v2 client: one session, typed calls, pagination, retries, error mapping.
+"""The Webflow Data API v2 client: typed calls for sites, collections and items, and pagination.
 
-This module owns *what* is sent to Webflow and what an answer means; ``ratelimit.py`` owns *when*
-a request may start. Every request goes through ``WebflowClient._call``:
-
-- pacing: the ``Pacer`` admits the start (at most ``limit`` per rate window, learned from the
-  ``X-RateLimit-*`` headers), so a long run stays under the ceiling instead of bouncing off 429s;
-- 429: every caller waits ``Retry-After`` (default 60 s) and the *same* request is sent again;
-  Webflow did not process it, so this holds for creates too;
-- 5xx, 408, timeouts and dropped connections: retried with capped exponential backoff and jitter,
-  but only for calls that are safe to repeat (GET, PATCH, DELETE, publish). A create that may have
-  reached Webflow is never re-sent blindly: the caller gets a ``ServerError`` and looks the items
-  up. A connection that was never established is safe for every call;
-- 400/401/403/404/409 are never retried; they become the ``ApiError`` subclasses of
-  ``csvsync.errors`` with Webflow's code, message and details;
-- the retry budget (``max_retries``, ``max_retry_time`` seconds per request, or since the API last
-  answered) turns a long outage into ``ServerError`` / ``RateLimitError`` so the run can stop.
-
-The token lives only in the session's auth object; errors carry method and URL, never headers,
-and are raised without the ``requests`` exception chained (it holds the prepared request).
+This module owns *what* is asked of Webflow: the paths, parameters and bodies of the calls, and
+the shapes of their answers. Every call is sent by ``transport.py``'s ``RequestLoop`` (pacing,
+retries, the retry budget) through a ``Transport`` (``ClientOptions.transport``; a
+``requests.Session`` by default); ``errors.py`` maps error answers to ``ApiError``s.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import email.utils
-import ipaddress
-import json
-import logging
-import random
-import re
-import threading
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote
 
-import requests
-import urllib3.exceptions
-from requests.adapters import HTTPAdapter
-
-from csvsync import __version__
-from csvsync.errors import (
-    ApiError,
-    AuthError,
-    ConfigError,
-    ConflictError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    ValidationApiError,
+from csvsync.errors import ConfigError
+from csvsync.webflow.transport import (
+    CREATE_HINT,
+    Call,
+    ClientOptions,
+    ClientStats,
+    RequestLoop,
+    RequestsTransport,
+    check_api_base,
+    check_options,
+    int_or_none,
 )
-from csvsync.webflow.pacing import Backoff, Clock, Pacer, SystemClock
+from csvsync.webflow.wire import Transport
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "CREATE_HINT",
+    "ClientOptions",
+    "ClientStats",
+    "Listing",
+    "WebflowClient",
+    "check_api_base",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-DEFAULT_API_BASE = "https://api.webflow.com/v2"
-DEFAULT_RETRY_AFTER = 60.0  # Webflow's documented typical value, used when the header is absent.
-# Wait a little past Retry-After: our clock starts when the 429 *arrives*, the server's earlier.
-RETRY_AFTER_CUSHION = 0.05
 MAX_PAGE_SIZE = 100
-
-AUTH_HINT = (
-    "check WEBFLOW_API_TOKEN (or --token-file) and that the token has the cms:read and "
-    "cms:write scopes for this site"
-)
-CREATE_HINT = "the create may have reached Webflow; look the items up before sending them again"
-
-
-@dataclass
-class ClientOptions:
-    """Connection and pacing settings. ``rate_window`` is Webflow's (60 s); no header states it."""
-
-    api_base: str  # DEFAULT_API_BASE for Webflow; the CLI passes --api-base / CSVSYNC_API_BASE
-    token: str = field(repr=False)
-    timeout: float = 30.0
-    rate_window: float = 60.0
-    rate_limit: int | None = None  # None: learn from X-RateLimit-Limit (60 until the first answer)
-    max_in_flight: int = 4
-    max_retries: int = 8
-    max_retry_time: float = 300.0
-    clock: Clock | None = None
-    user_agent: str = f"csvsync/{__version__}"
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
-    seed: int | None = None  # seeds the backoff jitter (tests, reproducible runs)
-
-
-@dataclass
-class ClientStats:
-    """Counters since the client was created; ``requests`` counts every attempt sent."""
-
-    requests: int = 0
-    write_requests: int = 0
-    retries: int = 0
-    rate_limit_waits: int = 0
-    rate_limit_wait_seconds: float = 0.0
-    responses_429: int = 0
-
-
-@dataclass(frozen=True)
-class _Call:
-    method: str
-    path: str
-    params: Mapping[str, str] | None = None
-    body: Any = None
-    idempotent: bool = True
-
-    def url(self, base: str) -> str:
-        url = base + self.path
-        if self.params:
-            url += "?" + urlencode(dict(self.params), safe=",")
-        return url
-
-
-class _BearerAuth(requests.auth.AuthBase):
-    """Adds the token per request; setting ``session.auth`` also stops requests reading ~/.netrc."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "<BearerAuth token=***>"
-
-
-class _Retry(Exception):
-    """Internal: the attempt failed in a way that may be retried.
-
-    ``outage`` (5xx, timeout, lost connection) retries after a backoff; otherwise (429) after
-    ``delay`` seconds, the Retry-After.
-    """
-
-    def __init__(self, error: ApiError, delay: float, outage: bool) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.delay = delay
-        self.outage = outage
 
 
 class WebflowClient:
     """Typed calls to the Webflow Data API v2 (CMS sites, collections and items)."""
 
     def __init__(self, options: ClientOptions) -> None:
-        _check_options(options)
+        check_options(options)
         self.options = options
         self.api_base = check_api_base(options.api_base)
-        self.clock: Clock = options.clock or SystemClock()
-        self.pacer = Pacer(window=options.rate_window, limit=options.rate_limit, clock=self.clock)
-        self.backoff = Backoff(
-            options.backoff_base,
-            options.backoff_cap,
-            rng=None if options.seed is None else random.Random(options.seed),
-        )
-        self.session = _make_session(options)
-        self._in_flight = threading.BoundedSemaphore(options.max_in_flight)
-        self._stats = ClientStats()
-        self._lock = threading.Lock()
-        self._outage_since: float | None = None
+        # The default transport is ours to close; one passed in belongs to the caller.
+        self._own_transport: RequestsTransport | None = None
+        transport = options.transport
+        if transport is None:
+            transport = self._own_transport = RequestsTransport(pool_size=options.max_in_flight)
+        self.transport: Transport = transport
+        self._loop = RequestLoop(options, self.api_base, self.transport)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def close(self) -> None:
-        self.session.close()
+        if self._own_transport is not None:
+            self._own_transport.close()
 
     def __enter__(self) -> WebflowClient:
         return self
@@ -189,26 +82,25 @@ class WebflowClient:
     @property
     def stats(self) -> ClientStats:
         """A snapshot of the counters (safe to read while a pool is running)."""
-        with self._lock:
-            return dataclasses.replace(self._stats)
+        return self._loop.stats
 
     # -- sites and collections -------------------------------------------------------------------
 
     def introspect(self) -> dict[str, Any]:
-        return _as_dict(self._call(_Call("GET", "/token/introspect")))
+        return _as_dict(self._loop.call(Call("GET", "/token/introspect")))
 
     def list_sites(self) -> list[dict[str, Any]]:
-        return _as_list(self._call(_Call("GET", "/sites")), "sites")
+        return _as_list(self._loop.call(Call("GET", "/sites")), "sites")
 
     def get_site(self, site_id: str) -> dict[str, Any]:
-        return _as_dict(self._call(_Call("GET", f"/sites/{_seg(site_id)}")))
+        return _as_dict(self._loop.call(Call("GET", f"/sites/{_seg(site_id)}")))
 
     def list_collections(self, site_id: str) -> list[dict[str, Any]]:
-        body = self._call(_Call("GET", f"/sites/{_seg(site_id)}/collections"))
+        body = self._loop.call(Call("GET", f"/sites/{_seg(site_id)}/collections"))
         return _as_list(body, "collections")
 
     def get_collection(self, collection_id: str) -> dict[str, Any]:
-        return _as_dict(self._call(_Call("GET", f"/collections/{_seg(collection_id)}")))
+        return _as_dict(self._loop.call(Call("GET", f"/collections/{_seg(collection_id)}")))
 
     # -- reading items ---------------------------------------------------------------------------
 
@@ -263,7 +155,7 @@ class WebflowClient:
 
         def page(offset: int) -> dict[str, Any]:
             params = {**filters, "offset": str(offset), "limit": str(page_size)}
-            return _as_dict(self._call(_Call("GET", path, params)))
+            return _as_dict(self._loop.call(Call("GET", path, params)))
 
         body = page(0)
         items = _as_list(body, "items")
@@ -338,25 +230,25 @@ class WebflowClient:
             "isDraft": is_draft,
             "fieldData": field_data_list,
         }
-        call = _Call(
+        call = Call(
             "POST",
             f"/collections/{_seg(collection_id)}/items/bulk",
             {"skipInvalidFiles": _bool(skip_invalid_files)},
             body,
             idempotent=False,
         )
-        return _items_of(self._call(call))
+        return _items_of(self._loop.call(call))
 
     def delete_items_live(self, collection_id: str, items: list[dict[str, Any]]) -> None:
         """``DELETE /collections/:id/items/live``: unpublish (``[{"id", "cmsLocaleIds"?}]``)."""
         path = f"/collections/{_seg(collection_id)}/items/live"
-        self._call(_Call("DELETE", path, None, {"items": items}))
+        self._loop.call(Call("DELETE", path, None, {"items": items}))
 
     def publish_items(self, collection_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
         """``POST /collections/:id/items/publish``; partial success is in ``errors``."""
         path = f"/collections/{_seg(collection_id)}/items/publish"
         # Publishing twice publishes the same staged state: safe to repeat.
-        body = self._call(_Call("POST", path, None, {"items": items}, idempotent=True))
+        body = self._loop.call(Call("POST", path, None, {"items": items}, idempotent=True))
         result = _as_dict(body)
         result.setdefault("publishedItemIds", [])
         result.setdefault("errors", [])
@@ -371,14 +263,14 @@ class WebflowClient:
         skip_invalid_files: bool,
         idempotent: bool = True,
     ) -> list[dict[str, Any]]:
-        call = _Call(
+        call = Call(
             method,
             f"/collections/{_seg(collection_id)}{suffix}",
             {"skipInvalidFiles": _bool(skip_invalid_files)},
             {"items": items},
             idempotent=idempotent,
         )
-        return _items_of(self._call(call))
+        return _items_of(self._loop.call(call))
 
     # -- concurrency -----------------------------------------------------------------------------
 
@@ -426,221 +318,8 @@ class WebflowClient:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    # -- the request loop ------------------------------------------------------------------------
-
-    def _call(self, call: _Call) -> Any:
-        """Send ``call`` until it succeeds, fails for good, or the retry budget is spent."""
-        first = self.clock.now()
-        retries = 0
-        while True:
-            try:
-                return self._attempt(call)
-            except _Retry as failure:
-                # A 429's Retry-After is enforced by the Pacer for every thread; backoff is ours.
-                delay = failure.delay
-                if failure.outage:
-                    delay = max(delay, self.backoff.delay(retries))
-                self._check_budget(failure, delay, first, retries)
-                retries += 1
-                with self._lock:
-                    self._stats.retries += 1
-                log.info(
-                    "retry %d of %s %s in %.2fs: %s",
-                    retries,
-                    call.method,
-                    call.path,
-                    delay,
-                    failure.error.message,
-                )
-                if failure.outage:
-                    self.clock.sleep(delay)
-
-    def _check_budget(self, failure: _Retry, delay: float, first: float, retries: int) -> None:
-        now = self.clock.now()
-        started = first
-        if failure.outage:
-            with self._lock:
-                if self._outage_since is None:
-                    self._outage_since = now
-                started = min(first, self._outage_since)
-        over_time = now + delay - started > self.options.max_retry_time
-        if retries >= self.options.max_retries or over_time:
-            error = failure.error
-            error.hint = (
-                f"gave up after {retries + 1} attempts over {now - first:.1f}s "
-                f"(--max-retry-time {self.options.max_retry_time:g}s); {error.hint or 'try later'}"
-            )
-            raise error from None
-
-    def _attempt(self, call: _Call) -> Any:
-        url = call.url(self.api_base)
-        with self._in_flight:
-            # Pace after taking a slot: the recorded start must be the real start.
-            start, waited = self.pacer.acquire()
-            self._count_attempt(call, waited)
-            failure: Exception | None = None
-            try:
-                response = self.session.request(
-                    call.method,
-                    url,
-                    data=None if call.body is None else json.dumps(call.body),
-                    timeout=self.options.timeout,
-                    allow_redirects=False,
-                )
-            except requests.RequestException as exc:
-                log.debug("%s %s -> %s", call.method, url, type(exc).__name__)
-                failure = self._transport_failure(call, url, exc)
-        if failure is not None:
-            # Raised outside the except block so no chained context keeps the requests
-            # exception, whose prepared request holds the Authorization header.
-            raise failure
-        log.debug(
-            "%s %s -> %d in %.3fs",
-            call.method,
-            url,
-            response.status_code,
-            response.elapsed.total_seconds(),
-        )
-        # A 429's Remaining (0) would fill the log for a whole window; Retry-After is the
-        # authoritative wait there, so only the limit is learned from it.
-        remaining = response.headers.get("X-RateLimit-Remaining")
-        self.pacer.observe(
-            start,
-            _int_or_none(response.headers.get("X-RateLimit-Limit")),
-            None if response.status_code == 429 else _int_or_none(remaining),
-        )
-        return self._interpret(call, url, response)
-
-    def _count_attempt(self, call: _Call, waited: float) -> None:
-        with self._lock:
-            self._stats.requests += 1
-            if call.method != "GET":
-                self._stats.write_requests += 1
-            if waited > 0:
-                self._stats.rate_limit_waits += 1
-                self._stats.rate_limit_wait_seconds += waited
-
-    def _interpret(self, call: _Call, url: str, response: requests.Response) -> Any:
-        status = response.status_code
-        if status == 429:
-            retry_after = _retry_after(response.headers.get("Retry-After"))
-            self.pacer.pause(retry_after + RETRY_AFTER_CUSHION)
-            with self._lock:
-                self._stats.responses_429 += 1
-            error = _api_error(response, call.method, url, retry_after)
-            raise _Retry(error, retry_after + RETRY_AFTER_CUSHION, outage=False)
-        if status >= 500 or status == 408:
-            error = _api_error(response, call.method, url)
-            # A 503 may say how long to wait; without the header the backoff decides alone.
-            header = response.headers.get("Retry-After")
-            wait = _retry_after(header) if header else 0.0
-            raise self._transient(call, error, sent=True, retry_after=wait)
-        self._mark_answered()
-        if status >= 300:
-            raise _api_error(response, call.method, url)
-        if status == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise ApiError(
-                "the answer is not JSON",
-                status=status,
-                code="invalid_json",
-                method=call.method,
-                url=url,
-            ) from None
-
-    def _transport_failure(
-        self, call: _Call, url: str, exc: requests.RequestException
-    ) -> Exception:
-        kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-        error = ServerError(
-            f"{kind} ({type(exc).__name__})",
-            method=call.method,
-            url=url,
-            hint="check the network and --api-base",
-        )
-        if not isinstance(exc, _TRANSIENT):
-            return error
-        return self._transient(call, error, sent=not _never_sent(exc))
-
-    def _transient(
-        self, call: _Call, error: ApiError, sent: bool, retry_after: float = 0.0
-    ) -> Exception:
-        """A 5xx or lost request: retry it if repeating is safe, else report it at once."""
-        if sent and not call.idempotent:
-            error.hint = CREATE_HINT
-            return error
-        return _Retry(error, retry_after, outage=True)
-
-    def _mark_answered(self) -> None:
-        with self._lock:
-            self._outage_since = None
-
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-
-def check_api_base(api_base: str) -> str:
-    """Return ``api_base`` without a trailing slash; refuse plain http except on loopback."""
-    parts = urlsplit(api_base.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(
-            f"API base {api_base!r} is not an http(s) URL",
-            hint="use --api-base https://api.webflow.com/v2",
-        )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ConfigError(
-            f"API base {api_base!r} uses plain http, which would send the token unencrypted",
-            hint="use https, or http only for a local sandbox (127.0.0.1, localhost, ::1)",
-        )
-    return api_base.strip().rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_options(options: ClientOptions) -> None:
-    if not options.token or not options.token.strip() or any(c.isspace() for c in options.token):
-        raise ConfigError(
-            "the API token is empty or contains whitespace",
-            hint="set WEBFLOW_API_TOKEN or --token-file",
-        )
-    checks = [
-        (options.timeout > 0, "timeout must be positive"),
-        (options.rate_window > 0, "rate window must be positive"),
-        (options.rate_limit is None or options.rate_limit >= 1, "rate limit must be at least 1"),
-        (options.max_in_flight >= 1, "max in flight must be at least 1"),
-        (options.max_retries >= 0, "max retries must not be negative"),
-        (options.max_retry_time >= 0, "max retry time must not be negative"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise ConfigError(message)
-
-
-def _make_session(options: ClientOptions) -> requests.Session:
-    session = requests.Session()
-    session.auth = _BearerAuth(options.token.strip())
-    session.headers.update(
-        {
-            "User-Agent": options.user_agent,
-            "Accept": "application/json",
-            "Content-Type": "application/json",
-        }
-    )
-    # Our own retry loop decides what is safe to repeat; urllib3 must not retry behind it.
-    adapter = HTTPAdapter(pool_maxsize=max(options.max_in_flight, 4), max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
 
 
 def _fill(
@@ -656,14 +335,6 @@ def _fill(
         except StopIteration:
             return
         pending[pool.submit(fn, item)] = item
-
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the connection was never established, so nothing reached the server."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _seg(value: str) -> str:
@@ -740,100 +411,4 @@ class Listing(Iterator[dict[str, Any]]):
 
 
 def _total(body: dict[str, Any]) -> int | None:
-    return _int_or_none((body.get("pagination") or {}).get("total"))
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _retry_after(value: str | None) -> float:
-    """``Retry-After`` as seconds: a number, or an HTTP date; 60 s when absent or unreadable."""
-    if value is None or not value.strip():
-        return DEFAULT_RETRY_AFTER
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-# Failures where the request may simply be lost: worth another try if repeating is safe.
-_TRANSIENT = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
-
-_ERRORS: dict[int, tuple[type[ApiError], str | None]] = {
-    400: (ValidationApiError, None),
-    401: (AuthError, AUTH_HINT),
-    403: (AuthError, AUTH_HINT),
-    404: (NotFoundError, "check the site, collection and item ids"),
-    409: (ConflictError, None),
-    422: (ValidationApiError, None),
-    429: (RateLimitError, "Webflow kept answering 429; try later or lower --rate-limit"),
-}
-
-# "Validation Error: [\"Value (cmsLocaleId)'s type should be string\"]": details inside message.
-_MESSAGE_DETAILS = re.compile(r"^(?P<head>[^\[]*?):\s*(?P<list>\[.*\])\s*$", re.DOTALL)
-
-
-def _api_error(
-    response: requests.Response, method: str, url: str, retry_after: float | None = None
-) -> ApiError:
-    status = response.status_code
-    message, code, details = _parse_error_body(response)
-    if status >= 500 or status == 408:
-        cls: type[ApiError] = ServerError
-        hint: str | None = "Webflow had a problem; try again later"
-    else:
-        cls, hint = _ERRORS.get(status, (ApiError, None))
-    if status >= 300 and status < 400:
-        message = f"unexpected redirect to {response.headers.get('Location', '?')}"
-    return cls(
-        message,
-        status=status,
-        code=code,
-        details=details,
-        method=method,
-        url=url,
-        retry_after=retry_after,
-        hint=hint,
-    )
-
-
-def _parse_error_body(response: requests.Response) -> tuple[str, str | None, list[Any]]:
-    """Webflow's ``{message, code, externalReference, details}``; anything else as text."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        text = " ".join(response.text.split())[:200]
-        return text or response.reason or "no message", None, []
-    message = str(body.get("message") or body.get("msg") or response.reason or "no message")
-    code = body.get("code")
-    details = body.get("details")
-    details = list(details) if isinstance(details, list) else []
-    if not details:
-        message, details = _details_from_message(message)
-    return message, None if code is None else str(code), details
-
-
-def _details_from_message(message: str) -> tuple[str, list[Any]]:
-    match = _MESSAGE_DETAILS.match(message)
-    if not match:
-        return message, []
-    try:
-        inner = json.loads(match.group("list"))
-    except ValueError:
-        return message, []
-    if not isinstance(inner, list) or not inner:
-        return message, []
-    return match.group("head").strip() or message, inner
+    return int_or_none((body.get("pagination") or {}).get("total"))

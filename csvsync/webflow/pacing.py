@@ -1,7 +1,8 @@
 """Time and pacing for the Webflow client: ``Clock``, ``Pacer`` and ``Backoff``.
 
-This module owns *when* a request may start; ``webflow.py`` owns what is sent and what an answer
-means. Nothing here does I/O, so it is tested with ``FakeClock`` and no sockets.
+This module owns *when* a request may start; ``client.py`` owns what is sent, ``transport.py``
+what is repeated. Nothing here does I/O, so it is tested with a fake clock (tests/fakeclock.py)
+and no sockets.
 
 Why a sliding log
     Webflow allows ``limit`` requests per rate window (60 s; no header says so, hence the
@@ -52,34 +53,6 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
-
-
-class FakeClock:
-    """A clock for tests: ``sleep`` advances time instantly; every call is recorded.
-
-    Thread-safe. With several threads, each ``sleep`` adds to the shared time (sleeps do not
-    overlap), which over-states elapsed time but never lets pacing look better than it is.
-    """
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        with self._lock:
-            return self._now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            if seconds > 0:
-                self._now += seconds
-
-    def advance(self, seconds: float) -> None:
-        """Let time pass without recording a sleep (as if the work took ``seconds``)."""
-        with self._lock:
-            self._now += seconds
 
 
 def default_margin(window: float) -> float:

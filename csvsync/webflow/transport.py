@@ -1,0 +1,458 @@
+"""How a call reaches Webflow: the transport seam, its requests-based default, and the retry loop.
+
+Two layers, as in requests (session -> adapter):
+
+- a ``Transport`` performs one HTTP exchange: a ``Request`` in, a ``Response`` out, or a
+  ``TransportError`` when no answer came. ``RequestsTransport`` (one ``requests.Session``) is the
+  default; ``ClientOptions(transport=...)`` takes any callable of that shape, so tests can
+  script Webflow's answers without sockets;
+- the ``RequestLoop`` sends every call of ``WebflowClient`` through it and decides what an
+  answer means for the run. This module owns *what is repeated and when*; ``pacing.py`` owns
+  *when* a request may start, ``errors.py`` what an error answer says.
+
+The loop's rules:
+
+- pacing: the ``Pacer`` admits the start (at most ``limit`` per rate window, learned from the
+  ``X-RateLimit-*`` headers), so a long run stays under the ceiling instead of bouncing off 429s;
+- 429: every caller waits ``Retry-After`` (default 60 s) and the *same* request is sent again;
+  Webflow did not process it, so this holds for creates too;
+- 5xx, 408, timeouts and dropped connections: retried with capped exponential backoff and jitter,
+  but only for calls that are safe to repeat (GET, PATCH, DELETE, publish). A create that may have
+  reached Webflow is never re-sent blindly: the caller gets a ``ServerError`` and looks the items
+  up. A connection that was never established is safe for every call;
+- 400/401/403/404/409 are never retried; they become the ``ApiError`` subclasses of
+  ``csvsync.errors`` with Webflow's code, message and details;
+- the retry budget (``max_retries``, ``max_retry_time`` seconds per request, or since the API last
+  answered) turns a long outage into ``ServerError`` / ``RateLimitError`` so the run can stop.
+
+The token lives only in the Authorization header the loop hands to the transport; a ``Request``'s
+repr leaves its headers out, errors carry method and URL, never headers, and ``RequestsTransport``
+raises without the ``requests`` exception chained (it holds the prepared request).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import ipaddress
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+
+from csvsync import __version__
+from csvsync.errors import ApiError, ConfigError, ServerError
+from csvsync.webflow.errors import api_error
+from csvsync.webflow.pacing import Backoff, Clock, Pacer, SystemClock
+from csvsync.webflow.wire import Request, Response, Transport, TransportError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RETRY_AFTER = 60.0  # Webflow's documented typical value, used when the header is absent.
+# Wait a little past Retry-After: our clock starts when the 429 *arrives*, the server's earlier.
+RETRY_AFTER_CUSHION = 0.05
+
+CREATE_HINT = "the create may have reached Webflow; look the items up before sending them again"
+
+
+class RequestsTransport:
+    """The default transport: one ``requests.Session``, a connection pool of ``pool_size``."""
+
+    def __init__(self, pool_size: int = 4) -> None:
+        self.session = requests.Session()
+        # Our own retry loop decides what is safe to repeat; urllib3 must not retry behind it.
+        adapter = HTTPAdapter(pool_maxsize=max(pool_size, 4), max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def __call__(self, request: Request) -> Response:
+        headers = CaseInsensitiveDict(request.headers)
+        auth = _Authorization(headers.pop("Authorization", None))
+        failure: TransportError | None = None
+        try:
+            r = self.session.request(
+                request.method,
+                request.full_url,
+                data=None if request.json is None else json.dumps(request.json),
+                headers=headers,
+                auth=auth,
+                timeout=request.timeout,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            failure = TransportError(
+                type(exc).__name__,
+                timed_out=isinstance(exc, requests.Timeout),
+                sent=not _never_sent(exc),
+                transient=isinstance(exc, _TRANSIENT),
+            )
+        if failure is not None:
+            # Raised outside the except block so no chained context keeps the requests
+            # exception, whose prepared request holds the Authorization header.
+            raise failure
+        return Response(r.status_code, r.headers, r.content, r.reason or "", r.encoding)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __repr__(self) -> str:
+        return "RequestsTransport()"
+
+
+class _Authorization(requests.auth.AuthBase):
+    """The Authorization header, set as requests applies auth (last). A request with an auth
+    object never reads ~/.netrc, whose entry for the host would replace the header."""
+
+    def __init__(self, value: str | None) -> None:
+        self._value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self._value is not None:
+            request.headers["Authorization"] = self._value
+        return request
+
+    def __repr__(self) -> str:
+        return "<Authorization ***>"
+
+
+# Failures where the request may simply be lost: worth another try if repeating is safe.
+_TRANSIENT = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError)
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the connection was never established, so nothing reached the server."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+# -- options ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class ClientOptions:
+    """Connection and pacing settings. ``rate_window`` is Webflow's (60 s); no header states it.
+
+    ``transport`` performs the HTTP exchanges (see ``Transport``); None: a ``RequestsTransport``
+    that the client closes. A transport passed in is the caller's to close.
+    """
+
+    api_base: str  # DEFAULT_API_BASE for Webflow; the CLI passes --api-base / CSVSYNC_API_BASE
+    token: str = field(repr=False)
+    timeout: float = 30.0
+    rate_window: float = 60.0
+    rate_limit: int | None = None  # None: learn from X-RateLimit-Limit (60 until the first answer)
+    max_in_flight: int = 4
+    max_retries: int = 8
+    max_retry_time: float = 300.0
+    clock: Clock | None = None
+    user_agent: str = f"csvsync/{__version__}"
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    seed: int | None = None  # seeds the backoff jitter (tests, reproducible runs)
+    transport: Transport | None = None
+
+
+def check_options(options: ClientOptions) -> None:
+    if not options.token or not options.token.strip() or any(c.isspace() for c in options.token):
+        raise ConfigError(
+            "the API token is empty or contains whitespace",
+            hint="set WEBFLOW_API_TOKEN or --token-file",
+        )
+    checks = [
+        (options.timeout > 0, "timeout must be positive"),
+        (options.rate_window > 0, "rate window must be positive"),
+        (options.rate_limit is None or options.rate_limit >= 1, "rate limit must be at least 1"),
+        (options.max_in_flight >= 1, "max in flight must be at least 1"),
+        (options.max_retries >= 0, "max retries must not be negative"),
+        (options.max_retry_time >= 0, "max retry time must not be negative"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
+
+
+def check_api_base(api_base: str) -> str:
+    """Return ``api_base`` without a trailing slash; refuse plain http except on loopback."""
+    parts = urlsplit(api_base.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(
+            f"API base {api_base!r} is not an http(s) URL",
+            hint="use --api-base https://api.webflow.com/v2",
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"API base {api_base!r} uses plain http, which would send the token unencrypted",
+            hint="use https, or http only for a local sandbox (127.0.0.1, localhost, ::1)",
+        )
+    return api_base.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# -- the request loop ------------------------------------------------------------------------------
+
+
+@dataclass
+class ClientStats:
+    """Counters since the client was created; ``requests`` counts every attempt sent."""
+
+    requests: int = 0
+    write_requests: int = 0
+    retries: int = 0
+    rate_limit_waits: int = 0
+    rate_limit_wait_seconds: float = 0.0
+    responses_429: int = 0
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API call as the client means it: ``path`` below the API base; ``idempotent`` False
+    for creates, which are never re-sent once they may have reached Webflow."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] | None = None
+    body: Any = None
+    idempotent: bool = True
+
+
+class _Retry(Exception):
+    """Internal: the attempt failed in a way that may be retried.
+
+    ``outage`` (5xx, timeout, lost connection) retries after a backoff; otherwise (429) after
+    ``delay`` seconds, the Retry-After.
+    """
+
+    def __init__(self, error: ApiError, delay: float, outage: bool) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.delay = delay
+        self.outage = outage
+
+
+class RequestLoop:
+    """Sends ``Call``s through a ``Transport`` by the rules of the module docstring, and counts."""
+
+    def __init__(self, options: ClientOptions, api_base: str, transport: Transport) -> None:
+        self.options = options
+        self.api_base = api_base
+        self.transport = transport
+        self.clock: Clock = options.clock or SystemClock()
+        self.pacer = Pacer(window=options.rate_window, limit=options.rate_limit, clock=self.clock)
+        self.backoff = Backoff(
+            options.backoff_base,
+            options.backoff_cap,
+            rng=None if options.seed is None else random.Random(options.seed),
+        )
+        # Read-only: every request shares it, and a transport must not change the next one's.
+        self._headers: Mapping[str, str] = MappingProxyType(
+            {
+                "User-Agent": options.user_agent,
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {options.token.strip()}",
+            }
+        )
+        self._in_flight = threading.BoundedSemaphore(options.max_in_flight)
+        self._stats = ClientStats()
+        self._lock = threading.Lock()
+        self._outage_since: float | None = None
+
+    def __repr__(self) -> str:
+        return f"RequestLoop({self.api_base!r}, {self.transport!r})"
+
+    @property
+    def stats(self) -> ClientStats:
+        """A snapshot of the counters (safe to read while a pool is running)."""
+        with self._lock:
+            return dataclasses.replace(self._stats)
+
+    def call(self, call: Call) -> Any:
+        """Send ``call`` until it succeeds, fails for good, or the retry budget is spent; the
+        answer's JSON (None for an empty answer)."""
+        first = self.clock.now()
+        retries = 0
+        while True:
+            try:
+                return self._attempt(call)
+            except _Retry as failure:
+                # A 429's Retry-After is enforced by the Pacer for every thread; backoff is ours.
+                delay = failure.delay
+                if failure.outage:
+                    delay = max(delay, self.backoff.delay(retries))
+                self._check_budget(failure, delay, first, retries)
+                retries += 1
+                with self._lock:
+                    self._stats.retries += 1
+                log.info(
+                    "retry %d of %s %s in %.2fs: %s",
+                    retries,
+                    call.method,
+                    call.path,
+                    delay,
+                    failure.error.message,
+                )
+                if failure.outage:
+                    self.clock.sleep(delay)
+
+    def _check_budget(self, failure: _Retry, delay: float, first: float, retries: int) -> None:
+        now = self.clock.now()
+        started = first
+        if failure.outage:
+            with self._lock:
+                if self._outage_since is None:
+                    self._outage_since = now
+                started = min(first, self._outage_since)
+        over_time = now + delay - started > self.options.max_retry_time
+        if retries >= self.options.max_retries or over_time:
+            error = failure.error
+            error.hint = (
+                f"gave up after {retries + 1} attempts over {now - first:.1f}s "
+                f"(--max-retry-time {self.options.max_retry_time:g}s); {error.hint or 'try later'}"
+            )
+            raise error from None
+
+    def _attempt(self, call: Call) -> Any:
+        request = Request(
+            call.method,
+            self.api_base + call.path,
+            call.params,
+            call.body,
+            self._headers,
+            self.options.timeout,
+        )
+        url = request.full_url
+        with self._in_flight:
+            # Pace after taking a slot: the recorded start must be the real start.
+            start, waited = self.pacer.acquire()
+            self._count_attempt(call, waited)
+            failure: Exception | None = None
+            began = time.perf_counter()
+            try:
+                response = self.transport(request)
+            except TransportError as exc:
+                log.debug("%s %s -> %s", call.method, url, exc.name)
+                failure = self._transport_failure(call, url, exc)
+        if failure is not None:
+            raise failure
+        log.debug(
+            "%s %s -> %d in %.3fs", call.method, url, response.status, time.perf_counter() - began
+        )
+        # A 429's Remaining (0) would fill the log for a whole window; Retry-After is the
+        # authoritative wait there, so only the limit is learned from it.
+        remaining = response.headers.get("X-RateLimit-Remaining")
+        self.pacer.observe(
+            start,
+            int_or_none(response.headers.get("X-RateLimit-Limit")),
+            None if response.status == 429 else int_or_none(remaining),
+        )
+        return self._interpret(call, url, response)
+
+    def _count_attempt(self, call: Call, waited: float) -> None:
+        with self._lock:
+            self._stats.requests += 1
+            if call.method != "GET":
+                self._stats.write_requests += 1
+            if waited > 0:
+                self._stats.rate_limit_waits += 1
+                self._stats.rate_limit_wait_seconds += waited
+
+    def _interpret(self, call: Call, url: str, response: Response) -> Any:
+        status = response.status
+        if status == 429:
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+            self.pacer.pause(retry_after + RETRY_AFTER_CUSHION)
+            with self._lock:
+                self._stats.responses_429 += 1
+            error = api_error(response, call.method, url, retry_after)
+            raise _Retry(error, retry_after + RETRY_AFTER_CUSHION, outage=False)
+        if status >= 500 or status == 408:
+            error = api_error(response, call.method, url)
+            # A 503 may say how long to wait; without the header the backoff decides alone.
+            header = response.headers.get("Retry-After")
+            wait = _retry_after(header) if header else 0.0
+            raise self._transient(call, error, sent=True, retry_after=wait)
+        self._mark_answered()
+        if status >= 300:
+            raise api_error(response, call.method, url)
+        if status == 204 or not response.body:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(
+                "the answer is not JSON",
+                status=status,
+                code="invalid_json",
+                method=call.method,
+                url=url,
+            ) from None
+
+    def _transport_failure(self, call: Call, url: str, exc: TransportError) -> Exception:
+        error = ServerError(
+            str(exc),
+            method=call.method,
+            url=url,
+            hint="check the network and --api-base",
+        )
+        if not exc.transient:
+            return error
+        return self._transient(call, error, sent=exc.sent)
+
+    def _transient(
+        self, call: Call, error: ApiError, sent: bool, retry_after: float = 0.0
+    ) -> Exception:
+        """A 5xx or lost request: retry it if repeating is safe, else report it at once."""
+        if sent and not call.idempotent:
+            error.hint = CREATE_HINT
+            return error
+        return _Retry(error, retry_after, outage=True)
+
+    def _mark_answered(self) -> None:
+        with self._lock:
+            self._outage_since = None
+
+
+def int_or_none(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _retry_after(value: str | None) -> float:
+    """``Retry-After`` as seconds: a number, or an HTTP date; 60 s when absent or unreadable."""
+    if value is None or not value.strip():
+        return DEFAULT_RETRY_AFTER
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
