@@ -67,8 +67,9 @@ def revert(
 
     Fields edited since the run are reported as `changed since` and left alone.
     """
+    from csvsync.console.json import revert_summary
     from csvsync.console.progress import ProgressDisplay
-    from csvsync.console.revert import render_outcome, render_plan, render_runs, summary_dict
+    from csvsync.console.revert import render_outcome, render_plan, render_runs
     from csvsync.ops import revert as lib
     from csvsync.options import RunOptions
 
@@ -101,7 +102,7 @@ def revert(
         progress.close()
     code = stop.exit_code(result.exit_code)
     if as_json:
-        click.echo(json.dumps({**summary_dict(result), "exit_code": code}))
+        click.echo(json.dumps({**revert_summary(result), "exit_code": code}))
     elif not quiet or code:
         if quiet:  # the plan was not printed: show what needs attention
             click.echo(render_plan(result, show, color=color()))

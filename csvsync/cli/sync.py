@@ -61,9 +61,10 @@ def sync(api: ApiArgs, sheet: SheetArgs, output: OutputArgs) -> None:
 
 
 def _run(command: str, api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show: str) -> None:
+    from csvsync.console.json import run_summary
     from csvsync.console.log import RunLog
     from csvsync.console.progress import ProgressDisplay
-    from csvsync.console.text import render_result, summary_dict
+    from csvsync.console.text import render_result
     from csvsync.ops import sync as lib
 
     log = RunLog(output.log_file, output.log_format) if output.log_file else None
@@ -78,7 +79,7 @@ def _run(command: str, api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show:
             log.close()
     code = stop.exit_code(result.exit_code)
     if output.as_json:
-        click.echo(json.dumps({**summary_dict(result), "exit_code": code}))
+        click.echo(json.dumps({**run_summary(result), "exit_code": code}))
     elif not output.quiet or code:
         click.echo(render_result(result, show, color=color()))
     sys.exit(code)

@@ -42,24 +42,6 @@ def render_runs(runs: list[dict[str, Any]], color: bool = False) -> str:
     return _text(table, color=color, width=max(140, width))
 
 
-def summary_dict(result: RevertResult) -> dict[str, Any]:
-    """The ``--json`` summary of a revert."""
-    return {
-        "run_id": result.run_id, "command": "revert", "reverted_run": result.reverted["run_id"],
-        "dry_run": result.dry_run, "counts": result.counts, "requests": result.requests,
-        "write_requests": result.write_requests, "retries": result.retries,
-        "rate_limit_waits": result.rate_limit_waits, "batches": result.batches,
-        "duration": round(result.duration, 3), "unconfirmed": result.unconfirmed,
-        "changed_since": [
-            {"item_id": e.item_id, "locale": result.locales.get(e.locale_id, e.locale_id),
-             "field": e.field, "live": e.current, "run_value": e.run_value}
-            for e in result.entries if e.outcome == Outcome.CHANGED_SINCE
-        ],
-        "results": str(result.results_path) if result.results_path else None,
-        "stopped": result.stopped, "exit_code": result.exit_code,
-    }  # fmt: skip
-
-
 def render_plan(result: RevertResult, show: str = "some", color: bool = False) -> str:
     """What the revert will do (or, after it, did), field by field."""
     run = result.reverted

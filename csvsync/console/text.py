@@ -28,19 +28,6 @@ def _short(value: Any, limit: int = 50) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def summary_dict(result: RunResult) -> dict[str, Any]:
-    """The ``--json`` summary."""
-    return {
-        "run_id": result.run_id, "command": result.command, "counts": result.counts,
-        "requests": result.requests, "write_requests": result.write_requests,
-        "retries": result.retries, "rate_limit_waits": result.rate_limit_waits,
-        "batches": result.batches, "duration": round(result.duration, 3),
-        "results": str(result.results_path) if result.results_path else None,
-        "stopped": result.stopped, "exit_code": result.exit_code,
-        "created": {str(row): item for row, item in result.created.items()},
-    }  # fmt: skip
-
-
 def render_result(
     result: RunResult,
     show: str = "some",

@@ -22,13 +22,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, CsvsyncError
+from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, CsvsyncError
 from csvsync.mapping.mapping import ResolvedMapping, check_columns
 from csvsync.models import RefTarget
 from csvsync.ops import unpublish
 from csvsync.ops.context import Job, RunTally, new_run_id
 from csvsync.ops.create import CreateTarget, Creator, new_items
 from csvsync.ops.export import display_values
+from csvsync.ops.publish import Outcomes, publish_written
 from csvsync.ops.push import BatchResult, push_and_record
 from csvsync.options import Progress, RunOptions, SheetOptions
 from csvsync.outcomes import FAILING, Outcome
@@ -42,8 +43,6 @@ from csvsync.sheets.read import read_sheet
 from csvsync.sheets.results import default_results_path, write_results
 from csvsync.sheets.writeback import write_back
 from csvsync.state.journal import CREATED_MARK, UNPUBLISHED_MARK
-
-Outcomes = dict[tuple[int, str], tuple[str, str]]  # (sheet row, cmsLocaleId) -> (outcome, message)
 
 LIVE_ONLY_NOTE = (
     "Target live: these changes go to the live site only. Webflow's staged version "
@@ -181,7 +180,7 @@ def apply_plan(job: Job, planned: Planned) -> Applied:
         job.cache.move_base(planned.diff.base_moves)
     applied.stopped = _push(job, planned, applied.outcomes)
     if not applied.stopped and options.target == "staged" and options.publish:
-        _publish_written(job, planned.batches, applied.outcomes)
+        publish_written(job, planned.batches, applied.outcomes)
     if not applied.stopped:
         applied.created = _create(job, planned.run_id, planned.diff, applied.outcomes)
     gone = planned.gone
@@ -338,33 +337,6 @@ def _create(job: Job, run_id: str, d: diffmod.Diff, outcomes: Outcomes) -> dict[
     job.refresh_items()  # the new variants enter the cache, their base = what was written
     job.event("create", run_id=run_id, items=len(items), created=len(made))
     return made
-
-
-def _publish_written(job: Job, batches: list[Batch], outcomes: Outcomes) -> None:
-    """--target staged --publish: publish exactly the variants written, reading the answer's
-    ``errors`` so a refused item is reported on its rows and the others still go live."""
-    written: dict[str, list[tuple[int, str]]] = {}
-    for b in batches:
-        for w in b.writes:
-            if outcomes.get((w.row, w.locale_id), ("",))[0] == Outcome.UPDATED:
-                written.setdefault(w.item_id, []).append((w.row, w.locale_id))
-    items = list(written)
-    for i in range(0, len(items), 100):
-        part = items[i : i + 100]
-        body = [{"id": it, "cmsLocaleIds": sorted({loc for _, loc in written[it]})} for it in part]
-        try:
-            answer = job.client.publish_items(job.mapping.collection, body)
-            errors = [str(e) for e in answer.get("errors", [])]
-        except ApiError as exc:
-            errors = [f"{it}: {exc}" for it in part]
-        for it in part:
-            mine = [e for e in errors if it in e]
-            for key in written[it]:
-                outcomes[key] = (
-                    (Outcome.FAILED, "written staged, not published: " + "; ".join(mine))
-                    if mine
-                    else (Outcome.UPDATED, "written staged and published")
-                )
 
 
 def _unpublish(job: Job, run_id: str, gone: unnamed.Unpublish) -> None:
