@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from csvsync.state.cache import PAGE_SIZE, SCHEMA_VERSION, State
+from csvsync.state.cache import State
+from csvsync.state.db import PAGE_SIZE, SCHEMA_VERSION
 
 
 def pragma(path: Path, name: str) -> int:

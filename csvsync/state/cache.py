@@ -1,4 +1,4 @@
-"""The item-state cache (SQLite): what csvsync last saw live, the agreed base, and the journal.
+"""The item-state cache (SQLite): what csvsync last saw live and the agreed base, per cell.
 
 Keyed by (API base URL, collection) so a sandbox run never touches the cache of the real site.
 Per item-variant and field it keeps the latest live value (``live_key``/``live_json``) and the
@@ -10,16 +10,17 @@ one transaction per confirmed batch, so a run stopped at any point leaves a true
 Hosted files: Webflow re-hosts an uploaded URL under its own asset URL, so the ``files`` table
 remembers which source URL produced which asset URL; keys of file fields are stored in terms of
 the source URL so an unchanged sheet URL is not re-sent.
+
+``State`` is the whole state file: this cache on top of ``Journal`` (runs and their journal,
+``journal.py``) and ``Database`` (connection, tables, upgrades, scopes, ``db.py``).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,52 +29,9 @@ import pandas as pd
 from csvsync.convert.to_api import api_key
 from csvsync.models import FILE_TYPES, RefTarget, SchemaField
 from csvsync.pipeline.hashing import StateHashes, field_hashes, key_hashes, variant_keys
+from csvsync.state.db import RESUME_KEY, dumps
+from csvsync.state.journal import Journal
 
-SCHEMA_SQL = """
-CREATE TABLE IF NOT EXISTS scopes(
-    id INTEGER PRIMARY KEY, api_base TEXT NOT NULL, collection_id TEXT NOT NULL,
-    UNIQUE(api_base, collection_id));
-CREATE TABLE IF NOT EXISTS meta(
-    scope INTEGER NOT NULL, key TEXT NOT NULL, value TEXT, PRIMARY KEY(scope, key));
-CREATE TABLE IF NOT EXISTS variants(
-    scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL,
-    last_updated TEXT, last_published TEXT, is_draft INTEGER, is_archived INTEGER,
-    PRIMARY KEY(scope, item_id, locale_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS variants_updated ON variants(scope, last_updated);
-CREATE TABLE IF NOT EXISTS cells(
-    scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL, field TEXT NOT NULL,
-    vkey INTEGER NOT NULL, live_key TEXT NOT NULL, live_hash INTEGER NOT NULL, live_json TEXT,
-    base_key TEXT, base_hash INTEGER NOT NULL,
-    PRIMARY KEY(scope, item_id, locale_id, field)) WITHOUT ROWID;
--- The diff's read: per variant, one BLOB of int64 triples (field hash, live hash, base hash),
--- rebuilt from ``cells`` whenever a variant's cells change, in the same transaction.
-CREATE TABLE IF NOT EXISTS vhash(
-    scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL,
-    vkey INTEGER NOT NULL, hashes BLOB NOT NULL,
-    PRIMARY KEY(scope, item_id, locale_id)) WITHOUT ROWID;
--- Covers reading names and slugs (short texts) without the rows' long texts.
-CREATE INDEX IF NOT EXISTS cells_names ON cells(scope, field, item_id, locale_id, live_key)
-    WHERE field IN ('name', 'slug');
-CREATE TABLE IF NOT EXISTS files(
-    scope INTEGER NOT NULL, url TEXT NOT NULL, source_url TEXT NOT NULL,
-    PRIMARY KEY(scope, url)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS refs(
-    scope INTEGER NOT NULL, item_id TEXT NOT NULL, slug TEXT, name TEXT, last_updated TEXT,
-    PRIMARY KEY(scope, item_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS runs(
-    run_id TEXT PRIMARY KEY, scope INTEGER, command TEXT, sheet TEXT, mapping TEXT,
-    started TEXT, finished TEXT, counts TEXT);
-CREATE TABLE IF NOT EXISTS journal(
-    run_id TEXT NOT NULL, batch INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL,
-    field TEXT NOT NULL, old_json TEXT, new_json TEXT, status TEXT NOT NULL,
-    PRIMARY KEY(run_id, item_id, locale_id, field)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS journal_batch ON journal(run_id, batch);
-"""
-
-
-SCHEMA_VERSION = 4  # 3: per-variant hash BLOBs; 4: base_key NULL where it equals live_key
-RESUME_KEY = "resume_since"  # meta: the newest lastUpdated from before a run that writes
-PAGE_SIZE = 16_384
 CHUNK = 500  # variants per write: hashes are computed column-wise for a whole chunk
 
 
@@ -86,86 +44,8 @@ class Confirmed:
     sent_values: dict[str, Any]
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-class State:
-    """One SQLite state file; cheap to open, safe to share between commands (WAL)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        upgrade = self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION
-        if upgrade:
-            # A cache from an older layout: drop it; the next run pulls everything again.
-            self.db.executescript(
-                "DROP INDEX IF EXISTS cells_hashes; DROP TABLE IF EXISTS cells; "
-                "DROP TABLE IF EXISTS variants; DROP TABLE IF EXISTS vhash;"
-            )
-            self._use_large_pages()
-            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA_SQL)
-
-    def _use_large_pages(self) -> None:
-        """16 KiB pages, set while the file is new (or just emptied by an upgrade).
-
-        A cell row holds its value twice (key and JSON): a 1,000-character description makes a
-        row of about 2 KB. On 4 KiB pages such a row spills into an overflow page of its own, so
-        the 100,000-variant benchmark cache took 567 MB; on 16 KiB pages rows stay inline, 359 MB,
-        and a pull writes faster. Not possible while another process has the file open in WAL
-        mode: then the file keeps its pages and works as before.
-        """
-        if self.db.execute("PRAGMA page_size").fetchone()[0] >= PAGE_SIZE:
-            return
-        try:
-            self.db.execute("PRAGMA journal_mode=DELETE")
-            self.db.execute(f"PRAGMA page_size={PAGE_SIZE}")
-            self.db.execute("VACUUM")  # applies the page size to a file that has tables
-        except sqlite3.OperationalError:
-            pass
-
-    def close(self) -> None:
-        self.db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
-    # -- scopes and metadata -------------------------------------------------------------------
-    def scope(self, api_base: str, collection_id: str) -> int:
-        api_base = api_base.rstrip("/")
-        row = self.db.execute(
-            "SELECT id FROM scopes WHERE api_base=? AND collection_id=?", (api_base, collection_id)
-        ).fetchone()
-        if row:
-            return int(row[0])
-        cur = self.db.execute(
-            "INSERT INTO scopes(api_base, collection_id) VALUES(?, ?)", (api_base, collection_id)
-        )
-        return int(cur.lastrowid or 0)
-
-    def get_meta(self, scope: int, key: str) -> Any:
-        row = self.db.execute(
-            "SELECT value FROM meta WHERE scope=? AND key=?", (scope, key)
-        ).fetchone()
-        return json.loads(row[0]) if row and row[0] is not None else None
-
-    def set_meta(self, scope: int, key: str, value: Any) -> None:
-        self.db.execute(
-            "INSERT INTO meta(scope, key, value) VALUES(?,?,?) "
-            "ON CONFLICT(scope, key) DO UPDATE SET value=excluded.value",
-            (scope, key, _dumps(value)),
-        )
+class State(Journal):
+    """One SQLite state file: the item cache on top of the journal and the connection."""
 
     # -- variants ------------------------------------------------------------------------------
     def has_variants(self, scope: int) -> bool:
@@ -189,12 +69,6 @@ class State:
     def refreshed(self, scope: int) -> None:
         """The cache caught up with live: a killed run's writes are in it now."""
         self.db.execute("DELETE FROM meta WHERE scope=? AND key=?", (scope, RESUME_KEY))
-
-    def newest_last_updated(self, scope: int) -> str | None:
-        row = self.db.execute(
-            "SELECT MAX(last_updated) FROM variants WHERE scope=?", (scope,)
-        ).fetchone()
-        return row[0] if row else None
 
     def load_variants(self, scope: int) -> pd.DataFrame:
         rows = self.db.execute(
@@ -437,7 +311,7 @@ class State:
                         loc,
                         f.slug,
                         key,
-                        None if value is None else _dumps(value),
+                        None if value is None else dumps(value),
                         base,
                         int(keep),
                     ]
@@ -591,141 +465,6 @@ class State:
             by_slug={r[1]: r[0] for r in rows if r[1]},
             by_name={n: ids[0] for n, ids in names.items() if len(ids) == 1},
         )
-
-    # -- runs and journal ----------------------------------------------------------------------
-    def start_run(
-        self, run_id: str, scope: int, command: str, sheet: str, mapping: str, started: str
-    ) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "INSERT INTO runs(run_id, scope, command, sheet, mapping, started) "
-                "VALUES(?,?,?,?,?,?)",
-                (run_id, scope, command, sheet, mapping, started),
-            )
-            newest = self.newest_last_updated(scope)
-            if newest and self.get_meta(scope, RESUME_KEY) is None:
-                self.set_meta(scope, RESUME_KEY, newest)
-
-    def finish_run(
-        self, run_id: str, finished: str, counts: dict[str, int], *, stopped: bool = False
-    ) -> None:
-        """Mark the run finished. A run that stopped may have had batches that landed without
-        an answer: it keeps the refresh reading from before it, as a killed run does."""
-        with self.transaction() as db:
-            db.execute(
-                "UPDATE runs SET finished=?, counts=? WHERE run_id=?",
-                (finished, _dumps(counts), run_id),
-            )
-            if stopped:
-                return
-            db.execute(
-                "DELETE FROM meta WHERE key=? AND scope=(SELECT scope FROM runs WHERE run_id=?)",
-                (RESUME_KEY, run_id),
-            )
-
-    def journal_pending(
-        self, run_id: str, entries: Iterable[tuple[int, str, str, str, Any, Any]]
-    ) -> None:
-        """Record (batch, item, locale, field, old, new) before the batches are sent."""
-        with self.transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO journal VALUES(?,?,?,?,?,?,?,'pending')",
-                [
-                    (run_id, b, item, loc, field, _dumps(old), _dumps(new))
-                    for b, item, loc, field, old, new in entries
-                ],
-            )
-
-    def journal_confirmed(
-        self, run_id: str, entries: Iterable[tuple[str, str, str, Any, Any]]
-    ) -> None:
-        """Record (item, locale, field, old, new) of writes Webflow already confirmed (creates:
-        their ids exist only once Webflow answers, so they are journaled after it)."""
-        with self.transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO journal VALUES(?,?,?,?,?,?,?,'confirmed')",
-                [
-                    (run_id, 0, item, loc, fld, _dumps(old), _dumps(new))
-                    for item, loc, fld, old, new in entries
-                ],
-            )
-
-    def journal_failed(self, run_id: str, variants: Iterable[tuple[str, str]]) -> None:
-        """Webflow refused these (item, locale) writes of the run: nothing of them landed."""
-        with self.transaction() as db:
-            db.executemany(
-                "UPDATE journal SET status='failed' WHERE run_id=? AND item_id=? AND locale_id=?",
-                [(run_id, item, loc) for item, loc in variants],
-            )
-
-    def mark_batch(self, run_id: str, batch: int, status: str) -> None:
-        self.db.execute(
-            "UPDATE journal SET status=? WHERE run_id=? AND batch=?", (status, run_id, batch)
-        )
-
-    # -- run history (revert) ------------------------------------------------------------------
-    _RUN_COLUMNS = "run_id, scope, command, sheet, mapping, started, finished, counts"
-
-    def get_run(self, run_id: str) -> dict[str, Any] | None:
-        """One ``runs`` row as a dict (``counts`` decoded), or None."""
-        row = self.db.execute(
-            f"SELECT {self._RUN_COLUMNS} FROM runs WHERE run_id=?", (run_id,)
-        ).fetchone()
-        return _run_dict(row) if row else None
-
-    def list_runs(self, api_base: str, collection_id: str) -> list[dict[str, Any]]:
-        """The runs of one (API base, collection), newest first; never creates the scope."""
-        rows = self.db.execute(
-            f"SELECT {self._RUN_COLUMNS} FROM runs WHERE scope=(SELECT id FROM scopes "
-            "WHERE api_base=? AND collection_id=?) ORDER BY started DESC, run_id DESC",
-            (api_base.rstrip("/"), collection_id),
-        ).fetchall()
-        return [_run_dict(r) for r in rows]
-
-    def last_run_id(self, scope: int, command: str = "sync") -> str | None:
-        """The newest run of ``command`` in ``scope``."""
-        row = self.db.execute(
-            "SELECT run_id FROM runs WHERE scope=? AND command=? "
-            "ORDER BY started DESC, run_id DESC LIMIT 1",
-            (scope, command),
-        ).fetchone()
-        return str(row[0]) if row else None
-
-    def journal_for(
-        self, run_id: str, status: str = "confirmed"
-    ) -> list[tuple[int, str, str, str, Any, Any]]:
-        """(batch, item, locale, field, old, new) of a run's journal rows with ``status``."""
-        rows = self.db.execute(
-            "SELECT batch, item_id, locale_id, field, old_json, new_json FROM journal "
-            "WHERE run_id=? AND status=? ORDER BY batch, item_id, locale_id, field",
-            (run_id, status),
-        ).fetchall()
-        return [(int(b), i, loc, f, _loads(old), _loads(new)) for b, i, loc, f, old, new in rows]
-
-    def journal_counts(self, run_id: str) -> dict[str, int]:
-        """Journal rows of a run per status (pending, confirmed, failed)."""
-        rows = self.db.execute(
-            "SELECT status, COUNT(*) FROM journal WHERE run_id=? GROUP BY status", (run_id,)
-        ).fetchall()
-        return {str(s): int(n) for s, n in rows}
-
-
-def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
-def _run_dict(row: Sequence[Any]) -> dict[str, Any]:
-    run_id, scope, command, sheet, mapping, started, finished, counts = row
-    return {
-        "run_id": run_id,
-        "scope": scope,
-        "command": command,
-        "sheet": sheet,
-        "mapping": mapping,
-        "started": started,
-        "finished": finished,
-        "counts": _loads(counts) or {},
-    }
 
 
 def _urls(value: Any) -> list[str]:
