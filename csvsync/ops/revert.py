@@ -118,7 +118,8 @@ class RevertResult(RunTally):
         """Fields (and publish-state changes) per outcome."""
         out: dict[str, int] = {}
         for e in self.entries:
-            out[e.outcome] = out.get(e.outcome, 0) + 1
+            key = str(e.outcome)  # a plain word, as in the workbook and --json
+            out[key] = out.get(key, 0) + 1
         return out
 
     @property
