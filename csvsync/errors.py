@@ -1,6 +1,6 @@
 """The ``CsvsyncError`` family: every failure a user can act on, with its exit code and a hint.
 
-Library code raises these; ``cli.py`` turns them into one ``Error: ...`` line and the exit code.
+Library code raises these; ``cli/`` turns them into one ``Error: ...`` line and the exit code.
 Messages never contain the API token.
 """
 

@@ -1,1 +1,4 @@
-"""sheets: see docs/architecture.md."""
+"""Spreadsheet files in and out: CSV/TSV/XLSX -> a ``Sheet`` with source row numbers
+(``read``), the zip and XML guards (``xlsxguard``), the atomic table writer (``write``), the
+``--write-back`` copy (``writeback``) and the results workbook (``results``).
+"""
