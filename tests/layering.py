@@ -142,3 +142,33 @@ def _cycles(graph: dict[str, list[tuple[int, str]]]) -> list[str]:
         if node not in seen:
             visit(node)
     return found
+
+
+# Libraries that belong to one room: the rule that keeps SQL in state/, HTTP in webflow/, the
+# terminal in console/ and click in cli/. The sandbox is apart and may use what it needs.
+CONFINED: dict[str, set[str]] = {
+    "sqlite3": {"state"},
+    "requests": {"webflow"},
+    "urllib3": {"webflow"},
+    "click": {"cli"},
+    "rich": {"console"},
+}
+
+
+def confined_imports(package: Path, confined: Mapping[str, set[str]] = CONFINED) -> list[str]:
+    """Every import of a confined library outside its rooms, one line each."""
+    top = package.name
+    problems: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
+        room = parts[1] if len(parts) > 1 else ""
+        room = room if room != "__init__" else ""
+        if room in ISOLATED:
+            continue
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for line, target, _ in _imports(path, name):
+            lib = target.split(".")[0]
+            if lib != top and lib in confined and room not in confined[lib]:
+                where = f"{'/'.join(parts)}.py:{line}"
+                problems.append(f"{where}: imports {lib} (only {', '.join(sorted(confined[lib]))})")
+    return problems

@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from layering import RANKS, check
+from layering import RANKS, check, confined_imports
 
 PACKAGE = Path(__file__).resolve().parent.parent / "csvsync"
 
@@ -96,3 +96,25 @@ def test_importing_the_cli_loads_neither_pandas_nor_numpy() -> None:
         "import sys, csvsync.cli; assert 'pandas' not in sys.modules and 'numpy' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_sql_http_terminal_and_click_each_stay_in_their_room() -> None:
+    assert confined_imports(PACKAGE) == []
+
+
+def test_a_confined_library_outside_its_room_fails(tmp_path: Path) -> None:
+    pkg = _fixture(
+        tmp_path,
+        {
+            "__init__.py": "",
+            "ops/__init__.py": "",
+            "ops/sync.py": "def f():\n    import sqlite3\n",
+            "pipeline/__init__.py": "import requests.adapters\n",
+            "state/__init__.py": "import sqlite3\n",
+            "sandbox/__init__.py": "import sqlite3\n",
+        },
+    )
+    assert confined_imports(pkg) == [
+        "csvsync/ops/sync.py:2: imports sqlite3 (only state)",
+        "csvsync/pipeline/__init__.py:1: imports requests (only webflow)",
+    ]

@@ -60,6 +60,7 @@ def init(
     timeout: float,
 ) -> None:
     """Write a mapping scaffold from a collection's live schema and the site's locales."""
+    from csvsync.console.text import collections_text
     from csvsync.errors import ConfigError
     from csvsync.ops.context import token_from_env
     from csvsync.ops.init import list_collections, scaffold
@@ -72,13 +73,7 @@ def init(
         opts = ClientOptions(api_base=api_base, token=token, timeout=timeout)
         with WebflowClient(opts) as client:
             if not collection:
-                found = list_collections(client, site)
-                for c in found:
-                    click.echo(f"{c.id}  {c.name}  ({c.slug})")
-                if found:
-                    click.echo(f"Next: csvsync init --site {site} --collection <id>")
-                else:
-                    click.echo("The site has no collections.")
+                click.echo(collections_text(list_collections(client, site), site))
                 return
             path = scaffold(client, site, collection, output, layout, force)
     click.echo(f"Wrote {path}")
@@ -90,6 +85,7 @@ def init(
 @quiet_option
 def export(api: ApiArgs, out: Path, quiet: bool) -> None:
     """Write the live items to OUT (.xlsx or .csv) in the mapping's layout, ready to edit."""
+    from csvsync.console.text import exported_text
     from csvsync.ops.export import export as do_export
 
     with errors_to_exit():
@@ -97,7 +93,4 @@ def export(api: ApiArgs, out: Path, quiet: bool) -> None:
     for note in result.notes:
         click.echo(f"Note: {note}", err=True)
     if not quiet:
-        click.echo(
-            f"Exported {result.items} items ({result.rows} rows, {len(result.columns)} columns) "
-            f"to {result.path}."
-        )
+        click.echo(exported_text(result))

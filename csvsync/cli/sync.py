@@ -29,6 +29,7 @@ from csvsync.cli.common import (
 def pull(api: ApiArgs, quiet: bool) -> None:
     """Refresh the state cache from live items."""
     from csvsync.console.progress import ProgressDisplay
+    from csvsync.console.text import pulled_text
     from csvsync.ops.sync import pull as do_pull
 
     progress = ProgressDisplay(quiet=quiet)
@@ -38,7 +39,7 @@ def pull(api: ApiArgs, quiet: bool) -> None:
     finally:
         progress.close()
     if not quiet:
-        click.echo(f"Pulled {count} item-variants.")
+        click.echo(pulled_text(count))
 
 
 @click.command()

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from csvsync.ops.export import ExportResult
+from csvsync.ops.init import CollectionInfo
 from csvsync.ops.sync import RunResult
 from csvsync.outcomes import PROBLEMS, style
 
@@ -159,3 +161,25 @@ def _problems(console: Console, result: RunResult, show: str) -> None:
         )
     if len(problems) > limit:
         console.print(f"… and {len(problems) - limit} more problems (see the workbook)")
+
+
+def pulled_text(count: int) -> str:
+    """``csvsync pull``'s last line."""
+    return f"Pulled {count} item-variants."
+
+
+def exported_text(result: ExportResult) -> str:
+    """``csvsync export``'s last line."""
+    return (
+        f"Exported {result.items} items ({result.rows} rows, {len(result.columns)} columns) "
+        f"to {result.path}."
+    )
+
+
+def collections_text(found: list[CollectionInfo], site: str) -> str:
+    """``csvsync init --site S`` without ``--collection``: its collections, and the next step."""
+    if not found:
+        return "The site has no collections."
+    lines = [f"{c.id}  {c.name}  ({c.slug})" for c in found]
+    lines.append(f"Next: csvsync init --site {site} --collection <id>")
+    return "\n".join(lines)
