@@ -5,10 +5,10 @@ Functions return text (or a dict for ``--json``); the click command in ``cli/rev
 
 from __future__ import annotations
 
-import io
 import json
 from typing import TYPE_CHECKING, Any
 
+from csvsync.console.screen import new_console, print_ending, sent_line
 from csvsync.outcomes import Outcome, style
 
 if TYPE_CHECKING:  # rich is imported when something is printed, not on every CLI start
@@ -45,7 +45,7 @@ def render_runs(runs: list[dict[str, Any]], color: bool = False) -> str:
 def render_plan(result: RevertResult, show: str = "some", color: bool = False) -> str:
     """What the revert will do (or, after it, did), field by field."""
     run = result.reverted
-    console, buf = _console(color)
+    console, buf = new_console(color)
     finished = _time(run["finished"]) if run["finished"] else "killed before it finished"
     console.print(
         f"Revert of run {run['run_id']} ({run['command']} of {run['sheet']}, "
@@ -66,20 +66,12 @@ def render_plan(result: RevertResult, show: str = "some", color: bool = False) -
 
 
 def render_outcome(result: RevertResult, color: bool = False) -> str:
-    from rich.text import Text
-
-    console, buf = _console(color)
+    console, buf = new_console(color)
     counts = ", ".join(f"{n} {o}" for o, n in sorted(result.counts.items())) or "nothing to do"
     if not result.dry_run:
         console.print(f"Run {result.run_id} (revert): {counts}")
-        console.print(
-            f"Sent {result.write_requests} write request(s), {result.requests} in all, "
-            f"{result.retries} retries, in {result.duration:.1f} s."
-        )
-    if result.stopped:
-        console.print(Text(result.stopped, style="red"))
-    if result.results_path:
-        console.print(f"Results: {result.results_path}")
+        console.print(sent_line(result))
+    print_ending(console, result)
     return buf.getvalue().rstrip("\n")
 
 
@@ -136,18 +128,7 @@ def _time(iso: str | None) -> str:
     return (iso or "")[:19].replace("T", " ")
 
 
-def _console(color: bool, width: int = 140) -> tuple[Console, io.StringIO]:
-    from rich.console import Console
-
-    buf = io.StringIO()
-    console = Console(
-        file=buf, width=width, force_terminal=color, no_color=not color, highlight=False,
-        soft_wrap=True, markup=False,
-    )  # fmt: skip
-    return console, buf
-
-
 def _text(renderable: Any, color: bool, width: int = 140) -> str:
-    console, buf = _console(color, width)
+    console, buf = new_console(color, width)
     console.print(renderable)
     return buf.getvalue().rstrip("\n")

@@ -6,7 +6,6 @@ long values shortened, capped at a readable number of lines unless ``show="all"`
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from csvsync.console.screen import new_console, print_ending, sent_line
 from csvsync.ops.export import ExportResult
 from csvsync.ops.init import CollectionInfo
 from csvsync.ops.sync import RunResult
@@ -37,16 +37,7 @@ def render_result(
     width: int = 140,
 ) -> str:
     """The text of a run, as a person reads it in a terminal."""
-    buf = io.StringIO()
-    console = Console(
-        file=buf,
-        width=width,
-        force_terminal=color,
-        no_color=not color,
-        highlight=False,
-        soft_wrap=True,  # paths and messages stay on one line, whole, for grep and copy
-        markup=False,  # "[fr]" in a column name is data, not a style tag
-    )
+    console, buf = new_console(color, width)
     console.print(f"Run {result.run_id} ({result.command})")
     console.print(_counts_table(result))
     _unpublishing(console, result, show)
@@ -61,14 +52,8 @@ def render_result(
     if result.command == "plan":
         console.print(f"A sync would send {result.batches} write request(s).")
     else:
-        console.print(
-            f"Sent {result.write_requests} write request(s), {result.requests} in "
-            f"all, {result.retries} retries, in {result.duration:.1f} s."
-        )
-    if result.stopped:
-        console.print(Text(result.stopped, style="red"))
-    if result.results_path:
-        console.print(f"Results: {result.results_path}")
+        console.print(sent_line(result))
+    print_ending(console, result)
     if result.written_back:
         console.print(f"Sheet with the new ids: {result.written_back}")
     return buf.getvalue().rstrip("\n")
