@@ -1,7 +1,7 @@
 """The ``CsvsyncError`` family: every failure a user can act on, with its exit code and a hint.
 
-Library code raises these; ``cli.py`` turns them into one ``Error: ...`` line and the exit code.
-Messages never contain the API token.
+Library code raises these; ``cli/common.py`` turns them into one ``Error: ...`` line and the exit
+code. Messages never contain the API token.
 """
 
 from __future__ import annotations

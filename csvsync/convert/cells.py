@@ -1,10 +1,10 @@
-"""Column-wise parsing of sheet cells into plain values: the building blocks of ``fields.py``.
+"""Column-wise parsing of sheet cells into plain values: the building blocks of ``to_api.py``.
 
 This module owns the type-agnostic machinery the field converters share: sorting a column's cells
 by the Python type the sheet reader gave them (CSV: all ``str``; XLSX: whatever Excel stored),
 turning typed cells into text, and the vectorized parsers for numbers (with the mapping's
 ``decimal`` rule) and dates (``date_format`` or ISO 8601, then the field's time zone, then UTC).
-Nothing here knows about Webflow's schema; ``fields.py`` maps field types onto these parsers.
+Nothing here knows about Webflow's schema; ``to_api.py`` maps field types onto these parsers.
 
 Every parser works on whole columns with pandas/numpy operations and drops to per-cell Python
 only for cells the fast path cannot handle (typed XLSX cells that need ``isinstance``, dates

@@ -7,7 +7,7 @@ value as the Webflow API returns it. The diff relies on one contract: for a valu
 and the same value as Webflow returns it after a write, ``keys[i] == api_key(field, returned)``.
 The user-facing rules are in ``docs/field-types.md``.
 
-The generic parsers (cell kinds, numbers, dates) live in ``values.py``. Everything works on whole
+The generic parsers (cell kinds, numbers, dates) live in ``cells.py``. Everything works on whole
 columns; per-cell Python runs only for typed XLSX cells that need it, for error messages, and to
 build per-row lists for the multi-value types.
 """

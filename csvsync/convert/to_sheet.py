@@ -1,7 +1,7 @@
-"""Live API values -> sheet cells, per Webflow field type: the inverse of ``fields.py``.
+"""Live API values -> sheet cells, per Webflow field type: the inverse of ``to_api.py``.
 
-This module owns one promise: a cell made here, read back by ``sheet.py`` and converted by
-``fields.convert_column`` with the same field options, has the key ``fields.api_key`` gives the
+This module owns one promise: a cell made here, read back by ``sheets/read.py`` and converted by
+``to_api.convert_column`` with the same field options, has the key ``to_api.api_key`` gives the
 live value, so ``export`` followed by ``plan`` finds nothing to change. Where a format choice
 could break that promise (a float Excel would round, a date Excel cannot hold, an option name two
 options share, a reference target without a slug), the cell falls back to a form that reads back
@@ -88,7 +88,7 @@ class CellMaker:
         configured = self.options.true_values if on else self.options.false_values
         if self.xlsx and not (self.options.true_values or self.options.false_values):
             return on
-        # The same word table _switch in fields.py reads with: configured words override.
+        # The same word table _switch in to_api.py reads with: configured words override.
         words = dict.fromkeys(_TRUE_WORDS, True) | dict.fromkeys(_FALSE_WORDS, False)
         words |= {w.strip().lower(): True for w in self.options.true_values if w.strip()}
         words |= {w.strip().lower(): False for w in self.options.false_values if w.strip()}

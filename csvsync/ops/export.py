@@ -5,7 +5,7 @@ item and mapped locale in the long one), which columns (the key column, the long
 column, then each mapped field's columns in mapping order, its locales side by side), and the
 row order (by primary-locale slug, then item id). It reads the values from the state cache right
 after refreshing it, so the sheet shows what ``plan`` compares against; the per-type cell
-formats are ``exportcells.py``'s and the file writing ``sheetout.py``'s.
+formats are ``convert/to_sheet.py``'s and the file writing ``sheets/write.py``'s.
 
 The contract: ``export`` then ``plan`` on the untouched file finds no change. Values no cell can
 carry exactly are counted and reported in ``ExportResult.notes`` rather than silently altered.

@@ -1,8 +1,8 @@
 """Rows -> drafts: apply a resolved mapping to a sheet, column-wise, for every locale.
 
 The result is a long table with one line per (source row, locale, field): the API value to send,
-its canonical key, and the variant's validity. All conversion is per column (``fields.py``); the
-only per-row work is composing messages for the few invalid rows.
+its canonical key, and the variant's validity. All conversion is per column
+(``convert/to_api.py``); the only per-row work is composing messages for the few invalid rows.
 """
 
 from __future__ import annotations

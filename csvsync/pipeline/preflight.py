@@ -1,8 +1,8 @@
 """Checks across rows, before any write request: slugs (format, unique per locale within the
 sheet and against the live items in the cache) and required fields an empty cell would clear.
 
-Per-cell checks (numbers, options, references, lengths) live in ``fields.py``; these need the
-whole sheet and the cache. A failed check makes its row-locale ``invalid`` with a reason a
+Per-cell checks (numbers, options, references, lengths) live in ``convert/to_api.py``; these need
+the whole sheet and the cache. A failed check makes its row-locale ``invalid`` with a reason a
 person can act on; the other rows go.
 """
 

@@ -1,8 +1,8 @@
 """Writing a table of cells to a CSV or XLSX file atomically, so nothing in it runs as a formula.
 
-This module owns the file side of ``export``: the cells come typed from ``exportcells.py``;
+This module owns the file side of ``export``: the cells come typed from ``convert/to_sheet.py``;
 here they become a UTF-8 CSV (no BOM; a text beginning with ``=``, ``+``, ``-`` or ``@`` gets a
-leading apostrophe, which ``sheet.py`` strips when it reads the file back) or an XLSX workbook
+leading apostrophe, which ``read.py`` strips when it reads the file back) or an XLSX workbook
 (numbers, booleans and dates as typed cells, every text through ``write_string`` with
 xlsxwriter's string conversions off, so no text becomes a formula, URL or number; a frozen,
 filtered header row; fitted widths). The file is built under a temporary name in the target

@@ -1,6 +1,6 @@
 """Safety checks on an XLSX file's zip container and worksheet XML, run before calamine opens it.
 
-This module owns everything ``sheet.py`` learns about an XLSX file from its raw bytes:
+This module owns everything ``read.py`` learns about an XLSX file from its raw bytes:
 
 * ``check_xlsx_safe``: the file is a zip (not OLE2, i.e. password-protected or legacy ``.xls``),
   not truncated, holds a workbook, and is no decompression bomb (entry count, total declared
