@@ -210,9 +210,13 @@ sheet_options = _gathered(
             type=click.FloatRange(0, 1),
             default=0.10,
             show_default=True,
-            help="Refuse --unpublish-missing above this share of the collection...",
+            help="Refuse --unpublish-missing above this share of the collection without --yes.",
         ),
-        click.option("--yes", is_flag=True, help="...unless --yes is given."),
+        click.option(
+            "--yes",
+            is_flag=True,
+            help="Unpublish even above --max-unpublish (--unpublish-missing).",
+        ),
     ),
 )
 

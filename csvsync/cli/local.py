@@ -24,7 +24,8 @@ from csvsync.errors import CsvsyncError
     type=click.Choice(["demo", "empty"]),
     default="demo",
     show_default=True,
-    help="demo: the sample site (three locales, every field type); empty: a site with no items.",
+    help="demo: the sample site (three locales, every field type); empty: that site and its "
+    "locales without collections.",
 )
 @click.option(
     "--data", type=PathType, help="SQLite file to keep the sandbox's items in across restarts."

@@ -48,7 +48,10 @@ def pull(api: ApiArgs, quiet: bool) -> None:
 @show_option
 @output_options
 def plan(api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show: str) -> None:
-    """Dry run: show what a sync would change, field by field. Writes nothing to Webflow."""
+    """Dry run: show what a sync would change, field by field. Writes nothing to Webflow.
+
+    SHEET is a CSV (.csv, .tsv, .txt) or XLSX (.xlsx, .xlsm) file.
+    """
     _run("plan", api, sheet, output, show)
 
 
@@ -57,7 +60,10 @@ def plan(api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show: str) -> None:
 @sheet_options
 @output_options
 def sync(api: ApiArgs, sheet: SheetArgs, output: OutputArgs) -> None:
-    """Push the changed item-variants and write the results workbook."""
+    """Push the changed item-variants and write the results workbook.
+
+    SHEET is a CSV (.csv, .tsv, .txt) or XLSX (.xlsx, .xlsm) file.
+    """
     _run("sync", api, sheet, output, "some")
 
 
