@@ -740,7 +740,7 @@ def test_a_create_that_timed_out_is_not_resent(sb: Any) -> None:
         sb.clear_log()
         with pytest.raises(ServerError) as info:
             client.create_items_live(collection_id, [{"fieldData": {"name": "T", "slug": "t-1"}}])
-        time.sleep(0.4)  # let the server finish the request it is still sleeping on
+        sb.wait_idle(timeout=5)  # let the server finish the request it is still sleeping on
         sb.set_faults(latency=0.0)
         assert "timed out" in info.value.message and info.value.hint == CREATE_HINT
         assert [e["method"] for e in v2_log(sb)] == ["POST"]

@@ -126,7 +126,9 @@ def test_sigkill_then_rerun_finishes_the_job(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    time.sleep(0.1)  # let the sandbox finish answering requests the dead client had sent
+    # Let the sandbox finish answering the requests the dead client had sent: each of its
+    # connections closes once the request on it (if any) has been handled.
+    sb.wait_idle(timeout=10, connections=True)
     if point == "mid-run":
         assert 0 < landed(sb) < ITEMS * 3
     check_rerun(sb, mapping, sheet, tmp_path)
