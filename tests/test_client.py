@@ -29,6 +29,7 @@ from csvsync.errors import (
     ServerError,
     ValidationApiError,
 )
+from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.webflow.client import (
     CREATE_HINT,
     ClientOptions,
@@ -41,14 +42,6 @@ from csvsync.webflow.pacing import FakeClock
 
 TOKEN = "sandbox-token-csvsync-test-7f3a9c"
 SECRET = "tok-DO-NOT-LEAK-91c2e7b05d"
-
-
-def _sandbox_classes() -> tuple[Any, Any]:
-    try:
-        from csvsync.sandbox import Sandbox, SandboxOptions
-    except ImportError as exc:  # the sandbox is built alongside; skip rather than fail
-        pytest.skip(f"csvsync.sandbox is not available: {exc}")
-    return Sandbox, SandboxOptions
 
 
 def max_in_window(times: list[float], window: float) -> int:
@@ -64,12 +57,11 @@ def max_in_window(times: list[float], window: float) -> int:
 @pytest.fixture
 def start_sandbox() -> Iterator[Callable[..., Any]]:
     """Start sandboxes on loopback with the demo seed; every one is stopped after the test."""
-    sandbox_cls, options_cls = _sandbox_classes()
     started: list[Any] = []
 
     def start(**overrides: Any) -> Any:
         opts = {"host": "127.0.0.1", "port": 0, "token": TOKEN, "seed": "demo", **overrides}
-        sb = sandbox_cls(options_cls(**opts))
+        sb = Sandbox(SandboxOptions(**opts))
         sb.__enter__()
         started.append(sb)
         return sb
