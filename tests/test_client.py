@@ -482,6 +482,7 @@ def test_pull_requests_pages_concurrently_and_yields_them_in_offset_order(sb: An
     assert sum(e["duration"] for e in entries) > 1.5 * span
 
 
+@pytest.mark.slow  # paced in real time past a 1 s window
 def test_a_paced_pull_beyond_the_window_gets_no_429(start_sandbox: Callable[..., Any]) -> None:
     limit, window = 20, 1.0
     sb = start_sandbox(rate_limit=limit, window=window)
@@ -579,6 +580,7 @@ def test_client_errors_are_not_retried_and_carry_webflows_message(
     assert client.stats.retries == 0
 
 
+@pytest.mark.slow  # paced in real time past a 1 s window
 def test_paced_run_beyond_the_window_gets_no_429(start_sandbox: Callable[..., Any]) -> None:
     limit, window, latency, n = 20, 1.0, 0.1, 60
     sb = start_sandbox(rate_limit=limit, window=window)
@@ -606,6 +608,7 @@ def test_paced_run_beyond_the_window_gets_no_429(start_sandbox: Callable[..., An
     assert stats.rate_limit_waits > 0
 
 
+@pytest.mark.slow  # waits out a real Retry-After
 def test_a_429_burst_waits_retry_after_and_resends_the_same_request(
     sb: Any, client: WebflowClient
 ) -> None:

@@ -25,6 +25,8 @@ from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import LOCALES
 from csvsync.webflow import ClientOptions, WebflowClient
 
+pytestmark = pytest.mark.slow  # subprocess syncs killed mid-push, then run again
+
 ITEMS = 400  # x 3 locales = 1,200 variants = 24 batches of 50
 BATCH = 50
 PATCHES = f"/v2/collections/{BULK_COLLECTION_ID}/items/live"
