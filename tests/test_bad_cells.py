@@ -20,6 +20,7 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
         yield make_workspace(sb, tmp_path)
 
 
+@pytest.mark.slow
 def test_excel_errors_huge_values_and_mangled_ids(ws: Workspace) -> None:
     f = ws.frame.copy().astype(object)
     f.loc[5, "Summary"] = "a good change"

@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 
+@pytest.mark.slow
 def test_sandbox_command_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     data = tmp_path / "sandbox.db"
     cmd = [sys.executable, "-m", "csvsync", "sandbox", "--port", "0", "--data", str(data)]

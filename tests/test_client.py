@@ -32,6 +32,7 @@ from csvsync.errors import (
     ServerError,
     ValidationApiError,
 )
+from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.webflow import Request, Response, TransportError
 from csvsync.webflow.client import CREATE_HINT, ClientOptions, WebflowClient, check_api_base
 from csvsync.webflow.errors import _details_from_message
@@ -39,14 +40,6 @@ from csvsync.webflow.transport import _retry_after
 
 TOKEN = "sandbox-token-csvsync-test-7f3a9c"
 SECRET = "tok-DO-NOT-LEAK-91c2e7b05d"
-
-
-def _sandbox_classes() -> tuple[Any, Any]:
-    try:
-        from csvsync.sandbox import Sandbox, SandboxOptions
-    except ImportError as exc:  # the sandbox is built alongside; skip rather than fail
-        pytest.skip(f"csvsync.sandbox is not available: {exc}")
-    return Sandbox, SandboxOptions
 
 
 def max_in_window(times: list[float], window: float) -> int:
@@ -62,12 +55,11 @@ def max_in_window(times: list[float], window: float) -> int:
 @pytest.fixture
 def start_sandbox() -> Iterator[Callable[..., Any]]:
     """Start sandboxes on loopback with the demo seed; every one is stopped after the test."""
-    sandbox_cls, options_cls = _sandbox_classes()
     started: list[Any] = []
 
     def start(**overrides: Any) -> Any:
         opts = {"host": "127.0.0.1", "port": 0, "token": TOKEN, "seed": "demo", **overrides}
-        sb = sandbox_cls(options_cls(**opts))
+        sb = Sandbox(SandboxOptions(**opts))
         sb.__enter__()
         started.append(sb)
         return sb
@@ -588,6 +580,7 @@ def test_pull_requests_pages_concurrently_and_yields_them_in_offset_order(sb: An
     assert sum(e["duration"] for e in entries) > 1.5 * span
 
 
+@pytest.mark.slow  # paced in real time past a 1 s window
 def test_a_paced_pull_beyond_the_window_gets_no_429(start_sandbox: Callable[..., Any]) -> None:
     limit, window = 20, 1.0
     sb = start_sandbox(rate_limit=limit, window=window)
@@ -685,6 +678,7 @@ def test_client_errors_are_not_retried_and_carry_webflows_message(
     assert client.stats.retries == 0
 
 
+@pytest.mark.slow  # paced in real time past a 1 s window
 def test_paced_run_beyond_the_window_gets_no_429(start_sandbox: Callable[..., Any]) -> None:
     limit, window, latency, n = 20, 1.0, 0.1, 60
     sb = start_sandbox(rate_limit=limit, window=window)
@@ -712,6 +706,7 @@ def test_paced_run_beyond_the_window_gets_no_429(start_sandbox: Callable[..., An
     assert stats.rate_limit_waits > 0
 
 
+@pytest.mark.slow  # waits out a real Retry-After
 def test_a_429_burst_waits_retry_after_and_resends_the_same_request(
     sb: Any, client: WebflowClient
 ) -> None:
@@ -838,7 +833,7 @@ def test_a_create_that_timed_out_is_not_resent(sb: Any) -> None:
         sb.clear_log()
         with pytest.raises(ServerError) as info:
             client.create_items_live(collection_id, [{"fieldData": {"name": "T", "slug": "t-1"}}])
-        time.sleep(0.4)  # let the server finish the request it is still sleeping on
+        sb.wait_idle(timeout=5)  # let the server finish the request it is still sleeping on
         sb.set_faults(latency=0.0)
         assert "timed out" in info.value.message and info.value.hint == CREATE_HINT
         assert [e["method"] for e in v2_log(sb)] == ["POST"]

@@ -42,6 +42,7 @@ def by_slug(ws: Workspace, slug: str, locale: str) -> list[dict]:
         return list(c.iter_items(DEMO_COLLECTION_ID, slug=slug, cms_locale_ids=[locale]))
 
 
+@pytest.mark.slow
 def test_40_updates_and_10_creates_in_three_locales(ws: Workspace) -> None:
     old = ws.frame.head(40).copy()
     old["Summary"] = old["Summary"] + " (updated)"
@@ -113,6 +114,7 @@ def test_a_new_item_needs_name_and_slug(ws: Workspace) -> None:
     assert ws.writes() == []
 
 
+@pytest.mark.slow  # a subprocess sync, killed, then run again
 def test_killed_between_create_and_write_back_makes_no_duplicate(ws: Workspace) -> None:
     sheet = ws.write_sheet(new_rows(ws, 5))
     ws.sb.set_faults(latency=0.3)  # the publish that follows the create is slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from csvsync.cli import cli
@@ -20,6 +21,7 @@ def test_committed_samples_match_the_generator(tmp_path: Path) -> None:
         ), f"{rel} is stale: run python -m csvsync.ops.demo"
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "d")])
     assert res.exit_code == 0, res.output

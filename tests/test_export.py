@@ -111,6 +111,7 @@ def assert_zero_changes(ws: Workspace, sheet: Path, mapping: Path, variants: int
     ("suffix", "layout"),
     [("xlsx", "wide"), ("csv", "wide"), ("xlsx", "long"), ("csv", "long")],
 )
+@pytest.mark.slow
 def test_export_then_plan_finds_no_change(ws: Workspace, suffix: str, layout: str) -> None:
     awkward_values(ws)
     mapping = ws.mapping
@@ -167,6 +168,7 @@ def test_csv_escapes_a_formula_and_plan_reads_it_back(ws: Workspace) -> None:
     assert_zero_changes(ws, out, ws.mapping)
 
 
+@pytest.mark.slow
 def test_xlsx_cells_are_typed_and_text_is_never_a_formula(ws: Workspace) -> None:
     set_live(ws, product_id(1), LOCALE_EN, summary="=1+1")
     mapping = ws.dir / "long.yaml"

@@ -37,6 +37,7 @@ def init(ws: Workspace, out: Path, *extra: str) -> Any:
 
 
 @pytest.mark.parametrize(("layout", "suffix"), [("wide", "xlsx"), ("long", "csv")])
+@pytest.mark.slow
 def test_init_mapping_covers_every_editable_field_and_round_trips(
     ws: Workspace, layout: str, suffix: str
 ) -> None:

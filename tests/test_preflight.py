@@ -20,6 +20,7 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
         yield make_workspace(sb, tmp_path)
 
 
+@pytest.mark.slow
 def test_one_of_each_preflight_error(ws: Workspace) -> None:
     f = ws.frame.copy().astype(object)
     problems = {

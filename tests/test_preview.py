@@ -18,6 +18,7 @@ def ws(tmp_path: Path) -> Iterator[Workspace]:
         yield make_workspace(sb, tmp_path)
 
 
+@pytest.mark.slow
 def test_plan_shows_counts_and_field_changes_capped(ws: Workspace) -> None:
     f = ws.frame.copy()
     f["Summary [fr]"] = f["Summary [fr]"] + " (nouveau)"

@@ -83,6 +83,7 @@ def sync_edits(ws: Workspace, **kw: Any) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.slow
 def test_sync_then_revert_last_restores_every_changed_field(ws: Workspace) -> None:
     before = live_all(ws)
     synced = sync_edits(ws)
@@ -124,6 +125,7 @@ def test_revert_json_counts_and_workbook(ws: Workspace) -> None:
     assert read_run_id(ws.dir / "revert.xlsx") == out["run_id"]
 
 
+@pytest.mark.slow
 def test_second_revert_is_harmless_and_a_revert_can_be_reverted(ws: Workspace) -> None:
     before = live_all(ws)
     synced = sync_edits(ws)
@@ -142,6 +144,7 @@ def test_second_revert_is_harmless_and_a_revert_can_be_reverted(ws: Workspace) -
     assert live_all(ws) == after_sync
 
 
+@pytest.mark.slow
 def test_a_field_edited_in_between_is_reported_not_overwritten(ws: Workspace) -> None:
     before = live_all(ws)
     synced = sync_edits(ws)
@@ -167,6 +170,7 @@ def test_a_field_edited_in_between_is_reported_not_overwritten(ws: Workspace) ->
                        "live": "Editor's fix", "run_value": "Résumé 0 (mauvais)"}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_revert_takes_the_results_workbook(ws: Workspace) -> None:
     before = live_all(ws)
     synced = sync_edits(ws)
@@ -179,6 +183,7 @@ def test_revert_takes_the_results_workbook(ws: Workspace) -> None:
     assert Path(out["results"]).name.startswith("products.revert-")
 
 
+@pytest.mark.slow
 def test_dry_run_prints_the_plan_and_writes_nothing(ws: Workspace) -> None:
     synced = sync_edits(ws)
     after_sync = live_all(ws)
@@ -208,6 +213,7 @@ def test_list_shows_the_runs_newest_first(ws: Workspace) -> None:
     assert runs[1]["counts"]["updated"] == 18 and runs[1]["finished"]
 
 
+@pytest.mark.slow
 def test_a_killed_run_reverts_only_its_confirmed_batches(ws: Workspace) -> None:
     before = live_all(ws)
     synced = sync_edits(ws, extra=("--batch-size", "6"))  # 18 variants: batches 1, 2, 3
@@ -265,6 +271,7 @@ def test_revert_exits_3_while_the_lock_is_held(ws: Workspace) -> None:
     assert ws.run("revert", synced["run_id"], "-m", ws.mapping).exit_code == 0
 
 
+@pytest.mark.slow
 def test_creates_are_unpublished_and_unpublishes_published_again(ws: Workspace) -> None:
     """Journal rows written directly: this sync does not journal creates/unpublishes yet.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,34 @@ def test_run_forever_stops_on_keyboard_interrupt() -> None:
     assert done.is_set() and urls[0].endswith("/v2")
     with pytest.raises(requests.ConnectionError):
         requests.get(urls[0] + "/sites", headers=AUTH, timeout=2)
+
+
+def test_wait_idle_waits_for_the_request_in_flight_and_for_open_connections(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.set_faults(latency=0.3)
+    session = requests.Session()
+    answer: list[int] = []
+    sender = threading.Thread(
+        target=lambda: answer.append(
+            session.get(sandbox.base_url + "/sites", headers=AUTH, timeout=5).status_code
+        )
+    )
+    sender.start()
+    try:
+        deadline = time.monotonic() + 5
+        while sandbox.in_flight() == 0:
+            assert time.monotonic() < deadline, "the request never arrived"
+            time.sleep(0.005)
+        with pytest.raises(TimeoutError, match="1 request"):
+            sandbox.wait_idle(timeout=0.01)
+        sandbox.wait_idle(timeout=5)
+        assert sandbox.in_flight() == 0 and [e["status"] for e in sandbox.log()] == [200]
+        sender.join(timeout=5)
+        assert answer == [200] and sandbox.open_connections() == 1  # kept alive
+        with pytest.raises(TimeoutError, match="1 connection"):
+            sandbox.wait_idle(timeout=0.01, connections=True)
+    finally:
+        session.close()
+    sandbox.wait_idle(timeout=5, connections=True)
+    assert sandbox.open_connections() == 0

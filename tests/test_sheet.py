@@ -282,6 +282,7 @@ def _random_csv(rng: random.Random) -> tuple[bytes, str, str | None]:
     return data, delimiter, encoding
 
 
+@pytest.mark.slow
 def test_csv_reads_exactly_as_the_in_memory_reference(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

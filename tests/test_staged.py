@@ -27,6 +27,7 @@ def staged(ws: Workspace, item: str, locale: str) -> dict:
         return next(i for i in items if i["id"] == item)["fieldData"]
 
 
+@pytest.mark.slow
 def test_live_leaves_staged_alone_and_both_keeps_them_equal(ws: Workspace) -> None:
     f = ws.frame.copy()
     f.loc[0, "Summary"] = "live only"
@@ -45,6 +46,7 @@ def test_live_leaves_staged_alone_and_both_keeps_them_equal(ws: Workspace) -> No
     )
 
 
+@pytest.mark.slow
 def test_staged_with_publish_reports_the_unpublishable_item_and_publishes_the_rest(
     ws: Workspace,
 ) -> None:

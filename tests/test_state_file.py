@@ -1,11 +1,15 @@
-"""The state file itself: its page size and what opening a cache of an older layout does."""
+"""The state file itself: its page size, what opening a cache of an older layout does, and the
+cells upsert's base rule."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
-from csvsync.state.cache import State
+import pytest
+
+from csvsync.models import SchemaField
+from csvsync.state.cache import Confirmed, State
 from csvsync.state.db import PAGE_SIZE, SCHEMA_VERSION
 
 
@@ -44,3 +48,32 @@ def test_an_older_cache_is_emptied_and_moved_to_large_pages_keeping_its_runs(
         state.close()
     assert pragma(path, "page_size") == PAGE_SIZE
     assert pragma(path, "user_version") == SCHEMA_VERSION
+
+
+# "error": CPython 3.12.1's sqlite3 warned for every row bound to numbered (?1) placeholders.
+@pytest.mark.filterwarnings("error")
+def test_a_pull_keeps_the_base_and_a_confirmation_moves_it(tmp_path: Path) -> None:
+    schema = [SchemaField("name", "PlainText", "Name")]
+    state = State(tmp_path / "state.db")
+
+    def item(name: str) -> dict:
+        return {"id": "i1", "cmsLocaleId": "en", "fieldData": {"name": name}}
+
+    def keys() -> tuple[str, str | None]:
+        row = state.db.execute("SELECT live_key, base_key FROM cells WHERE field='name'")
+        return row.fetchone()
+
+    try:
+        scope = state.scope("http://127.0.0.1:1/v2", "c1")
+        state.apply_live(scope, schema, [item("a")], primary_locale="en")
+        first, base = keys()
+        assert base is None  # base = live, stored as NULL
+        state.apply_live(scope, schema, [item("b")], primary_locale="en")
+        live, base = keys()
+        assert live != first and base == first  # a pull never moves the base
+        conf = Confirmed(item("c"), sent_keys={"name": "sent"}, sent_values={"name": "c"})
+        state.apply_confirmed(scope, schema, [conf], primary_locale="en")
+        live, base = keys()
+        assert base == "sent" != live  # a confirmation sets the base to what the sheet sent
+    finally:
+        state.close()

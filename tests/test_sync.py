@@ -59,6 +59,7 @@ def test_three_locales_land_on_their_cms_locale_ids(ws: Workspace) -> None:
     assert len(patches(ws)) == 1
 
 
+@pytest.mark.slow
 def test_second_run_sends_nothing_even_for_transformed_values(ws: Workspace) -> None:
     f = ws.frame.copy()
     f.loc[1, "Image"] = "https://images.example.com/new-photo.jpg"
@@ -78,6 +79,7 @@ def test_second_run_sends_nothing_even_for_transformed_values(ws: Workspace) -> 
     assert launch == "2025-03-04T00:00:00.000Z"
 
 
+@pytest.mark.slow
 def test_three_changed_cells_in_one_locale_make_one_patch_with_only_them(ws: Workspace) -> None:
     sync_json(ws, ws.write_sheet())
     f = ws.frame.copy()
@@ -96,6 +98,7 @@ def test_three_changed_cells_in_one_locale_make_one_patch_with_only_them(ws: Wor
             assert list(entry["fieldData"]) == ["summary"]
 
 
+@pytest.mark.slow
 def test_a_variant_webflow_rejects_is_isolated_and_the_rest_land(ws: Workspace) -> None:
     f = ws.frame.copy()
     f.loc[:124, "Summary"] = f.loc[:124, "Summary"] + " v2"
@@ -130,6 +133,7 @@ def test_a_sheet_with_only_its_header_changes_nothing(ws: Workspace, command: st
     assert patches(ws) == []
 
 
+@pytest.mark.slow
 def test_250_changed_variants_are_three_requests(ws: Workspace) -> None:
     f = ws.frame.copy()
     f.loc[:124, "Summary"] = f.loc[:124, "Summary"] + " v2"
@@ -177,6 +181,7 @@ def test_long_layout_gives_the_same_live_state(ws: Workspace, tmp_path: Path) ->
     assert json.loads(res.stdout)["counts"]["updated"] == 2
 
 
+@pytest.mark.slow
 def test_bad_cells_are_invalid_rows_and_the_rest_sync(ws: Workspace) -> None:
     f = ws.frame.copy()
     f["Price"] = f["Price"].astype(object)
@@ -206,6 +211,7 @@ def test_unknown_item_id_is_not_found(ws: Workspace) -> None:
     assert ws.writes() == []
 
 
+@pytest.mark.slow
 def test_results_workbook_contents_and_formula_safety(ws: Workspace) -> None:
     f = ws.frame.copy()
     f.loc[0, "Summary"] = "=1+1"
@@ -226,6 +232,7 @@ def test_results_workbook_contents_and_formula_safety(ws: Workspace) -> None:
     assert ws.live(f.loc[0, "Item ID"], LOCALE_EN)["summary"] == "=1+1"
 
 
+@pytest.mark.slow
 def test_every_field_type_round_trips(ws: Workspace) -> None:
     f = ws.frame.copy().astype(object)
     edits = {
@@ -280,6 +287,7 @@ def test_a_file_webflow_skips_is_reported_on_its_row(ws: Workspace) -> None:
     assert ws.live(f.loc[0, "Item ID"], LOCALE_EN)["summary"] == "with a bad image"
 
 
+@pytest.mark.slow
 def test_an_item_unpublished_since_the_last_pull_is_not_found(ws: Workspace) -> None:
     sheet = ws.write_sheet()
     sync_json(ws, sheet)

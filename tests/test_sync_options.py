@@ -42,6 +42,7 @@ def run_json(ws: Workspace, *args: object) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_key_by_slug_matches_primary_locale_values(ws: Workspace) -> None:
     m = mapping(
         ws,
@@ -60,6 +61,7 @@ def test_key_by_slug_matches_primary_locale_values(ws: Workspace) -> None:
     assert ws.live(ws.frame.loc[0, "Item ID"], LOCALE_FR)["summary"] == "Par slug"
 
 
+@pytest.mark.slow
 def test_empty_cells_skip_by_default_and_clear_when_asked(ws: Workspace) -> None:
     f = ws.frame.copy()
     f.loc[0, "Summary [fr]"] = ""
@@ -100,6 +102,7 @@ def test_all_locales_writes_one_column_to_every_locale(ws: Workspace) -> None:
         assert ws.live(item, loc)["summary"] == "Same everywhere"
 
 
+@pytest.mark.slow
 def test_primary_only_field_is_written_and_compared_in_the_primary_locale(ws: Workspace) -> None:
     f = ws.frame.copy()
     f.loc[0, "Phone"] = "+1 555 0000"
@@ -123,6 +126,7 @@ def test_warm_cache_asks_for_updates_only_once(ws: Workspace) -> None:
     assert not any(e["path"].endswith(DEMO_COLLECTION_ID) for e in ws.sb.log())  # schema cached
 
 
+@pytest.mark.slow
 def test_refresh_reloads_schema_and_all_items(ws: Workspace) -> None:
     sheet = ws.write_sheet()
     run_json(ws, "plan", sheet, "-m", ws.mapping)
@@ -133,6 +137,7 @@ def test_refresh_reloads_schema_and_all_items(ws: Workspace) -> None:
     assert paths.count(ITEMS_LIVE) == 9  # 900 variants, 100 a page
 
 
+@pytest.mark.slow
 def test_a_date_only_cell_keeps_the_live_time_of_day(ws: Workspace) -> None:
     item = ws.frame.loc[0, "Item ID"]
     with client(ws) as c:

@@ -56,6 +56,7 @@ def test_a_second_run_exits_3_while_the_lock_is_held(ws: Workspace) -> None:
     assert ws.run("sync", sheet, "-m", ws.mapping).exit_code == 0
 
 
+@pytest.mark.slow
 def test_quiet_prints_nothing_on_success_and_json_is_one_object(ws: Workspace) -> None:
     sheet = ws.write_sheet()
     res = ws.run("sync", sheet, "-m", ws.mapping, "--quiet")
@@ -73,6 +74,7 @@ def test_quiet_prints_nothing_on_success_and_json_is_one_object(ws: Workspace) -
     assert Path(out["results"]).exists()
 
 
+@pytest.mark.slow
 def test_pull_reports_progress_against_the_total_unless_quiet(ws: Workspace) -> None:
     res = ws.run("pull", "-m", ws.mapping)
     assert res.exit_code == 0, res.output
@@ -83,6 +85,7 @@ def test_pull_reports_progress_against_the_total_unless_quiet(ws: Workspace) -> 
     assert quiet.exit_code == 0 and quiet.output == ""
 
 
+@pytest.mark.slow
 def test_log_file_has_a_json_line_per_batch(ws: Workspace) -> None:
     f = ws.frame.copy()
     f["Summary"] = f["Summary"] + " (log)"
@@ -111,6 +114,7 @@ def test_log_file_has_a_json_line_per_batch(ws: Workspace) -> None:
 # -- drift ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_changed_in_webflow_is_listed_not_written(ws: Workspace) -> None:
     sheet = ws.write_sheet()
     run_json(ws, "sync", sheet, "-m", ws.mapping)
@@ -129,6 +133,7 @@ def test_changed_in_webflow_is_listed_not_written(ws: Workspace) -> None:
     assert out["counts"] == {"unchanged": 900} and out["write_requests"] == 0
 
 
+@pytest.mark.slow
 def test_conflict_is_reported_with_base_live_and_sheet(ws: Workspace) -> None:
     sheet = ws.write_sheet()
     run_json(ws, "sync", sheet, "-m", ws.mapping)
@@ -150,6 +155,7 @@ def test_conflict_is_reported_with_base_live_and_sheet(ws: Workspace) -> None:
     assert ws.live(item, LOCALE_EN)["summary"] == "Sheet's text"
 
 
+@pytest.mark.slow
 def test_keep_live_adopts_the_editors_value(ws: Workspace) -> None:
     sheet = ws.write_sheet()
     run_json(ws, "sync", sheet, "-m", ws.mapping)
@@ -162,6 +168,7 @@ def test_keep_live_adopts_the_editors_value(ws: Workspace) -> None:
     assert out["counts"]["would update"] == 1
 
 
+@pytest.mark.slow
 def test_a_date_the_sheet_and_an_editor_both_set_is_not_a_conflict(ws: Workspace) -> None:
     # "Launch date" is a date-only column: the editor's time of day must not make it differ.
     run_json(ws, "sync", ws.write_sheet(), "-m", ws.mapping)
@@ -186,6 +193,7 @@ def test_a_value_that_landed_unconfirmed_counts_as_unchanged(ws: Workspace) -> N
     assert out["counts"] == {"unchanged": 900} and out["write_requests"] == 0
 
 
+@pytest.mark.slow
 def test_a_killed_run_hides_no_landed_batch_from_the_next_refresh(ws: Workspace) -> None:
     # Batches land concurrently, so Webflow can stamp a later batch before an earlier one. A
     # run killed after recording the later batch but not the earlier one leaves the cache's
@@ -220,6 +228,7 @@ def test_a_killed_run_hides_no_landed_batch_from_the_next_refresh(ws: Workspace)
 # -- faults --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_5000_variants_sync_through_faults(tmp_path: Path) -> None:
     with Sandbox(SandboxOptions(seed="demo", token=DEMO_TOKEN, rate_limit=100_000)) as sb:
         mapping, frame = seed_bulk(sb, 1667, tmp_path)
@@ -265,6 +274,7 @@ def _locales() -> dict[str, str]:
     return LOCALES
 
 
+@pytest.mark.slow
 def test_api_down_past_the_budget_stops_with_exit_4(ws: Workspace) -> None:
     f = ws.frame.copy()
     f["Summary"] = f["Summary"] + " x"
@@ -283,6 +293,7 @@ def test_api_down_past_the_budget_stops_with_exit_4(ws: Workspace) -> None:
     assert out["counts"]["updated"] == 300
 
 
+@pytest.mark.slow
 def test_a_stopped_run_also_keeps_the_refresh_reading_from_before_it(ws: Workspace) -> None:
     # Every PATCH lands but its answer is lost, until the retry budget stops the run: nothing
     # is recorded. Even with a newer stamp in the cache afterwards, the next refresh must read

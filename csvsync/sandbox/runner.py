@@ -154,6 +154,28 @@ class Sandbox:
         if self._server:
             self._server.clear_log()
 
+    # ------------------------------------------------------------------ activity
+    def in_flight(self) -> int:
+        """/v2 requests being handled right now (read, not yet answered or dropped)."""
+        return self._server.in_flight() if self._server else 0
+
+    def open_connections(self) -> int:
+        """Client connections open right now, idle keep-alives included."""
+        return self._server.open_connections() if self._server else 0
+
+    def wait_idle(self, timeout: float = 10.0, *, connections: bool = False) -> None:
+        """Return once no /v2 request is in flight (and, with ``connections=True``, no client
+        connection is open, as after the client process died); TimeoutError after ``timeout``
+        seconds."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight() or (connections and self.open_connections()):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"sandbox not idle after {timeout:g} s: {self.in_flight()} request(s) in "
+                    f"flight, {self.open_connections()} connection(s) open"
+                )
+            time.sleep(0.005)
+
 
 def run_forever(opts: SandboxOptions, on_ready: Callable[[str], None]) -> None:
     """Serve until KeyboardInterrupt, then stop cleanly; ``on_ready`` gets the base URL."""

@@ -58,6 +58,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self.log_lock = threading.Lock()
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
+        self._in_flight = 0  # /v2 requests read and not yet answered (or dropped)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._conns_lock:
@@ -68,6 +69,20 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         with self._conns_lock:
             self._conns.discard(request)
         super().shutdown_request(request)
+
+    def open_connections(self) -> int:
+        """Client connections accepted and not yet closed (idle keep-alives included)."""
+        with self._conns_lock:
+            return len(self._conns)
+
+    def in_flight(self) -> int:
+        """/v2 requests being handled: read, and not yet answered or dropped."""
+        with self._conns_lock:
+            return self._in_flight
+
+    def _count_in_flight(self, delta: int) -> None:
+        with self._conns_lock:
+            self._in_flight += delta
 
     def close_all(self) -> None:
         """Shut every open client socket, so idle keep-alive threads end too."""
@@ -178,7 +193,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         try:
             if path.startswith("/v2/") or path == "/v2":
-                self._api(path, query)
+                self.server._count_in_flight(1)
+                try:
+                    self._api(path, query)
+                finally:
+                    self.server._count_in_flight(-1)
             elif path.startswith("/_sandbox"):
                 self._control(path)
             elif path.startswith("/assets/") and self.command == "GET":

@@ -319,15 +319,17 @@ class State(Journal):
         live_h = key_hashes([r[4] for r in rows])
         base_h = key_hashes([r[6] for r in rows])
         vkeys = variant_keys([r[1] for r in rows], [r[2] for r in rows])
+        # Plain ? placeholders, the keep flag bound twice: numbered ones (?1, ?11) make
+        # CPython 3.12.1's sqlite3 raise a false DeprecationWarning for every row.
         db.executemany(
             "INSERT INTO cells(scope,item_id,locale_id,field,vkey,live_key,live_hash,live_json,"
-            "base_key,base_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+            "base_key,base_hash) VALUES(?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(scope,item_id,locale_id,field) DO UPDATE SET "
             "live_key=excluded.live_key, live_hash=excluded.live_hash, "
             "live_json=excluded.live_json, "
-            "base_key=CASE WHEN ?11 THEN NULLIF(COALESCE(cells.base_key, cells.live_key), "
+            "base_key=CASE WHEN ? THEN NULLIF(COALESCE(cells.base_key, cells.live_key), "
             "excluded.live_key) ELSE excluded.base_key END, "
-            "base_hash=CASE WHEN ?11 THEN cells.base_hash ELSE excluded.base_hash END",
+            "base_hash=CASE WHEN ? THEN cells.base_hash ELSE excluded.base_hash END",
             [
                 (
                     r[0],
@@ -340,6 +342,7 @@ class State(Journal):
                     r[5],
                     None if r[6] == r[4] else r[6],
                     int(bh),
+                    r[7],
                     r[7],
                 )
                 for r, vk, lh, bh in zip(rows, vkeys, live_h, base_h, strict=True)
