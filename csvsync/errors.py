@@ -58,6 +58,44 @@ class StoppedError(CsvsyncError):
     exit_code = EXIT_STOPPED
 
 
+class Interrupted(CsvsyncError):
+    """SIGINT or SIGTERM stopped the run before it wrote anything (a pull, a plan's reading)."""
+
+
+class InternalError(CsvsyncError):
+    """An unexpected exception: a bug in csvsync. The original is its ``__cause__``.
+
+    Follows the exit-code table like any other error: 2 before the first write request, 4 after.
+    """
+
+    REPORT = "please report it with the output of the same command run with --debug"
+
+    def __init__(self, exc: BaseException, wrote: bool) -> None:
+        when = "after the first write request" if wrote else "before anything was sent"
+        super().__init__(
+            f"internal error {when}: {type(exc).__name__}: {exc} (at {_where(exc)})", self.REPORT
+        )
+        self.exit_code = EXIT_STOPPED if wrote else EXIT_START
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost csvsync frame of a traceback: its file, line and function."""
+    import os
+    import traceback
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if os.path.abspath(f.filename).startswith(package + os.sep)
+    ]
+    if not frames:
+        return "outside csvsync"
+    f = frames[-1]
+    name = os.path.relpath(f.filename, os.path.dirname(package)).replace(os.sep, "/")
+    return f"{name}:{f.lineno} in {f.name}"
+
+
 class ApiError(CsvsyncError):
     """An error answer (or no answer) from the Webflow API.
 

@@ -313,19 +313,35 @@ def run_options(api: ApiArgs, sheet: SheetArgs | None = None, **extra: Any) -> R
 # -- errors and signals --------------------------------------------------------------------------
 
 
-def fail(exc: CsvsyncError) -> NoReturn:
+def debugging() -> bool:
+    """``csvsync --debug`` (or CSVSYNC_DEBUG=1): tracebacks of internal errors are shown."""
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx and ctx.find_root().params.get("debug"))
+
+
+def fail(exc: CsvsyncError, code: int | None = None) -> NoReturn:
     """``Error: <message> (<hint>)`` on stderr and the error's exit code: the one place."""
-    click.echo(f"Error: {exc}", err=True)
-    sys.exit(exc.exit_code)
+    if debugging() and exc.__cause__ is not None:
+        import traceback
+
+        traceback.print_exception(exc.__cause__, file=sys.stderr)
+    click.echo(f"Error: {_one_line(str(exc))}", err=True)
+    sys.exit(exc.exit_code if code is None else code)
+
+
+def _one_line(text: str) -> str:
+    # A message quoting a value with a line break in it must still be one line on stderr.
+    return " ".join(text.split("\n")) if "\n" in text else text
 
 
 @contextmanager
-def errors_to_exit() -> Iterator[None]:
-    """Turn a library error raised in the block into ``Error: ...`` and its exit code."""
+def errors_to_exit(stop: Stop | None = None) -> Iterator[None]:
+    """Turn a library error raised in the block into ``Error: ...`` and its exit code (the
+    signal's, 130 or 143, when SIGINT or SIGTERM stopped the run)."""
     try:
         yield
     except CsvsyncError as exc:
-        fail(exc)
+        fail(exc, stop.exit_code(exc.exit_code) if stop is not None else None)
 
 
 @dataclass

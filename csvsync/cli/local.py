@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -77,4 +78,5 @@ def demo(workdir: Path) -> None:
     from csvsync.ops.demo import run_demo
 
     with errors_to_exit():
-        run_demo(workdir, click.echo, render_result)
+        code = run_demo(workdir, click.echo, render_result)
+    sys.exit(code)

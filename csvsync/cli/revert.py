@@ -94,7 +94,7 @@ def revert(
 
     progress = ProgressDisplay(quiet=quiet or as_json)
     try:
-        with stop_on_signals() as stop, errors_to_exit():
+        with stop_on_signals() as stop, errors_to_exit(stop):
             options = run_options(api, results=results, batch_size=batch_size, stop=stop.event)
             result = lib.revert(options, target, dry_run=dry_run, on_plan=on_plan,
                                 progress=progress)  # fmt: skip

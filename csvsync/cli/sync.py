@@ -34,8 +34,8 @@ def pull(api: ApiArgs, quiet: bool) -> None:
 
     progress = ProgressDisplay(quiet=quiet)
     try:
-        with errors_to_exit():
-            count = do_pull(run_options(api), progress)
+        with stop_on_signals() as stop, errors_to_exit(stop):
+            count = do_pull(run_options(api, stop=stop.event), progress)
     finally:
         progress.close()
     if not quiet:
@@ -77,7 +77,7 @@ def _run(command: str, api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show:
     log = RunLog(output.log_file, output.log_format) if output.log_file else None
     progress = ProgressDisplay(quiet=output.quiet or output.as_json)
     try:
-        with stop_on_signals() as stop, errors_to_exit():
+        with stop_on_signals() as stop, errors_to_exit(stop):
             options = run_options(api, sheet, stop=stop.event, on_event=log)
             result = (lib.plan if command == "plan" else lib.sync)(options, progress)
     finally:

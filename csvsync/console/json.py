@@ -20,6 +20,7 @@ def run_summary(result: RunResult) -> dict[str, Any]:
         "batches": result.batches, "duration": round(result.duration, 3),
         "results": str(result.results_path) if result.results_path else None,
         "stopped": result.stopped, "exit_code": result.exit_code,
+        "workbook_error": result.workbook_error,
         "created": {str(row): item for row, item in result.created.items()},
     }  # fmt: skip
 

@@ -54,6 +54,8 @@ def render_result(
     else:
         console.print(sent_line(result))
     print_ending(console, result)
+    if result.workbook_error:
+        console.print(Text(result.workbook_error, style="red"))
     if result.written_back:
         console.print(f"Sheet with the new ids: {result.written_back}")
     return buf.getvalue().rstrip("\n")

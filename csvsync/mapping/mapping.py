@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import re
+import string
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -215,6 +217,21 @@ def _timezone(path: Path, line: int, name: str) -> str:
     return name
 
 
+def _date_format(path: Path, line: int, raw: LineDict) -> str | None:
+    """A strptime format that can read back a date it wrote: a bad directive (``%Q``) is
+    refused here, once, not on every cell."""
+    fmt = _str(path, raw, "date_format")
+    if fmt is None:
+        return None
+    hint = 'use strptime directives, e.g. "%d.%m.%Y" or "%m/%d/%Y %H:%M"'
+    sample = datetime(2024, 11, 28, 13, 45, 30)
+    try:
+        datetime.strptime(sample.strftime(fmt), fmt)
+    except ValueError as exc:
+        raise _err(path, line, f"date_format '{fmt}': {exc}", hint) from None
+    return fmt
+
+
 def _decimal(path: Path, line: int, value: str) -> str:
     if value not in (".", ","):
         raise _err(path, line, f'decimal must be "." or ",", not \'{value}\'')
@@ -254,7 +271,7 @@ def _parse_field(path: Path, slug: str, raw: Any, line: int, defaults: dict[str,
         ),
         true_values=_words(path, raw, "true_values"),
         false_values=_words(path, raw, "false_values"),
-        date_format=_str(path, raw, "date_format"),
+        date_format=_date_format(path, raw.lines.get("date_format", line), raw),
         timezone=_timezone(
             path, tz_line, _str(path, raw, "timezone", defaults["timezone"]) or "UTC"
         ),
@@ -367,14 +384,47 @@ def _parse_locales(
     out: dict[str, str] = {}
     for key, pattern in raw.items():
         pattern = "{column}" if pattern in ("", None) else pattern
-        if not isinstance(pattern, str) or (layout == "wide" and "{column}" not in pattern):
+        where = raw.lines.get(key, line)
+        example = f'e.g. "{{column}} [{key}]"'
+        if not isinstance(pattern, str):
+            raise _err(path, where, f"locale '{key}': the pattern must be text, {example}")
+        fields = _pattern_fields(path, where, key, pattern)
+        if layout == "wide" and "column" not in fields:
             raise _err(
-                path,
-                raw.lines.get(key, line),
-                f"locale '{key}': the pattern must contain {{column}}, e.g. \"{{column}} [{key}]\"",
+                path, where, f"locale '{key}': the pattern must contain {{column}}, {example}"
             )
         out[key] = pattern
     return out, dict(raw.lines)
+
+
+def _pattern_fields(path: Path, line: int, key: str, pattern: str) -> set[str]:
+    """The placeholders of a column pattern: only a plain ``{column}`` is allowed, so that no
+    pattern can name another value or build a huge string (``{column:>400000000}``)."""
+    hint = 'write literal braces as {{ and }}, e.g. "{column} {{fr}}"'
+    try:
+        parts = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        raise _err(path, line, f"locale '{key}': pattern '{pattern}': {exc}", hint) from None
+    found: set[str] = set()
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name != "column" or spec or conversion:
+            shown = (
+                "{"
+                + name
+                + (f"!{conversion}" if conversion else "")
+                + (f":{spec}" if spec else "")
+                + "}"
+            )
+            raise _err(
+                path,
+                line,
+                f"locale '{key}': pattern '{pattern}' has {shown}; only {{column}} is replaced",
+                hint,
+            )
+        found.add(name)
+    return found
 
 
 def match_locale(key: str, site_locales: Sequence[Locale]) -> Locale | None:
@@ -392,7 +442,11 @@ def resolve(
     """Bind the mapping to the site's locales and the collection's schema."""
     tags = ", ".join(loc.tag for loc in site_locales)
     locales: list[tuple[str, Locale]] = []
-    keys = mapping.locales or {next(loc.tag for loc in site_locales if loc.primary): "{column}"}
+    if not mapping.locales:
+        # No ``locales:``: the site's primary locale, read from the bare column names.
+        primary_tag = next(loc.tag for loc in site_locales if loc.primary)
+        mapping = replace(mapping, locales={primary_tag: "{column}"})
+    keys = mapping.locales
     for key in keys:
         loc = match_locale(key, site_locales)
         if loc is None:

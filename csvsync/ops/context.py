@@ -21,7 +21,15 @@ from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
 
-from csvsync.errors import ConfigError, LockedError, MappingError, NotFoundError
+from csvsync.errors import (
+    ConfigError,
+    CsvsyncError,
+    InternalError,
+    Interrupted,
+    LockedError,
+    MappingError,
+    NotFoundError,
+)
 from csvsync.mapping.mapping import Mapping, ResolvedMapping, load_mapping, resolve
 from csvsync.models import Locale, RefTarget, SchemaField
 from csvsync.options import Progress, RunOptions
@@ -123,8 +131,15 @@ class Job:
     def __enter__(self) -> Job:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        wrote = self.client.stats.write_requests > 0
         self.close()
+        if exc is not None and isinstance(exc, Exception) and not isinstance(exc, CsvsyncError):
+            # A bug: it still follows the exit-code table, which depends on whether anything
+            # was sent. The original stays the cause (--debug prints it).
+            raise InternalError(exc, wrote) from exc
 
     def close(self) -> None:
         self.client.close()
@@ -247,6 +262,11 @@ class Job:
     def _counted(self, items: Listing, stage: str) -> Iterator[dict[str, Any]]:
         n = 0
         for n, item in enumerate(items, 1):
+            if self.stopping():
+                # Raised inside the cache's transaction: the cache keeps what it had.
+                raise Interrupted(
+                    "interrupted while reading the live items; the cache is as before"
+                )
             if n % 500 == 0:
                 self.progress(stage, n, max(items.total or 0, n))
             yield item
@@ -291,7 +311,10 @@ def _acquire_lock(state_path: Path, api_base: str, collection: str) -> FileLock:
 
 
 def token_from_env(token_file: Path | None) -> str:
-    """The API token: ``--token-file`` (refused if others can read it) or WEBFLOW_API_TOKEN."""
+    """The API token: ``--token-file`` (refused if others can read it) or WEBFLOW_API_TOKEN.
+
+    A token is printable ASCII: anything else (a file saved as UTF-16, a pasted non-breaking
+    space) would fail in the HTTP header later, so it is refused here, never echoed."""
     if token_file is not None:
         try:
             mode = token_file.stat().st_mode
@@ -301,5 +324,24 @@ def token_from_env(token_file: Path | None) -> str:
             raise ConfigError(
                 f"{token_file}: token file is readable by others", f"run: chmod 600 {token_file}"
             )
-        return token_file.read_text(encoding="utf-8").strip()
-    return os.environ.get("WEBFLOW_API_TOKEN", "").strip()
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except UnicodeDecodeError:
+            raise ConfigError(
+                f"{token_file}: the token file is not UTF-8 text",
+                "save the token alone, as plain text",
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"{token_file}: cannot read token file ({exc.strerror})") from None
+        return _checked_token(token, str(token_file))
+    return _checked_token(os.environ.get("WEBFLOW_API_TOKEN", "").strip(), "WEBFLOW_API_TOKEN")
+
+
+def _checked_token(token: str, source: str) -> str:
+    bad = next((i for i, ch in enumerate(token) if not "!" <= ch <= "~"), None)
+    if bad is not None:
+        raise ConfigError(
+            f"{source}: the token has a character no API token has (position {bad + 1})",
+            "copy the token again from Webflow's site settings, with nothing around it",
+        )
+    return token

@@ -45,6 +45,7 @@ from csvsync.pipeline.batches import Batch, VariantWrite, make_batches
 from csvsync.sheets.results import (
     CHANGES_COLUMNS,
     ROWS_COLUMNS,
+    check_writable,
     default_results_path,
     read_run_id,
     write_results,
@@ -267,6 +268,9 @@ def revert(
     t0 = time.monotonic()
     with Job(options, progress) as job:
         run = resolve_run(job.state, job.scope, target)
+        if options.write_results and (options.results is not None or not dry_run):
+            # Before anything is sent: a revert that cannot leave its workbook does not start.
+            check_writable(options.results or _default_path(options, run, started))
         job.load_schema()
         job.refresh_items()
         result = RevertResult(new_run_id(started), run, [], dry_run)

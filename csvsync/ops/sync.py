@@ -14,6 +14,7 @@ row after it becomes exit 4 with what landed kept in the cache and the workbook.
 from __future__ import annotations
 
 import gc
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, CsvsyncError
+from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ConfigError, CsvsyncError
 from csvsync.mapping.mapping import ResolvedMapping, check_columns
 from csvsync.models import RefTarget
 from csvsync.ops import unpublish
@@ -40,7 +41,7 @@ from csvsync.pipeline.drafts import build_drafts
 from csvsync.pipeline.report import Report, build_report
 from csvsync.pipeline.stateview import StateView
 from csvsync.sheets.read import read_sheet
-from csvsync.sheets.results import default_results_path, write_results
+from csvsync.sheets.results import check_writable, default_results_path, write_results
 from csvsync.sheets.writeback import write_back
 from csvsync.state.journal import CREATED_MARK, UNPUBLISHED_MARK
 
@@ -63,6 +64,9 @@ class RunResult(RunTally):
     created: dict[int, str] = field(default_factory=dict)  # sheet row -> new item id
     written_back: Path | None = None
     notes: list[str] = field(default_factory=list)
+    # Set when the results workbook could not be written where asked after the push: the
+    # workbook went to a fallback path instead, and the run exits 4.
+    workbook_error: str | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -70,7 +74,7 @@ class RunResult(RunTally):
 
     @property
     def exit_code(self) -> int:
-        if self.stopped:
+        if self.stopped or self.workbook_error:
             return EXIT_STOPPED
         return EXIT_ROWS if any(self.counts.get(o) for o in FAILING) else EXIT_OK
 
@@ -131,6 +135,9 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
     clock_start = time.monotonic()
     run_id = new_run_id(started)
     assert options.sheet is not None
+    if options.write_results:
+        # Found out now, before anything is sent: afterwards a failed workbook costs a fallback.
+        check_writable(options.results or options.sheet.with_name("csvsync.results.xlsx"))
     job.event("start", run_id=run_id, command=command, sheet=str(options.sheet))
     with job.step("read_sheet"):
         sheet = read_sheet(options.sheet, sheet_options(job))
@@ -221,7 +228,7 @@ def finish(job: Job, planned: Planned, applied: Applied | None = None) -> RunRes
         )
     if options.write_results:
         with job.step("write_results"):
-            result.results_path = _write_workbook(job, result, planned.started)
+            result.results_path = _write_results(job, result, planned.started, applied is not None)
     if options.write_back and result.created and job.mapping.key_column:
         assert options.sheet is not None
         result.written_back = write_back(
@@ -357,11 +364,39 @@ def _tally(res: BatchResult) -> dict[str, int]:
     return counts
 
 
-def _write_workbook(job: Job, result: RunResult, started: datetime) -> Path:
+def _write_results(job: Job, result: RunResult, started: datetime, wrote: bool) -> Path | None:
+    """The workbook where asked; after a sync that may have written, a failure there puts it
+    in a fallback folder (the state's, else the temporary folder) and the run exits 4."""
+    try:
+        return _write_workbook(job, result, started)
+    except ConfigError as exc:
+        if not wrote:
+            raise
+        error = exc.message
+    assert job.options.sheet is not None
+    stem = job.options.sheet
+    for folder in (
+        job.options.resolved_state_path().parent / "results",
+        Path(tempfile.gettempdir()),
+    ):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = default_results_path(folder / stem.name, result.command, datetime.now(UTC))
+            result.workbook_error = f"{error}; written to {path} instead"
+            return _write_workbook(job, result, started, path)
+        except (OSError, ConfigError):
+            continue
+    result.workbook_error = f"{error}; no fallback folder could be written either"
+    return None
+
+
+def _write_workbook(
+    job: Job, result: RunResult, started: datetime, path: Path | None = None
+) -> Path:
     options = job.options
     assert options.sheet is not None
     finished = datetime.now(UTC)
-    path = options.results or default_results_path(options.sheet, result.command, finished)
+    path = path or options.results or default_results_path(options.sheet, result.command, finished)
     notes = []
     if result.missing_columns:
         notes.append(
@@ -369,6 +404,8 @@ def _write_workbook(job: Job, result: RunResult, started: datetime) -> Path:
         )
     if result.stopped:
         notes.append(result.stopped)
+    if result.workbook_error:
+        notes.append(result.workbook_error)
     summary = job.run_summary(result.command, str(options.sheet), started, result, notes)
     return write_results(path, summary, result.report.rows, result.report.changes)
 

@@ -170,6 +170,29 @@ def write_results(
     return path
 
 
+def check_writable(path: Path) -> None:
+    """Refuse, before a run sends anything, a results path that cannot be written: its folder
+    missing or read-only, or the path a folder. Probed with a real file: permissions alone do
+    not tell about read-only mounts."""
+    path = Path(path)
+    folder = path.parent
+    hint = "create the folder, make it writable, or choose another --results PATH"
+    if path.is_dir():
+        raise ConfigError(f"cannot write the results workbook {path}: it is a folder", hint)
+    if not folder.is_dir():
+        raise ConfigError(
+            f"cannot write the results workbook {path}: the folder {folder} does not exist", hint
+        )
+    probe = folder / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        probe.touch(exist_ok=False)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the results workbook {path}: {exc.strerror or exc}", hint
+        ) from None
+    _remove_quietly(probe)
+
+
 def read_run_id(path: Path) -> str:
     """The run id stored in a results workbook (its Summary sheet, else its document property)."""
     import openpyxl  # only revert needs it; keeps openpyxl's import cost off sync runs
