@@ -283,6 +283,15 @@ def test_a_body_of_exactly_the_cap_is_read(sb: Sandbox) -> None:
     conn.close()
 
 
+def test_head_is_refused_without_a_body(sb: Sandbox) -> None:
+    with _connect(sb) as sock:
+        sock.sendall(b"HEAD /v2/sites HTTP/1.1\r\n\r\n")
+        status, headers, body = _answer(sock, "HEAD")
+        assert status == 501 and body is None and headers["connection"] == "close"
+        assert headers["content-type"].startswith("application/json")
+        assert _closed(sock)
+
+
 def test_expect_100_continue_is_answered_once_the_token_and_length_pass(sb: Sandbox) -> None:
     body = _j({"items": "x"})
     with _connect(sb) as sock:

@@ -234,7 +234,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if status != 204:
+        if status != 204 and self.command != "HEAD":
             self.wfile.write(data)
 
     def _refuse(self, err: WebflowError, headers: dict[str, str] | None = None) -> None:
