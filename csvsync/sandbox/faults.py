@@ -6,6 +6,7 @@ with the same ``seed`` and request order fails the same way.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import asdict, dataclass, field, fields
@@ -14,6 +15,9 @@ from typing import Any
 from .ratelimit_window import RateWindow
 
 RATE_KNOBS = ("rate_limit", "window")
+MAX_SECONDS = 86_400.0  # latencies and Retry-After: up to a day (time.sleep overflows far above)
+_SECONDS_KNOBS = ("latency", "spike_latency", "retry_after")
+_RULE_STRINGS = ("field", "item_id", "cmsLocaleId", "description")
 
 
 @dataclass
@@ -67,9 +71,12 @@ class Faults:
                 raise ValueError(f"knob {name} must be a number")
             if not isinstance(value, types):
                 raise ValueError(f"knob {name} has the wrong type: {value!r}")
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                _check_number(name, value)
             entries = value if isinstance(value, list) else []
-            if name == "reject" and not all(isinstance(r, dict) for r in entries):
-                raise ValueError("reject must be a list of objects")
+            if name == "reject":
+                for rule in entries:
+                    _check_rule(rule)
             if name == "methods" and not all(isinstance(m, str) for m in entries):
                 raise ValueError("methods must be a list of HTTP method names")
         with self._lock:
@@ -111,6 +118,25 @@ class Faults:
             )
 
 
+def _check_number(name: str, value: float) -> None:
+    if name == "seed":
+        return
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"knob {name} must be a finite number, 0 or more")
+    if name in _SECONDS_KNOBS and value > MAX_SECONDS:
+        raise ValueError(f"knob {name} must be at most {MAX_SECONDS:g} seconds")
+
+
+def _check_rule(rule: Any) -> None:
+    if not isinstance(rule, dict):
+        raise ValueError("reject must be a list of objects")
+    for key in _RULE_STRINGS:
+        if key in rule and not isinstance(rule[key], str):
+            raise ValueError(f"a reject rule's {key} must be a string")
+    if rule.get("on", "write") not in ("write", "publish"):
+        raise ValueError('a reject rule\'s "on" must be "write" or "publish"')
+
+
 def apply_knobs(faults: Faults, rate: RateWindow, knobs: dict[str, Any]) -> None:
     """Set fault knobs and the rate knobs (``rate_limit``, ``window``) in one go."""
     knobs = dict(knobs)
@@ -118,6 +144,10 @@ def apply_knobs(faults: Faults, rate: RateWindow, knobs: dict[str, Any]) -> None
     for name, value in limits.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ValueError(f"knob {name} must be a positive number")
+        if not math.isfinite(value) or value > 1e9:
+            raise ValueError(f"knob {name} must be a number up to 1e9")
+    if "rate_limit" in limits and int(limits["rate_limit"]) < 1:
+        raise ValueError("knob rate_limit must be at least 1 request per window")
     faults.update(**knobs)
     rate.configure(limit=limits.get("rate_limit"), window=limits.get("window"))
 

@@ -1,17 +1,24 @@
 """The sandbox's HTTP front: Webflow's /v2 routes, the /_sandbox control API and /assets.
 
-Per /v2 request, in this order: injected latency, Bearer auth (401), an injected 429 burst,
-the per-token rate window (429), an injected 500, a dropped connection (before or after
-applying), then the store call. Every /v2 answer carries X-RateLimit-Limit/-Remaining.
-The control API needs no token and never counts against the rate limit.
+Per /v2 request, in this order: injected latency, Bearer auth (401), the body (read only
+now, at most ``bodies.MAX_BODY`` bytes: 411/413/400 otherwise), an injected 429 burst, the
+per-token rate window (429), an injected 500, a dropped connection (before or after applying),
+then the store call. Every /v2 answer carries X-RateLimit-Limit/-Remaining. The control API
+needs no token and never counts against the rate limit; its bodies are bounded the same way.
+A refusal given before the body was read closes the connection. Every error, http.server's own
+(bad request line, unknown method) included, is JSON in Webflow's shape; an unexpected
+exception is a 500 ``internal_error``, logged once on the ``csvsync.sandbox`` logger (method and
+path only, never a header).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -21,12 +28,14 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from .apierrors import REQUEST_NOT_AUTHORIZED, FieldError, WebflowError, bad_request
+from .bodies import RefuseAndClose, body_length, parse_json, short_body
 from .faults import Faults, RequestFaults, apply_knobs, knobs_state
 from .queries import parse_list_query
 from .ratelimit_window import Decision, RateWindow
 from .store import Store, now_iso
 
 LOG_MAX = 200_000
+log = logging.getLogger("csvsync.sandbox")
 Reject = Callable[[str | None, str, dict[str, Any]], FieldError | None]
 Result = tuple[int, Any]  # (status, JSON payload or None for an empty 204)
 
@@ -59,6 +68,14 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         self._in_flight = 0  # /v2 requests read and not yet answered (or dropped)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """What escaped a handler (a client that vanished, or a bug): never a bare traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        log.error("sandbox: unexpected error on a connection from %s", client_address[0],
+                  exc_info=exc)  # fmt: skip
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._conns_lock:
@@ -168,12 +185,48 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self._dispatch()
 
     # ------------------------------------------------------------------ plumbing
+    _expect_continue = False  # an "Expect: 100-continue" not yet answered
+    _answered = False  # the current request's status line has gone out
+
+    def handle_expect_100(self) -> bool:
+        # Answered in _read_body, once the token and the length are accepted, so a refused
+        # request is never invited to send its body.
+        self._expect_continue = True
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (request line or headers too long, unknown method, bad
+        version) in Webflow's JSON shape instead of its HTML page; the connection closes."""
+        phrase = message or self.responses.get(code, ("Error",))[0]
+        wf_code = {404: "resource_not_found", 500: "internal_error"}.get(code, "bad_request")
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # not parsed yet (or garbage): answer in 1.1
+            self.request_version = self.protocol_version
+        self._send(code, WebflowError(code, wf_code, phrase).body(), {"Connection": "close"})
+
+    def _has_body(self) -> bool:
+        length = (self.headers.get("Content-Length") or "").strip()
+        return "Transfer-Encoding" in self.headers or length not in ("", "0")
+
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        """The body: framing checked and at most ``MAX_BODY`` bytes, or ``RefuseAndClose``."""
+        length = body_length(
+            self.headers.get_all("Content-Length") or [], self.headers.get("Transfer-Encoding")
+        )
+        if length == 0:
+            return b""
+        if self._expect_continue:
+            self._expect_continue = False
+            self.send_response_only(100)
+            self.end_headers()
+        data = self.rfile.read(length)
+        if len(data) < length:
+            raise short_body(len(data), length)
+        return data
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
+        self._answered = True
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -181,8 +234,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if status != 204:
+        if status != 204 and self.command != "HEAD":
             self.wfile.write(data)
+
+    def _refuse(self, err: WebflowError, headers: dict[str, str] | None = None) -> None:
+        """Answer a refusal; after a ``RefuseAndClose`` the connection closes."""
+        headers = dict(headers or {})
+        if isinstance(err, RefuseAndClose):
+            headers["Connection"] = "close"
+        self._send(err.status, err.body(), headers)
 
     def _drop(self) -> None:
         self.close_connection = True
@@ -190,6 +250,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
 
     def _dispatch(self) -> None:
+        self._answered = False
         path, _, query = self.path.partition("?")
         try:
             if path.startswith("/v2/") or path == "/v2":
@@ -200,20 +261,23 @@ class SandboxHandler(BaseHTTPRequestHandler):
                     self.server._count_in_flight(-1)
             elif path.startswith("/_sandbox"):
                 self._control(path)
-            elif path.startswith("/assets/") and self.command == "GET":
-                self._read_body()
-                self._asset(path)
             else:
-                self._read_body()
-                self._send(404, WebflowError(404, "resource_not_found", "Route not found").body())
+                self._other(path)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
+        except Exception as exc:  # a bug: a 500 in Webflow's shape, logged once
+            _log_crash(self.command, path, exc)
+            self.close_connection = True
+            if not self._answered:
+                with contextlib.suppress(OSError):
+                    self._send(500, _internal_error(), {"Connection": "close"})
+        finally:
+            self._expect_continue = False
 
     # ------------------------------------------------------------------ /v2
     def _api(self, path: str, query: str) -> None:
         srv = self.server
         started, t0 = time.time(), time.perf_counter()
-        body = self._read_body()
         rf = srv.faults.draw(self.command)
         if rf.delay > 0:
             time.sleep(rf.delay)
@@ -222,28 +286,37 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "time": started, "duration": 0.0,
         }  # fmt: skip
         try:
-            status, payload, headers = self._api_answer(path, query, body, rf, entry)
+            status, payload, headers = self._api_answer(path, query, rf, entry)
         except _Drop:
             entry["dropped"] = True
             entry["duration"] = time.perf_counter() - t0
             srv.record(entry)
             self._drop()
             return
+        except (ConnectionError, TimeoutError):
+            raise
+        except Exception as exc:  # a bug: logged once, answered as Webflow's 500
+            _log_crash(self.command, path, exc)
+            status, payload, headers = 500, _internal_error(), {"Connection": "close"}
         entry["status"] = status
         entry["duration"] = time.perf_counter() - t0
         srv.record(entry)
         self._send(status, payload, headers)
 
     def _api_answer(
-        self, path: str, query: str, raw: bytes, rf: RequestFaults, entry: dict[str, Any]
+        self, path: str, query: str, rf: RequestFaults, entry: dict[str, Any]
     ) -> tuple[int, Any, dict[str, str]]:
         srv = self.server
         if self.headers.get("Authorization", "") != f"Bearer {srv.token}":
-            return (
-                401,
-                WebflowError(401, "not_authorized", REQUEST_NOT_AUTHORIZED).body(),
-                (_rate_headers(srv.rate.peek(srv.token))),
-            )
+            headers = _rate_headers(srv.rate.peek(srv.token))
+            if self._has_body():  # never read: the connection cannot be reused
+                headers["Connection"] = "close"
+            return 401, WebflowError(401, "not_authorized", REQUEST_NOT_AUTHORIZED).body(), headers
+        try:
+            raw = self._read_body()
+        except RefuseAndClose as e:
+            return e.status, e.body(), {**_rate_headers(srv.rate.peek(srv.token)),
+                                        "Connection": "close"}  # fmt: skip
         if rf.burst_429:
             state = srv.rate.peek(srv.token)
             retry = rf.retry_after if rf.retry_after is not None else state.retry_after
@@ -254,8 +327,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             retry = rf.retry_after if rf.retry_after is not None else decision.retry_after
             return 429, _too_many(), {**headers, "Retry-After": _seconds(retry)}
         if rf.error:
-            err = WebflowError(500, "internal_error", "An Internal Error occurred")
-            return 500, err.body(), headers
+            return 500, _internal_error(), headers
         if rf.drop and not rf.drop_after_apply:
             raise _Drop
         try:
@@ -275,10 +347,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             if self.command in ("POST", "PATCH"):
                 raise bad_request()
             return None
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise bad_request() from None
+        return parse_json(raw)
 
     def _route(self, path: str, query: str, body: Any, reject: Reject) -> Result:
         for method, pattern, name in _ROUTES:
@@ -393,13 +462,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ /_sandbox and /assets
     def _control(self, path: str) -> None:
         srv = self.server
-        raw = self._read_body()
+        try:
+            raw = self._read_body()
+        except RefuseAndClose as e:
+            self._refuse(e)
+            return
         route = (self.command, path.rstrip("/"))
         try:
             if route == ("GET", "/_sandbox/faults"):
                 self._send(200, srv.faults_json())
             elif route == ("POST", "/_sandbox/faults"):
-                knobs = json.loads(raw or b"{}")
+                knobs = parse_json(raw) if raw.strip() else {}
                 if not isinstance(knobs, dict):
                     raise ValueError("expected a JSON object of knobs")
                 srv.set_faults(**knobs)
@@ -416,8 +489,21 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 self._send(200, {"ok": True})
             else:
                 self._send(404, WebflowError(404, "resource_not_found", "Route not found").body())
+        except WebflowError as e:
+            self._send(e.status, e.body())
         except (ValueError, TypeError) as e:
             self._send(400, WebflowError(400, "bad_request", f"Bad Request: {e}").body())
+
+    def _other(self, path: str) -> None:
+        try:
+            self._read_body()
+        except RefuseAndClose as e:
+            self._refuse(e)
+            return
+        if path.startswith("/assets/") and self.command == "GET":
+            self._asset(path)
+        else:
+            self._send(404, WebflowError(404, "resource_not_found", "Route not found").body())
 
     def _asset(self, path: str) -> None:
         parts = path.split("/")
@@ -426,6 +512,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(404, WebflowError(404, "resource_not_found", "Asset not found").body())
             return
         data = b"sandbox asset\n"
+        self._answered = True
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(len(data)))
@@ -435,6 +522,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
 def _rate_headers(d: Decision) -> dict[str, str]:
     return {"X-RateLimit-Limit": str(d.limit), "X-RateLimit-Remaining": str(d.remaining)}
+
+
+def _internal_error() -> dict[str, Any]:
+    return WebflowError(500, "internal_error", "An Internal Error occurred").body()
+
+
+def _log_crash(method: str, path: str, exc: BaseException) -> None:
+    """One record per unexpected exception: the method and path, never a header or a body."""
+    log.error("sandbox: %s %s failed with %s", method, path, type(exc).__name__, exc_info=exc)
 
 
 def _too_many() -> dict[str, Any]:
@@ -466,12 +562,11 @@ def _count_items(body: Any) -> int:
     for key in ("items", "itemIds"):
         if isinstance(body.get(key), list):
             return len(body[key])
-    data = body.get("fieldData")
+    data, locales = body.get("fieldData"), body.get("cmsLocaleIds")
+    per_item = max(1, len(locales)) if isinstance(locales, list) else 1
     if isinstance(data, list):
-        return len(data) * max(1, len(body.get("cmsLocaleIds") or []))
-    if isinstance(data, dict):
-        return max(1, len(body.get("cmsLocaleIds") or []))
-    return 0
+        return len(data) * per_item
+    return per_item if isinstance(data, dict) else 0
 
 
 def _reject_rule(rules: list[dict[str, Any]], action: str = "write") -> Reject:

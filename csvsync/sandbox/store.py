@@ -345,6 +345,8 @@ class Store:
             for k in ("displayName", "singularName")
             if not isinstance(body.get(k), str) or not body.get(k)
         ]
+        if "slug" in body and (not isinstance(body["slug"], str) or not body["slug"]):
+            errors.append(FieldError("slug", "Expected a non-empty string"))
         raw_fields = body.get("fields", [])
         if not isinstance(raw_fields, list) or not all(isinstance(f, dict) for f in raw_fields):
             errors.append(FieldError("fields", "Expected an array of field objects"))
@@ -397,9 +399,9 @@ class Store:
     def _add_field(self, db: sqlite3.Connection, cid: str, spec: dict[str, Any]) -> FieldDef:
         ftype = spec.get("type")
         name = spec.get("displayName")
-        errors = []
-        if ftype not in _ALL_TYPES:
-            errors.append(FieldError("type", f"Invalid field type: {ftype!r}"))
+        errors = _field_spec_errors(spec)
+        if not isinstance(ftype, str) or ftype not in _ALL_TYPES:
+            errors.append(FieldError("type", f"Invalid field type: {ftype!r}"[:200]))
         if not isinstance(name, str) or not name.strip():
             errors.append(FieldError("displayName", "Field is required"))
         if errors:
@@ -409,12 +411,24 @@ class Store:
         existing = {f.slug for f in self._field_defs(db, cid)}
         if slug in existing:
             raise validation_error([FieldError("slug", f"Field slug '{slug}' already exists")])
+        given_id = spec.get("id")
+        if given_id and db.execute("SELECT 1 FROM fields WHERE id = ?", (given_id,)).fetchone():
+            raise validation_error([FieldError("id", f"Field id '{given_id}' already exists")])
         meta = spec.get("metadata") or {}
         validations: dict[str, Any] | None = spec.get("validations") or None
         if ftype == "Option":
             opts = meta.get("options") if isinstance(meta, dict) else None
             if not isinstance(opts, list) or not opts:
                 raise validation_error([FieldError("metadata", "options are required")])
+            if not all(
+                isinstance(o, dict)
+                and isinstance(o.get("name"), str)
+                and isinstance(o.get("id", ""), str)
+                for o in opts
+            ):
+                raise validation_error(
+                    [FieldError("metadata", "every option needs a string name (and id)")]
+                )
             validations = {
                 "options": [
                     {"name": str(o["name"]), "id": o.get("id") or self._new_id(db, "option")}
@@ -1075,6 +1089,23 @@ _ALL_TYPES = frozenset(
      "MultiReference", "Number", "Option", "Phone", "PlainText", "Reference", "RichText",
      "Switch", "VideoLink", "User")
 )  # fmt: skip
+
+
+def _field_spec_errors(spec: dict[str, Any]) -> list[FieldError]:
+    """The optional keys of a field definition, checked for their JSON types."""
+    errors = []
+    for key in ("slug", "id"):
+        if key in spec and (not isinstance(spec[key], str) or not spec[key]):
+            errors.append(FieldError(key, "Expected a non-empty string"))
+    if spec.get("helpText") is not None and not isinstance(spec["helpText"], str):
+        errors.append(FieldError("helpText", "Expected a string"))
+    for key in ("isRequired", "isEditable"):
+        if key in spec and not isinstance(spec[key], bool):
+            errors.append(FieldError(key, "Expected a boolean"))
+    for key in ("metadata", "validations"):
+        if spec.get(key) is not None and not isinstance(spec[key], dict):
+            errors.append(FieldError(key, "Expected an object"))
+    return errors
 
 
 def _slugify(name: str) -> str:
