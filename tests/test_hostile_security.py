@@ -1,29 +1,57 @@
-"""Hostile input, security part (issue 12): API base URLs that trick the loopback rule.
+"""Hostile input, security part (issue 12): API base URLs that trick the loopback rule, and state
+files that are not csvsync's, are damaged, newer, or cannot be written.
 
 Each case runs a real command against a sandbox through ``hostile.check``: one ``Error:`` line,
-exit 2, no traceback, nothing sent, nothing half-written, no token, and no request at all reached
-the sandbox. Every address any case could connect to, had the check failed, is a loopback one.
+exit 2, no traceback, nothing sent, nothing half-written, no token. URL cases also prove that no
+request at all reached the sandbox; state cases that the file is left byte for byte as it was.
+Every address any case could connect to, had the check failed, is a loopback one.
 """
 
 from __future__ import annotations
 
+import shutil
 import socket
+import sqlite3
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from hostile import Case, check
+from hostile import Case, Setup, check
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from support import Workspace, make_workspace
 from urllib3.util import parse_url
 
-from csvsync.errors import EXIT_START, ConfigError
+from csvsync.errors import EXIT_START, EXIT_STOPPED, ConfigError, StateError
+from csvsync.ops.context import Job
 from csvsync.ops.demo import DEMO_TOKEN
+from csvsync.options import RunOptions
 from csvsync.sandbox import Sandbox, SandboxOptions
+from csvsync.sandbox.seed import DEMO_COLLECTION_ID
 from csvsync.webflow.transport import check_api_base, without_userinfo
+
+
+def _writes_to_read_only_folders() -> bool:
+    """True where permissions do not bind (root, or a file system that ignores modes)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "ro"
+        folder.mkdir()
+        folder.chmod(0o555)
+        try:
+            (folder / "probe").touch()
+        except PermissionError:
+            return False
+        finally:
+            folder.chmod(0o755)
+        return True
+
+
+needs_permissions = pytest.mark.skipif(
+    _writes_to_read_only_folders(), reason="this user writes to read-only folders (root)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +77,187 @@ def sandbox_address(ws: Workspace) -> dict[str, str]:
     return {"hostport": netloc, "port": netloc.rsplit(":", 1)[1]}
 
 
+def real_state(ws: Workspace) -> Path:
+    """A state file as csvsync writes it (a pull of the demo collection), at the default path."""
+    result = ws.run("pull", "-m", str(ws.mapping))
+    assert result.exit_code == 0, result.output
+    ws.sb.clear_log()
+    path = ws.mapping.parent / ".csvsync" / "state.db"
+    assert path.stat().st_size > 1000 and not Path(f"{path}-wal").exists()
+    return path
+
+
+def keep_copy(ws: Workspace, path: Path) -> None:
+    """A copy of ``path`` under pristine/, for ``unchanged`` to compare with after the run."""
+    (ws.dir / "pristine").mkdir(exist_ok=True)
+    shutil.copyfile(path, ws.dir / "pristine" / path.name)
+
+
+def unchanged(name: str) -> Callable[[Workspace], None]:
+    """After the run: the file is byte for byte as the setup left it (nothing repaired, dropped,
+    marked or moved), and SQLite left no journal beside it."""
+
+    def after(ws: Workspace) -> None:
+        path = next(p for p in ws.dir.rglob(name) if "pristine" not in p.parts)
+        assert path.read_bytes() == (ws.dir / "pristine" / name).read_bytes(), f"{path} changed"
+        for suffix in ("-wal", "-shm", "-journal"):
+            assert not Path(f"{path}{suffix}").exists(), f"{path}{suffix} left behind"
+
+    return after
+
+
 def no_file(name: str) -> Callable[[Workspace], None]:
     def after(ws: Workspace) -> None:
         assert not (ws.dir / name).exists(), f"{name} was written"
 
     return after
+
+
+def all_of(*checks: Callable[[Workspace], None]) -> Callable[[Workspace], None]:
+    def after(ws: Workspace) -> None:
+        for one in checks:
+            one(ws)
+
+    return after
+
+
+def foreign_shop(ws: Workspace) -> dict[str, str]:
+    """Another program's database whose ``variants`` table a csvsync upgrade used to drop."""
+    path = ws.dir / "other.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "CREATE TABLE products(id INTEGER PRIMARY KEY, title TEXT);"
+            "CREATE TABLE variants(id INTEGER PRIMARY KEY, product_id INTEGER, sku TEXT);"
+            "INSERT INTO products VALUES(1, 'Mug');"
+            "INSERT INTO variants VALUES(1, 1, 'MUG-RED'), (2, 1, 'MUG-BLUE');"
+        )
+    db.close()
+    keep_copy(ws, path)
+    return {}
+
+
+def foreign_marked(ws: Workspace) -> dict[str, str]:
+    """A database marked by another program (application_id), with tables named like ours."""
+    path = ws.dir / "other.db"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "PRAGMA application_id=1179602244;"  # "FOSD": not csvsync's
+        "CREATE TABLE runs(run_id TEXT PRIMARY KEY, scope INTEGER, command TEXT);"
+        "INSERT INTO runs VALUES('theirs', 1, 'backup');"
+    )
+    db.close()
+    keep_copy(ws, path)
+    return {}
+
+
+def foreign_settings(ws: Workspace) -> dict[str, str]:
+    """An unmarked database with only a ``meta(key, value)`` table: a name csvsync uses, but
+    without csvsync's key column."""
+    path = ws.dir / "other.db"
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);")
+    db.execute("INSERT INTO meta VALUES('theme', 'dark')")
+    db.commit()
+    db.close()
+    keep_copy(ws, path)
+    return {}
+
+
+def text_file(ws: Workspace) -> dict[str, str]:
+    path = ws.dir / "notes.db"
+    path.write_text("these are my notes, not a database\n", encoding="utf-8")
+    keep_copy(ws, path)
+    return {}
+
+
+def truncated_state(ws: Workspace) -> dict[str, str]:
+    """The first 1,000 bytes of a real state file (a copy cut short, a full disk)."""
+    path = real_state(ws)
+    path.write_bytes(path.read_bytes()[:1000])
+    keep_copy(ws, path)
+    return {}
+
+
+def scrambled_state(ws: Workspace) -> dict[str, str]:
+    """A real state file whose first page (the schema) is overwritten past its header."""
+    path = real_state(ws)
+    data = bytearray(path.read_bytes())
+    data[100:4000] = b"\xa5" * 3900
+    path.write_bytes(bytes(data))
+    keep_copy(ws, path)
+    return {}
+
+
+def damaged_pages(ws: Workspace, keep: Callable[[int], int]) -> None:
+    """A real state file whose pages from ``keep(pages)`` on are garbage (page 1, the schema,
+    intact, so the file opens)."""
+    path = real_state(ws)
+    with sqlite3.connect(path) as db:
+        page = int(db.execute("PRAGMA page_size").fetchone()[0])
+    db.close()
+    data = bytearray(path.read_bytes())
+    cut = keep(len(data) // page) * page
+    data[cut:] = b"\xa5" * (len(data) - cut)
+    path.write_bytes(bytes(data))
+    keep_copy(ws, path)
+
+
+def damaged_tables(ws: Workspace) -> dict[str, str]:
+    """Every page past the schema is garbage: the first read of a table finds it."""
+    damaged_pages(ws, lambda pages: 1)
+    return {}
+
+
+def damaged_cache(ws: Workspace) -> dict[str, str]:
+    """The last third of the file is garbage: the run starts (scopes and metadata read fine)
+    and meets the damage part-way, after its first requests."""
+    damaged_pages(ws, lambda pages: pages - pages // 3)
+    return {}
+
+
+def future_state(ws: Workspace) -> dict[str, str]:
+    """A real state file as a newer csvsync would leave it (a higher layout version)."""
+    path = real_state(ws)
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version=99")
+    db.execute("PRAGMA journal_mode=DELETE")
+    db.close()
+    keep_copy(ws, path)
+    return {}
+
+
+def parent_is_file(ws: Workspace) -> dict[str, str]:
+    (ws.dir / "afile").write_text("x", encoding="utf-8")
+    return {}
+
+
+def foreign_at_default_path(ws: Workspace) -> dict[str, str]:
+    foreign_shop(ws)
+    path = ws.mapping.parent / ".csvsync" / "state.db"
+    path.parent.mkdir()
+    (ws.dir / "other.db").rename(path)
+    (ws.dir / "pristine" / "other.db").rename(ws.dir / "pristine" / "state.db")
+    return {}
+
+
+def read_only_folder(ws: Workspace) -> dict[str, str]:
+    folder = ws.dir / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return {}
+
+
+def read_only_state(ws: Workspace) -> dict[str, str]:
+    """A real state file its user may read but not write (and a folder they cannot write)."""
+    path = real_state(ws)
+    path.chmod(0o444)
+    path.parent.chmod(0o555)
+    return {}
+
+
+def restore_permissions(ws: Workspace) -> None:
+    for path in ws.dir.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 # -- the cases -------------------------------------------------------------------------------------
@@ -154,7 +358,204 @@ URL_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", URL_CASES, ids=str)
+def state_case(
+    id: str,
+    command: tuple[str, ...],
+    setup: Setup,
+    says: str,
+    *,
+    also_says: tuple[str, ...] = (),
+    no_requests: bool = False,
+    after: Callable[[Workspace], None] | None = None,
+) -> Case:
+    return Case(
+        id,
+        command,
+        setup,
+        EXIT_START,
+        says,
+        no_requests=no_requests,
+        also_says=also_says,
+        after=after,
+    )
+
+
+MOVE_ASIDE = ("run history and revert journal", "keep a copy, e.g. mv ", ".bak")
+
+STATE_CASES = [
+    # Issue 12: this used to DROP the shop's variants table and exit 0.
+    state_case(
+        "state-foreign-variants",
+        (*PLAN, "--state", "{dir}/other.db"),
+        foreign_shop,
+        "another program's SQLite database",
+        also_says=("csvsync changed nothing in it",),
+        no_requests=True,
+        after=unchanged("other.db"),
+    ),
+    state_case(
+        "state-foreign-variants-sync",
+        (*SYNC, "--state", "{dir}/other.db"),
+        foreign_shop,
+        "not a csvsync state file",
+        no_requests=True,
+        after=unchanged("other.db"),
+    ),
+    state_case(
+        "state-foreign-application-id",
+        (*PULL, "--state", "{dir}/other.db"),
+        foreign_marked,
+        "another program's SQLite database",
+        no_requests=True,
+        after=unchanged("other.db"),
+    ),
+    state_case(
+        "state-foreign-meta",
+        (*EXPORT, "--state", "{dir}/other.db"),
+        foreign_settings,
+        "another program's SQLite database",
+        no_requests=True,
+        after=unchanged("other.db"),
+    ),
+    state_case(
+        "state-foreign-revert-list",
+        ("revert", "--list", *M, "--state", "{dir}/other.db"),
+        foreign_shop,
+        "another program's SQLite database",
+        no_requests=True,
+        after=unchanged("other.db"),
+    ),
+    state_case(
+        "state-text-file",
+        (*REVERT, "--state", "{dir}/notes.db"),
+        text_file,
+        "is not a SQLite database",
+        no_requests=True,
+        after=unchanged("notes.db"),
+    ),
+    state_case(
+        "state-truncated",
+        PULL,
+        truncated_state,
+        "is damaged",
+        also_says=MOVE_ASIDE,
+        no_requests=True,
+        after=unchanged("state.db"),
+    ),
+    state_case(
+        "state-truncated-revert",
+        REVERT,
+        truncated_state,
+        "is damaged",
+        also_says=MOVE_ASIDE,
+        no_requests=True,
+        after=unchanged("state.db"),
+    ),
+    state_case(
+        "state-scrambled-schema",
+        PLAN,
+        scrambled_state,
+        "is damaged",
+        also_says=MOVE_ASIDE,
+        no_requests=True,
+        after=unchanged("state.db"),
+    ),
+    state_case(
+        "state-damaged-tables",
+        REVERT,
+        damaged_tables,
+        "is damaged",
+        also_says=MOVE_ASIDE,
+        no_requests=True,
+        after=unchanged("state.db"),
+    ),
+    # Found part-way, after requests (reads only): still one line, and exit 2 (nothing written).
+    state_case(
+        "state-damaged-cache",
+        EXPORT,
+        damaged_cache,
+        "is damaged",
+        also_says=MOVE_ASIDE,
+        after=all_of(no_file("out.xlsx"), unchanged("state.db")),
+    ),
+    state_case(
+        "state-damaged-cache-plan",
+        PLAN,
+        damaged_cache,
+        "is damaged",
+        after=unchanged("state.db"),
+    ),
+    state_case(
+        "state-future-version",
+        SYNC,
+        future_state,
+        "written by a newer csvsync (state version 99",
+        also_says=("upgrade csvsync", *MOVE_ASIDE),
+        no_requests=True,
+        after=unchanged("state.db"),
+    ),
+    state_case(
+        "state-future-version-pull",
+        PULL,
+        future_state,
+        "newer csvsync",
+        no_requests=True,
+        after=unchanged("state.db"),
+    ),
+    state_case(
+        "state-parent-is-a-file",
+        (*PULL, "--state", "{dir}/afile/state.db"),
+        parent_is_file,
+        "afile is a file",
+        no_requests=True,
+    ),
+    state_case(
+        "state-parent-is-a-file-export",
+        (*EXPORT, "--state", "{dir}/afile/sub/state.db"),
+        parent_is_file,
+        "afile is a file",
+        no_requests=True,
+        after=no_file("out.xlsx"),
+    ),
+    # Another program's file where csvsync's own state file should be: no --state given.
+    state_case(
+        "state-foreign-at-the-default-path",
+        REVERT,
+        foreign_at_default_path,
+        "another program's SQLite database",
+        no_requests=True,
+        after=unchanged("state.db"),
+    ),
+]
+
+PERMISSION_CASES = [
+    state_case(
+        "state-read-only-folder",
+        (*PLAN, "--state", "{dir}/ro/state.db"),
+        read_only_folder,
+        "cannot be created",
+        no_requests=True,
+        after=restore_permissions,
+    ),
+    state_case(
+        "state-read-only-file",
+        SYNC,
+        read_only_state,
+        "cannot be written",
+        after=restore_permissions,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        *URL_CASES,
+        *STATE_CASES,
+        *(pytest.param(c, marks=needs_permissions, id=c.id) for c in PERMISSION_CASES),
+    ],
+    ids=str,
+)
 def test_hostile_input_gets_one_line_and_exit_2(ws: Workspace, case: Case) -> None:
     check(ws, case)
 
@@ -327,3 +728,30 @@ def test_an_accepted_base_reads_the_same_to_both_parsers_and_keeps_http_on_loopb
     assert "\\" not in checked and "@" not in checked
     if (theirs.scheme or "").lower() == "http":
         assert host in ("localhost", "[::1]") or host.startswith("127."), checked
+
+
+# -- damage met part-way ---------------------------------------------------------------------------
+
+
+def test_damage_met_after_a_write_request_is_one_line_with_exit_4(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """SQLite reports damage when a run reads the damaged page, which may be after a write
+    went out: then the README's exit 4 (stopped part-way), not 2 (nothing written)."""
+    ws = make_workspace(sandbox, tmp_path)  # a sandbox of its own: this test writes
+    options = RunOptions(mapping=ws.mapping, api_base=ws.sb.base_url, token=DEMO_TOKEN)
+    with pytest.raises(StateError, match="is damaged") as stopped, Job(options) as job:
+        item = ws.frame["Item ID"].iloc[0]
+        job.client.update_items_live(
+            DEMO_COLLECTION_ID, [{"id": item, "fieldData": {"name": "Renamed"}}]
+        )
+        raise sqlite3.DatabaseError("database disk image is malformed")  # as SQLite would
+    assert stopped.value.exit_code == EXIT_STOPPED
+    assert stopped.value.__cause__ is None and stopped.value.__suppress_context__
+
+
+def test_an_error_of_csvsync_itself_keeps_its_traceback(ws: Workspace) -> None:
+    """Only SQLite's word on the file becomes a StateError; a wrong statement is a bug."""
+    options = RunOptions(mapping=ws.mapping, api_base=ws.sb.base_url, token=DEMO_TOKEN)
+    with pytest.raises(sqlite3.OperationalError, match="no such table"), Job(options) as job:
+        job.state.db.execute("SELECT * FROM no_such_table")
