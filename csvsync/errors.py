@@ -46,6 +46,11 @@ class SheetError(CsvsyncError):
     """The sheet file as a whole cannot be read (encoding, format, header, size)."""
 
 
+class StateError(CsvsyncError):
+    """The state file cannot be used: not csvsync's, damaged, newer, or in a folder that cannot
+    be written. Raised before anything is sent or changed in the file."""
+
+
 class LockedError(CsvsyncError):
     """Another run holds the lock for this collection."""
 

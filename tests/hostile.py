@@ -6,6 +6,8 @@ and a piece of the one line that must explain it. ``check`` runs it and asserts 
 input is owed: exactly one line on stderr, ``Error: ...``, no traceback anywhere, the exact exit
 code, no write request in the sandbox's log (unless the case allows writes), no half-written or
 temporary file left behind, and the token in no output, log line, workbook or state file.
+Optional fields ask for more: no request at all, more pieces of the line, text that must not be
+shown, and checks of the workspace after the run.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     writes_allowed: bool = False
     subprocess: bool = False  # a real process: for inputs that could kill the interpreter
+    # Optional, for cases refused before any connection or needing more than ``says``:
+    no_requests: bool = False  # the sandbox saw no request at all, not even a GET
+    also_says: tuple[str, ...] = ()  # more pieces the one stderr line must hold
+    never_says: tuple[str, ...] = ()  # text no output may hold (a password in a URL)
+    after: Callable[[Workspace], None] | None = None  # checks of the workspace after the run
 
     def __str__(self) -> str:
         return self.id
@@ -78,12 +85,19 @@ def check(ws: Workspace, case: Case) -> None:
     assert code == case.exit_code, f"{case}: exit {code}, expected {case.exit_code}:\n{err}"
     assert len(lines) == 1, f"{case}: expected one line on stderr, got:\n{err}"
     assert lines[0].startswith("Error: "), f"{case}: {lines[0]!r}"
-    assert case.says in lines[0], f"{case}: {case.says!r} not in {lines[0]!r}"
+    for piece in (case.says, *case.also_says):
+        assert piece in lines[0], f"{case}: {piece!r} not in {lines[0]!r}"
+    for secret in case.never_says:
+        assert secret not in out + err, f"{case}: {secret!r} was shown:\n{out + err}"
     if not case.writes_allowed:
         assert ws.writes() == [], f"{case}: sent {ws.writes()}"
+    if case.no_requests:
+        assert ws.sb.log() == [], f"{case}: requests reached the sandbox: {ws.sb.log()}"
     left = {p for p in _files(ws.dir) - before if ".tmp" in p.name or p.name.startswith(".~")}
     assert not left, f"{case}: left behind {left}"
     assert_no_token(ws.dir, out + err)
+    if case.after is not None:
+        case.after(ws)
 
 
 def assert_no_token(folder: Path, output: str) -> None:

@@ -13,7 +13,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from filelock import FileLock, Timeout
 
 from csvsync.errors import (
+    EXIT_STOPPED,
     ConfigError,
     CsvsyncError,
     InternalError,
@@ -29,6 +30,7 @@ from csvsync.errors import (
     LockedError,
     MappingError,
     NotFoundError,
+    StateError,
 )
 from csvsync.mapping.mapping import Mapping, ResolvedMapping, load_mapping, resolve
 from csvsync.models import Locale, RefTarget, SchemaField
@@ -36,6 +38,7 @@ from csvsync.options import Progress, RunOptions
 from csvsync.sheets.results import RunSummary
 from csvsync.state.cache import State
 from csvsync.state.collection import CollectionCache
+from csvsync.state.db import prepare_folder, state_failure
 from csvsync.webflow.client import (
     ClientOptions,
     ClientStats,
@@ -111,17 +114,25 @@ class Job:
         )
         self.api_base = check_api_base(options.api_base).rstrip("/")  # before locking anything
         state_path = options.resolved_state_path()
-        self.lock = _acquire_lock(state_path, self.api_base, self.mapping.collection)
         try:
-            self.state = State(state_path)
-            self.client = WebflowClient(client_options)
-        except BaseException:
-            self.lock.release()
-            raise
-        # The staged target compares with the staged items: a cache of its own.
-        self.staged = options.target == "staged"
-        suffix = "#staged" if self.staged else ""
-        self.scope = self.state.scope(self.api_base, self.mapping.collection + suffix)
+            with ExitStack() as undo:  # what is open so far is closed if a later step fails
+                self.lock = _acquire_lock(state_path, self.api_base, self.mapping.collection)
+                undo.callback(self.lock.release)
+                self.state = State(state_path)
+                undo.callback(self.state.close)
+                self.client = WebflowClient(client_options)
+                undo.callback(self.client.close)
+                # The staged target compares with the staged items: a cache of its own.
+                self.staged = options.target == "staged"
+                suffix = "#staged" if self.staged else ""
+                self.scope = self.state.scope(self.api_base, self.mapping.collection + suffix)
+                undo.pop_all()
+        except Exception as exc:
+            # Damage SQLite finds only when a part of the file is read: one line, too.
+            failure = state_failure(state_path, exc)
+            if failure is None:
+                raise
+            raise failure from None
         self.cache = CollectionCache(self.state, self.scope)
         self.collection: dict[str, Any] = {}
         self.schema: list[SchemaField] = []
@@ -136,6 +147,13 @@ class Job:
     ) -> None:
         wrote = self.client.stats.write_requests > 0
         self.close()
+        # Damage in a part of the file the open did not read shows mid-run: one line, too, and
+        # exit 4 once a write request went out (the README's table: stopped part-way).
+        failure = state_failure(self.state.path, exc)
+        if failure is not None:
+            if wrote:
+                failure.exit_code = EXIT_STOPPED
+            raise failure from None
         if exc is not None and isinstance(exc, Exception) and not isinstance(exc, CsvsyncError):
             # A bug: it still follows the exit-code table, which depends on whether anything
             # was sent. The original stays the cause (--debug prints it).
@@ -298,7 +316,8 @@ def _acquire_lock(state_path: Path, api_base: str, collection: str) -> FileLock:
     """An operating-system lock per (API base, collection), released if the process dies."""
     digest = hashlib.sha256(f"{api_base}|{collection}".encode()).hexdigest()[:16]
     path = state_path.parent / "locks" / f"{digest}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_folder(state_path)
+    prepare_folder(path)
     lock = FileLock(str(path))
     try:
         lock.acquire(timeout=0)
@@ -306,6 +325,11 @@ def _acquire_lock(state_path: Path, api_base: str, collection: str) -> FileLock:
         raise LockedError(
             f"another csvsync run holds the lock for collection {collection} at {api_base}",
             f"wait for it to finish; the lock file is {path}",
+        ) from None
+    except OSError as exc:
+        raise StateError(
+            f"the lock file {path} cannot be created ({exc.strerror or type(exc).__name__})",
+            hint="pass --state with a path in a folder you can write",
         ) from None
     return lock
 

@@ -51,6 +51,7 @@ from csvsync.sheets.results import (
     write_results,
 )
 from csvsync.state.cache import State, cell_key
+from csvsync.state.db import state_failure
 from csvsync.state.journal import (
     CREATED_MARK,
     MARKS,
@@ -217,6 +218,11 @@ def list_runs(options: RunOptions) -> list[dict[str, Any]]:
             )
             del run["scope"]
         return runs
+    except Exception as exc:
+        failure = state_failure(path, exc)
+        if failure is None:
+            raise
+        raise failure from None
     finally:
         state.close()
 

@@ -25,6 +25,8 @@ The loop's rules:
 - the retry budget (``max_retries``, ``max_retry_time`` seconds per request, or since the API last
   answered) turns a long outage into ``ServerError`` / ``RateLimitError`` so the run can stop.
 
+``check_api_base`` decides which API base URLs may carry the token at all (see its docstring).
+
 The token lives only in the Authorization header the loop hands to the transport; a ``Request``'s
 repr leaves its headers out, errors carry method and URL, never headers, and ``RequestsTransport``
 raises without the ``requests`` exception chained (it holds the prepared request).
@@ -38,6 +40,7 @@ import ipaddress
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -51,6 +54,8 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from csvsync import __version__
 from csvsync.errors import ApiError, ConfigError, ServerError
@@ -186,28 +191,122 @@ def check_options(options: ClientOptions) -> None:
 
 
 def check_api_base(api_base: str) -> str:
-    """Return ``api_base`` without a trailing slash; refuse plain http except on loopback."""
-    parts = urlsplit(api_base.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(
-            f"API base {api_base!r} is not an http(s) URL",
-            hint="use --api-base https://api.webflow.com/v2",
+    """Return ``api_base`` without a trailing slash, or refuse it with a ``ConfigError``.
+
+    The host checked is the host connected to: the URL is read by urllib3's ``parse_url``, the
+    parser requests connects with, and ``urlsplit`` must read the same scheme, host and port.
+    Two parsers that disagree are a trick, not a typo: ``http://evil:1\\@127.0.0.1/v2`` is
+    127.0.0.1 to ``urlsplit`` but requests connects to ``evil`` and sends it the token. So a base
+    is refused for anything they could read differently (a backslash, user-info, a
+    percent-encoded host, whitespace, control or non-ASCII characters), for a query or fragment
+    (the paths appended to the base would land in them), and for plain http to anything but
+    loopback (127.0.0.0/8, ::1, localhost). Messages show the URL without its user-info.
+    """
+    base = api_base.strip()
+    shown = without_userinfo(base)
+
+    def refuse(why: str, hint: str = _BASE_HINT) -> ConfigError:
+        return ConfigError(f"API base {shown!r} {why}", hint=hint)
+
+    odd = next((c for c in base if not "!" <= c <= "~"), None)  # printable ASCII only
+    if odd is not None and odd.isprintable() and not odd.isspace():
+        raise refuse(
+            "contains a non-ASCII character, which cannot be checked as a host",
+            hint="write it in ASCII: an internationalised host as xn--..., a path percent-encoded",
         )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ConfigError(
-            f"API base {api_base!r} uses plain http, which would send the token unencrypted",
+    if odd is not None:
+        raise refuse("contains whitespace or a control character")
+    if "\\" in base:
+        raise refuse("contains a backslash, which URL parsers read differently")
+    if "@" in base:
+        raise refuse(
+            "contains user-info (name:password@); csvsync never sends credentials from a URL",
+            hint="remove it; the token comes from WEBFLOW_API_TOKEN or --token-file",
+        )
+    if "?" in base or "#" in base:
+        raise refuse("has a query or fragment; an API base is scheme, host, port and path")
+    scheme, sep, rest = base.partition("://")
+    if not sep or scheme.lower() not in ("https", "http"):
+        raise refuse("is not an http(s) URL")
+    if "%" in rest.split("/", 1)[0]:
+        raise refuse("has a percent-encoded host or port, which URL parsers read differently")
+    try:
+        split = urlsplit(base)
+        connected = parse_url(base)
+        ours = (split.scheme.lower(), _host_key(split.hostname), split.port)
+    except (ValueError, LocationParseError):
+        raise refuse("has a host or port that is not valid") from None
+    theirs = (str(connected.scheme).lower(), _host_key(connected.host), connected.port)
+    if ours != theirs:
+        raise refuse("is read differently by two URL parsers")
+    host = theirs[1]
+    if not host or not (_is_ip(host) or _HOST_NAME.fullmatch(host)):
+        raise refuse("is not an http(s) URL with a host")
+    if theirs[0] == "http" and not _is_loopback(host):
+        raise refuse(
+            "uses plain http, which would send the token unencrypted",
             hint="use https, or http only for a local sandbox (127.0.0.1, localhost, ::1)",
         )
-    return api_base.strip().rstrip("/")
+    return base.rstrip("/")
+
+
+_BASE_HINT = "use --api-base https://api.webflow.com/v2"
+# A DNS name as a resolver takes it: ASCII labels of letters, digits, hyphens (and underscores).
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}\.?")
+
+
+def without_userinfo(url: str) -> str:
+    """``url`` with anything that could be user-info (``name:password@``) replaced by ``***``.
+
+    Up to the last ``@``, wherever it is: a password may hold ``/``, ``?`` or ``#``, and a URL
+    this is shown for is one being refused, so a host hidden with it is no loss.
+    """
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme, sep, _ = head.partition("://")
+    if sep and _SCHEME.fullmatch(scheme):
+        return f"{scheme}://***@{tail}"
+    return f"***@{tail}"
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+
+
+def _host_key(host: str | None) -> str:
+    """A host as both parsers can be compared on: lower case, IPv6 without brackets, canonical."""
+    host = (host or "").lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
+    """127.0.0.0/8, ::1 and ``localhost``, exactly: no IPv4-mapped forms, no ``localhost.``."""
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    if address.version == 4:
+        return address in _LOOPBACK_V4
+    return address == ipaddress.IPv6Address("::1")
+
+
+_LOOPBACK_V4 = ipaddress.IPv4Network("127.0.0.0/8")
 
 
 # -- the request loop ------------------------------------------------------------------------------
