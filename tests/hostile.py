@@ -41,6 +41,9 @@ class Case:
     also_says: tuple[str, ...] = ()  # more pieces the one stderr line must hold
     never_says: tuple[str, ...] = ()  # text no output may hold (a password in a URL)
     after: Callable[[Workspace], None] | None = None  # checks of the workspace after the run
+    # With ``subprocess``: a command the run goes through, e.g. setpriv dropping root's power
+    # to write where permissions say no (CI runs as root).
+    prefix: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return self.id
@@ -59,7 +62,7 @@ def run_case(ws: Workspace, case: Case) -> tuple[int, str, str]:
     env = {**ws.env, **{k: _fill(v, values) for k, v in case.env.items()}}
     if case.subprocess:
         proc = subprocess.run(
-            [sys.executable, "-m", "csvsync", *args],
+            [*case.prefix, sys.executable, "-m", "csvsync", *args],
             capture_output=True,
             text=True,
             env={**os.environ, **env},

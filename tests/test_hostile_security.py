@@ -9,6 +9,7 @@ Every address any case could connect to, had the check failed, is a loopback one
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 import sqlite3
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 from support import Workspace, make_workspace
 from urllib3.util import parse_url
 
-from csvsync.errors import EXIT_START, EXIT_STOPPED, ConfigError, StateError
+from csvsync.errors import EXIT_START, EXIT_STOPPED, ConfigError, InternalError, StateError
 from csvsync.ops.context import Job
 from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.options import RunOptions
@@ -49,8 +50,13 @@ def _writes_to_read_only_folders() -> bool:
         return True
 
 
-needs_permissions = pytest.mark.skipif(
-    _writes_to_read_only_folders(), reason="this user writes to read-only folders (root)"
+# Root writes where permissions say no, and CI runs as root: there the permission cases run
+# through setpriv (util-linux) with the two capabilities that let root ignore permissions
+# dropped, so they are tested, never skipped.
+AS_USER: tuple[str, ...] = (
+    ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
+    if _writes_to_read_only_folders()
+    else ()
 )
 
 
@@ -552,7 +558,7 @@ PERMISSION_CASES = [
     [
         *URL_CASES,
         *STATE_CASES,
-        *(pytest.param(c, marks=needs_permissions, id=c.id) for c in PERMISSION_CASES),
+        *(dataclasses.replace(c, subprocess=True, prefix=AS_USER) for c in PERMISSION_CASES),
     ],
     ids=str,
 )
@@ -751,7 +757,10 @@ def test_damage_met_after_a_write_request_is_one_line_with_exit_4(
 
 
 def test_an_error_of_csvsync_itself_keeps_its_traceback(ws: Workspace) -> None:
-    """Only SQLite's word on the file becomes a StateError; a wrong statement is a bug."""
+    """Only SQLite's word on the file becomes a StateError; a wrong statement is a bug: an
+    internal error (exit 2 before any write), with the SQLite error as its cause."""
     options = RunOptions(mapping=ws.mapping, api_base=ws.sb.base_url, token=DEMO_TOKEN)
-    with pytest.raises(sqlite3.OperationalError, match="no such table"), Job(options) as job:
+    with pytest.raises(InternalError, match="no such table") as bug, Job(options) as job:
         job.state.db.execute("SELECT * FROM no_such_table")
+    assert isinstance(bug.value.__cause__, sqlite3.OperationalError)
+    assert bug.value.exit_code == 2
