@@ -309,3 +309,29 @@ def test_creates_are_unpublished_and_unpublishes_published_again(ws: Workspace) 
     assert back["counts"] == {"reverted": 2}
     live = live_all(ws)
     assert (created, LOCALE_FR) in live and (unpublished, LOCALE_DE) not in live
+
+
+def test_revert_last_skips_the_runs_that_changed_nothing(ws: Workspace) -> None:
+    """Issue 13, item 6: a cron job's no-op runs are not what `revert last` means."""
+    synced = sync_edits(ws)
+    sheet = ws.write_sheet(edited(ws))
+    noop = [run_json(ws, "sync", sheet, "-m", ws.mapping) for _ in range(2)]
+    assert all(n["write_requests"] == 0 for n in noop)
+    runs = run_list(ws)
+    assert [r["run_id"] for r in runs] == [noop[1]["run_id"], noop[0]["run_id"], synced["run_id"]]
+    assert [r["changed"] for r in runs][:2] == [0, 0] and runs[2]["changed"] > 0  # fields
+    text = ws.run("revert", "--list", "-m", ws.mapping).stdout
+    assert text.count("(no change: `revert last` skips it)") == 2
+    newest = json.loads(
+        ws.run("revert", "--list", "-m", ws.mapping, "--limit", "1", "--json").stdout
+    )
+    assert [r["run_id"] for r in newest] == [noop[1]["run_id"]]
+    out = run_json(ws, "revert", "last", "-m", ws.mapping, "--dry-run")
+    assert out["reverted_run"] == synced["run_id"] and out["counts"] == {"would revert": 6 * 3}
+
+
+def run_list(ws: Workspace, *extra: str) -> list[dict[str, Any]]:
+    res = ws.run("revert", "--list", "-m", ws.mapping, "--json", *extra)
+    assert res.exit_code == 0, res.output
+    runs: list[dict[str, Any]] = json.loads(res.stdout)
+    return runs

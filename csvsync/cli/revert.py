@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 @api_options
 @click.argument("target", required=False)
 @click.option("--list", "list_runs", is_flag=True, help="List the recorded runs, newest first.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help="With --list: only the newest N runs.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop; write nothing.")
 @click.option(
     "--results",
@@ -56,6 +61,7 @@ def revert(
     api: ApiArgs,
     target: str | None,
     list_runs: bool,
+    limit: int | None,
     dry_run: bool,
     results: Path | None,
     batch_size: int,
@@ -77,7 +83,8 @@ def revert(
         with errors_to_exit():
             # --list reads the state only: no token needed.
             runs = lib.list_runs(
-                RunOptions(mapping=api.mapping, api_base=api.api_base, state_path=api.state_path)
+                RunOptions(mapping=api.mapping, api_base=api.api_base, state_path=api.state_path),
+                limit,
             )
         click.echo(json.dumps(runs) if as_json else render_runs(runs, color=color()))
         return

@@ -31,6 +31,8 @@ def render_runs(runs: list[dict[str, Any]], color: bool = False) -> str:
     rows = []
     for run in runs:
         counts = ", ".join(f"{n} {o}" for o, n in sorted(run["counts"].items())) or "-"
+        if not run.get("changed") and run["finished"]:
+            counts += " (no change: `revert last` skips it)"
         command = run["command"] + (f" of {run['reverts']}" if run.get("reverts") else "")
         finished = _time(run["finished"]) if run["finished"] else "(killed)"
         rows.append((run["run_id"], command, _time(run["started"]), finished,

@@ -196,8 +196,9 @@ class RevertResult(RunTally):
 # -- run history ---------------------------------------------------------------------------------
 
 
-def list_runs(options: RunOptions) -> list[dict[str, Any]]:
-    """The runs recorded for the mapping's (API base, collection), newest first.
+def list_runs(options: RunOptions, limit: int | None = None) -> list[dict[str, Any]]:
+    """The runs recorded for the mapping's (API base, collection), newest first (at most
+    ``limit``); ``changed`` counts what each changed (0: a run that found nothing to do).
 
     Reads the state only: no token, no network and no lock (SQLite's WAL lets it read while a
     run writes). ``finished`` is None for a run that was killed (or is still going).
@@ -209,7 +210,7 @@ def list_runs(options: RunOptions) -> list[dict[str, Any]]:
         return []
     state = State(path)
     try:
-        runs = state.list_runs(api_base, mapping.collection)
+        runs = state.list_runs(api_base, mapping.collection, limit)
         for run in runs:
             run["reverts"] = (
                 state.get_meta(run["scope"], REVERTS_META + run["run_id"])
@@ -233,7 +234,8 @@ def resolve_run(state: State, scope: int, target: str) -> dict[str, Any]:
         run_id = state.last_run_id(scope, "sync")
         if run_id is None:
             raise ConfigError(
-                f"no sync run of this collection is recorded in {state.path}",
+                "no sync run of this collection that changed something is recorded in "
+                f"{state.path}",
                 "pass a run id or a results workbook; `csvsync revert --list` shows the runs",
             )
     elif target.lower().endswith((".xlsx", ".xlsm")) or Path(target).is_file():

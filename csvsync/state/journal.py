@@ -22,6 +22,10 @@ UNPUBLISH_MARKS = frozenset({CREATED_MARK, PUBLISHED_MARK})  # reverted by unpub
 MARKS = UNPUBLISH_MARKS | {UNPUBLISHED_MARK}
 
 
+# A run's journal rows that Webflow confirmed: what the run changed (and a revert can restore).
+_CHANGED = "SELECT COUNT(*) FROM journal WHERE journal.run_id=runs.run_id AND status='confirmed'"
+
+
 class Journal(Database):
     """Runs (start, finish, history) and their journal rows."""
 
@@ -106,19 +110,25 @@ class Journal(Database):
         ).fetchone()
         return _run_dict(row) if row else None
 
-    def list_runs(self, api_base: str, collection_id: str) -> list[dict[str, Any]]:
-        """The runs of one (API base, collection), newest first; never creates the scope."""
+    def list_runs(
+        self, api_base: str, collection_id: str, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """The runs of one (API base, collection), newest first (at most ``limit``), each with
+        ``changed``: its journal rows Webflow confirmed (0: the run changed nothing). Never
+        creates the scope."""
         rows = self.db.execute(
-            f"SELECT {self._RUN_COLUMNS} FROM runs WHERE scope=(SELECT id FROM scopes "
-            "WHERE api_base=? AND collection_id=?) ORDER BY started DESC, run_id DESC",
-            (api_base.rstrip("/"), collection_id),
+            f"SELECT {self._RUN_COLUMNS}, ({_CHANGED}) FROM runs WHERE scope=(SELECT id FROM "
+            "scopes WHERE api_base=? AND collection_id=?) ORDER BY started DESC, run_id DESC "
+            "LIMIT ?",
+            (api_base.rstrip("/"), collection_id, -1 if limit is None else limit),
         ).fetchall()
-        return [_run_dict(r) for r in rows]
+        return [{**_run_dict(r[:-1]), "changed": int(r[-1])} for r in rows]
 
     def last_run_id(self, scope: int, command: str = "sync") -> str | None:
-        """The newest run of ``command`` in ``scope``."""
+        """The newest run of ``command`` in ``scope`` that changed something: a scheduled job's
+        runs that found nothing to do are not what ``revert last`` means."""
         row = self.db.execute(
-            "SELECT run_id FROM runs WHERE scope=? AND command=? "
+            f"SELECT run_id FROM runs WHERE scope=? AND command=? AND ({_CHANGED}) > 0 "
             "ORDER BY started DESC, run_id DESC LIMIT 1",
             (scope, command),
         ).fetchone()
