@@ -64,8 +64,8 @@ class RunResult(RunTally):
     created: dict[int, str] = field(default_factory=dict)  # sheet row -> new item id
     written_back: Path | None = None
     notes: list[str] = field(default_factory=list)
-    # Set when the results workbook could not be written where asked after the push: the
-    # workbook went to a fallback path instead, and the run exits 4.
+    # Set when an output could not be written where asked after the push (the results workbook,
+    # which then went to a fallback path, or the --write-back copy): the run exits 4.
     workbook_error: str | None = None
 
     @property
@@ -138,6 +138,8 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
     if options.write_results:
         # Found out now, before anything is sent: afterwards a failed workbook costs a fallback.
         check_writable(options.results or options.sheet.with_name("csvsync.results.xlsx"))
+    if options.write_back:
+        check_writable(options.sheet.with_name(f"{options.sheet.stem}.with-ids.xlsx"))
     job.event("start", run_id=run_id, command=command, sheet=str(options.sheet))
     with job.step("read_sheet"):
         sheet = read_sheet(options.sheet, sheet_options(job))
@@ -231,9 +233,17 @@ def finish(job: Job, planned: Planned, applied: Applied | None = None) -> RunRes
             result.results_path = _write_results(job, result, planned.started, applied is not None)
     if options.write_back and result.created and job.mapping.key_column:
         assert options.sheet is not None
-        result.written_back = write_back(
-            options.sheet, sheet_options(job), job.mapping.key_column, result.created
-        )
+        try:
+            result.written_back = write_back(
+                options.sheet, sheet_options(job), job.mapping.key_column, result.created
+            )
+        except (OSError, CsvsyncError) as exc:
+            # The items exist now: say so, and where their ids are (the workbook), exit 4.
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            result.workbook_error = (
+                f"the copy of the sheet with the new ids could not be written ({why}); "
+                "the new ids are in the results workbook"
+            )
     job.event(
         "end",
         run_id=result.run_id,
