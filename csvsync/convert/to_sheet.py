@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from csvsync.convert.cells import format_has_time, iso_key, number_key, typed_text, zone
+from csvsync.convert.cells import (
+    MAX_YEAR,
+    MIN_YEAR,
+    format_has_time,
+    iso_key,
+    number_key,
+    typed_text,
+    zone,
+)
 from csvsync.convert.to_api import TEXT_TYPES
 from csvsync.models import FieldOptions, RefTarget, SchemaField
 
@@ -67,9 +76,12 @@ class CellMaker:
     def _number(self, value: Any) -> Cell:
         try:
             x = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             self.problems["is not a number"] += 1
-            return str(value)
+            return typed_text(value)
+        if not math.isfinite(x):
+            self.problems["is not a finite number"] += 1
+            return typed_text(value)
         # xlsxwriter stores 16 significant digits; a float needing 17 goes out as exact text.
         if self.xlsx and math.isfinite(x) and float(f"{x:.16g}") == x:
             key = number_key(x)
@@ -105,9 +117,18 @@ class CellMaker:
             self.problems["is not an ISO 8601 date"] += 1
             return str(value)
         moment = dt.datetime.fromisoformat(iso[:-1] + "+00:00")
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            # Written as it is; reading it back is refused, as any date outside these years.
+            self.problems["is outside the years 1000-9999 that Webflow and csvsync take"] += 1
+            return iso.replace(".000Z", "Z")
         tz = zone(self.options.timezone)
-        local = moment.astimezone(tz)
         fmt = self.options.date_format
+        try:
+            local = moment.astimezone(tz)
+        except OverflowError:  # 9999-12-31 late in UTC is already the year 10000 east of it
+            if fmt:
+                self.problems[f"cannot be written with date_format {fmt!r}"] += 1
+            return iso.replace(".000Z", "Z")
         if fmt and not format_has_time(fmt):
             # Read back as a date-only cell: compared by calendar day in the field's zone.
             text = local.strftime(fmt)
@@ -220,7 +241,7 @@ def _option_names(schema: SchemaField) -> dict[str, str]:
 def _strptime(text: str, fmt: str) -> dt.datetime | None:
     try:
         return dt.datetime.strptime(text, fmt)
-    except ValueError:
+    except (ValueError, re.error):
         return None
 
 
@@ -230,7 +251,10 @@ def _reads_back(text: str, fmt: str, tz: dt.tzinfo, moment: dt.datetime) -> bool
         return False
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz, fold=0)
-    return parsed.astimezone(dt.UTC) == moment
+    try:
+        return parsed.astimezone(dt.UTC) == moment
+    except OverflowError:
+        return False
 
 
 def _typed_ok(moment: dt.datetime, tz: dt.tzinfo) -> bool:
