@@ -740,6 +740,14 @@ def test_date_extremes_next_to_each_other_in_one_column(tz: str) -> None:
     assert keys[81] is not None and keys[81].startswith("9999-12-3")
 
 
+def test_datetime_offset_with_seconds_reads_as_python_does() -> None:
+    # Berlin's local mean time as export writes it with %z; pandas drops the offset's seconds.
+    fmt = "%Y-%m-%d %H:%M:%S %z"
+    assert ok("DateTime", "1893-01-01 00:53:28 +005328", date_format=fmt)[1] == (
+        "1893-01-01T00:00:00.000Z"
+    )
+
+
 @pytest.mark.parametrize(
     ("returned", "key"),
     [
@@ -1049,3 +1057,15 @@ def test_export_of_dates_at_and_beyond_webflows_years(
         assert maker.problems, cell  # export's notes count it
         if fmt is None and not live.startswith(("1000", "9999")):
             assert "before the year 1000" in c.errors.iat[0]  # written as ISO text in UTC
+
+
+def test_export_notes_an_option_nothing_reads_back_as() -> None:
+    from csvsync.convert.to_sheet import CellMaker
+
+    # The first option's name is blank, so its id is written; but "Red" reads as the second.
+    rules = {"options": [{"name": "", "id": "Red"}, {"name": "red", "id": "r2"}, {"id": "x"}]}
+    maker = CellMaker(field("Option", **rules), FieldOptions(), xlsx=False)
+    assert maker.cell("r2") == "red" and not maker.problems
+    assert maker.cell("x") == "x" and not maker.problems
+    assert maker.cell("Red") == "Red"
+    assert maker.problems == {"has no name or id that reads back as that option": 1}

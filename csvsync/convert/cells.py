@@ -297,6 +297,7 @@ _TRAILING_OFFSET = re.compile(r":\d{2}(?:[.,]\d+)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)
 # strptime directives that carry a time of day (or a whole date-and-time, %c).
 _TIME_DIRECTIVE = re.compile(r"%[-#]?[HIMSfpXcTRrlk]")
 _OFFSET_DIRECTIVE = re.compile(r"%[-#]?[zZ]")
+_OFFSET_SECONDS = re.compile(r"[+-]\d{2}:?\d{2}:?\d{2}(?!\d)")
 
 
 def zone(name: str) -> ZoneInfo:
@@ -491,6 +492,9 @@ def parse_date_text(
         if _OFFSET_DIRECTIVE.search(date_format):
             parsed = pd.to_datetime(text, format=date_format, errors="coerce", utc=True)
             iso = _iso_ms(parsed)
+            # pandas drops the seconds of an offset such as +005328 (Berlin's local mean time,
+            # which export writes for years before 1893); Python's strptime keeps them.
+            iso[text.str.contains(_OFFSET_SECONDS).to_numpy(dtype=bool, na_value=False)] = None
         else:
             parsed = pd.to_datetime(text, format=date_format, errors="coerce")
             iso = _iso_ms(_localize(parsed, tz))

@@ -151,7 +151,12 @@ class CellMaker:
     def _option(self, value: Any) -> Cell:
         if self._option_names is None:
             self._option_names = _option_names(self.schema)
-        return self._option_names.get(str(value), str(value))
+        ident = str(value)
+        cell = self._option_names.get(ident)
+        if cell is None:
+            self.problems["has no name or id that reads back as that option"] += 1
+            return ident
+        return cell
 
     def _reference(self, value: Any) -> Cell:
         return self._ref_text(str(value))
@@ -184,6 +189,9 @@ class CellMaker:
 
     def _ref_text(self, item_id: str) -> str:
         refs, by = self.refs, self.options.by
+        if refs is None and by in ("slug", "name"):
+            # Without the target's items the reader takes ids only, and `by` refuses those.
+            self.problems[f"cannot be written by {by}: the referenced items are not loaded"] += 1
         if refs is None or by == "id":
             return item_id
         target = refs.target
@@ -223,8 +231,9 @@ _BY_TYPE = {
 
 
 def _option_names(schema: SchemaField) -> dict[str, str]:
-    """Option id -> the name to write; ids whose name reads back as another option are left out
-    (the reader takes the first option of a name, so a shared or blank name is written as the id).
+    """Option id -> the cell to write: its name, or its id when the name is blank or an earlier
+    option has it (the reader takes the first option of a name). An id that would itself read as
+    another option's name, or lose its surrounding spaces, is left out: nothing reads back as it.
     """
     choices = [o for o in schema.validations.get("options") or [] if isinstance(o, dict)]
     first: dict[str, str] = {}
@@ -233,8 +242,12 @@ def _option_names(schema: SchemaField) -> dict[str, str]:
     out = {}
     for o in choices:
         name, ident = str(o.get("name", "")).strip(), str(o.get("id", ""))
+        if ident in out:
+            continue
         if name and first.get(name.lower()) == ident:
             out[ident] = name
+        elif ident and ident == ident.strip() and first.get(ident.lower(), ident) == ident:
+            out[ident] = ident
     return out
 
 
