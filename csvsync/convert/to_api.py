@@ -376,7 +376,7 @@ _NON_FINITE_TEXT = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _OVERFLOW = "is too large for a number (beyond ±1.8e308, the largest double-precision number)"
 _NON_FINITE = "is not a finite number (Webflow takes finite numbers only)"
 _UNDERFLOW = (
-    "is too close to zero for a number: it would be sent as 0 (the smallest is 5e-324); "
+    "is too close to zero for a number: it would be sent as 0 (nonzero numbers start at 5e-324); "
     "write 0 if you mean zero"
 )
 
