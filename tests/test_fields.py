@@ -1069,3 +1069,30 @@ def test_export_notes_an_option_nothing_reads_back_as() -> None:
     assert maker.cell("x") == "x" and not maker.problems
     assert maker.cell("Red") == "Red"
     assert maker.problems == {"has no name or id that reads back as that option": 1}
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us"])
+def test_timestamps_past_9999_in_utc_are_row_errors(unit: str) -> None:
+    # pandas 2's sheet reader gives XLSX dates as Timestamps of other units than ns; their
+    # arithmetic goes past the year 9999, where Python's datetime stops.
+    cell = pd.Timestamp("9999-12-31 23:59").as_unit(unit)
+    assert "after the year 9999 in UTC" in error("DateTime", cell, timezone="America/New_York")
+    assert ok("DateTime", cell)[1] == "9999-12-31T23:59:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("cell", "tz", "iso"),
+    [
+        ("1901-01-01T00:00", "Europe/Berlin", "1900-12-31T23:00:00.000Z"),  # CET since 1893
+        ("1850-01-15T12:00", "Europe/Berlin", "1850-01-15T11:06:32.000Z"),  # LMT, to the second
+        ("1915-06-01T12:00", "Asia/Kathmandu", "1915-06-01T06:18:44.000Z"),
+        ("2040-07-01T12:00", "Europe/Berlin", "2040-07-01T10:00:00.000Z"),  # summer time past 2037
+        ("2100-07-01T12:00", "America/New_York", "2100-07-01T16:00:00.000Z"),
+    ],
+)
+def test_local_times_take_pythons_zone_rules(cell: str, tz: str, iso: str) -> None:
+    # The column-wise path localizes with the ZoneInfo: with a zone's name pandas 2 used pytz
+    # (no summer time after 2037, local mean time rounded to the minute).
+    column = [cell] * 70 + [dt.datetime.fromisoformat(cell)] * 70
+    c = conv("DateTime", column, timezone=tz)
+    assert set(c.keys) == {iso}, set(c.keys)

@@ -359,8 +359,10 @@ def _localize(naive: pd.Series, tz: str) -> pd.Series:
         naive = naive.where(safe)
     # DST: a nonexistent local time (spring gap) moves forward to the first valid instant; an
     # ambiguous one (autumn overlap) takes the first occurrence, i.e. the daylight-saving offset.
+    # A ZoneInfo, not the name: pandas 2 reads a name with pytz, whose rules stop in 2037, round
+    # local mean time to the minute and may be another tz database release than Python's.
     return naive.dt.tz_localize(
-        tz, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
+        zone(tz), ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward"
     )
 
 
@@ -383,7 +385,8 @@ def _utc_text(utc: dt.datetime) -> str:
 def _py_iso(moment: dt.datetime, tz: str) -> str | None:
     # Per-cell fallback for datetimes outside pandas' range or near the ends of Webflow's.
     utc = _utc(moment, tz)
-    if utc is None or utc.year < MIN_YEAR:
+    # A pandas Timestamp (XLSX dates on pandas 2) computes past the year 9999 where Python stops.
+    if utc is None or not MIN_YEAR <= utc.year <= MAX_YEAR:
         return None
     return _utc_text(utc)
 
@@ -449,6 +452,8 @@ def date_out_of_range(value: object, date_format: str | None, tz: str) -> str | 
         return "after the year 9999 in UTC"
     if utc.year < MIN_YEAR:
         return f"{_utc_text(utc)} in UTC, before the year 1000"
+    if utc.year > MAX_YEAR:  # a pandas Timestamp
+        return "after the year 9999 in UTC"
     return None
 
 

@@ -455,10 +455,17 @@ def _switch(
     is_text = (kinds == STR) & ~empty
     if is_text.any():
         found[is_text] = text[is_text].str.lower().map(words).to_numpy(dtype=object)
-    typed = (kinds == BOOL) | (kinds == NUM)
-    if typed.any():
-        # True == 1 and False == 0 hash alike, so numeric 1/0 (and 1.0) map too.
-        found[typed] = cells[typed].map({True: True, False: False}).to_numpy(dtype=object)
+    is_bool = kinds == BOOL
+    if is_bool.any():
+        found[is_bool] = cells[is_bool].to_numpy(dtype=bool).astype(object)
+    is_num = kinds == NUM
+    if is_num.any():
+        # A number cell holding 1 or 0 (numpy compares; Series.map would hash an int of 400
+        # digits into a float index on pandas 2 and raise OverflowError).
+        x = as_floats(cells[is_num])
+        flags = np.full(len(x), None, dtype=object)
+        flags[x == 1], flags[x == 0] = True, False
+        found[is_num] = flags
     good = ~empty & ~pd.isna(found)
     res = _Result(len(text), empty)
     flags = found[good].astype(bool)
