@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 import re
 import unicodedata
 from typing import Any
@@ -29,8 +30,9 @@ from csvsync.convert.to_api import api_key, convert_column, date_key
 from csvsync.convert.to_sheet import CellMaker, RefNames
 from csvsync.models import FieldOptions, RefTarget, SchemaField
 
+# CSVSYNC_HYPOTHESIS_EXAMPLES=500 for a deeper search than the default run's.
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=int(os.environ.get("CSVSYNC_HYPOTHESIS_EXAMPLES", "25")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -1096,3 +1096,16 @@ def test_local_times_take_pythons_zone_rules(cell: str, tz: str, iso: str) -> No
     column = [cell] * 70 + [dt.datetime.fromisoformat(cell)] * 70
     c = conv("DateTime", column, timezone=tz)
     assert set(c.keys) == {iso}, set(c.keys)
+
+
+@pytest.mark.parametrize(
+    "live",
+    ["0000-01-01T23:59:59,999Z", "0000-01-01T00:00:00Z", "10000-01-01T00:00:00Z", "-0001-01-01"],
+)
+def test_export_of_a_date_python_cannot_read_is_noted(live: str) -> None:
+    from csvsync.convert.to_sheet import CellMaker
+
+    for xlsx in (False, True):
+        maker = CellMaker(field("DateTime"), FieldOptions(), xlsx=xlsx)
+        assert maker.cell(live) == live
+        assert maker.problems == {"is not an ISO 8601 date": 1}

@@ -35,7 +35,7 @@ from csvsync.models import FieldOptions, RefTarget, SchemaField
 
 Cell = str | bool | int | float | dt.datetime | None
 
-_CANONICAL_LEN = len("2024-05-01T08:30:00.000Z")
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 # Excel's date system starts in 1900 and has a fake 1900-02-29: keep typed dates well inside.
 _EXCEL_YEARS = range(1901, 9999)
 _TRUE_WORDS = ("true", "yes", "1")
@@ -113,10 +113,10 @@ class CellMaker:
 
     def _datetime(self, value: Any) -> Cell:
         iso = iso_key(str(value))
-        if len(iso) != _CANONICAL_LEN or not iso.endswith("Z"):
+        moment = _canonical_moment(iso)
+        if moment is None:  # also "0000-01-01T23:59:59,999Z": the key of what Python cannot read
             self.problems["is not an ISO 8601 date"] += 1
             return str(value)
-        moment = dt.datetime.fromisoformat(iso[:-1] + "+00:00")
         if not MIN_YEAR <= moment.year <= MAX_YEAR:
             # Written as it is; reading it back is refused, as any date outside these years.
             self.problems["is outside the years 1000-9999 that Webflow and csvsync take"] += 1
@@ -249,6 +249,16 @@ def _option_names(schema: SchemaField) -> dict[str, str]:
         elif ident and ident == ident.strip() and first.get(ident.lower(), ident) == ident:
             out[ident] = ident
     return out
+
+
+def _canonical_moment(iso: str) -> dt.datetime | None:
+    """The instant of a key in iso_key's form, or None (another form, or a year Python lacks)."""
+    if not _CANONICAL.fullmatch(iso):
+        return None
+    try:
+        return dt.datetime.fromisoformat(iso[:-1] + "+00:00")
+    except ValueError:
+        return None
 
 
 def _strptime(text: str, fmt: str) -> dt.datetime | None:
