@@ -1109,3 +1109,17 @@ def test_export_of_a_date_python_cannot_read_is_noted(live: str) -> None:
         maker = CellMaker(field("DateTime"), FieldOptions(), xlsx=xlsx)
         assert maker.cell(live) == live
         assert maker.problems == {"is not an ISO 8601 date": 1}
+
+
+def test_option_and_reference_names_match_in_composed_form() -> None:
+    # "e" + a combining acute (as macOS may paste it) is the "é" of the option and the author.
+    rules = {"options": [{"name": "Café", "id": "o1"}, {"name": "Thé", "id": "o2"}]}
+    assert ok("Option", "CAFE\u0301", rules) == ("o1", "o1")
+    assert error("Option", "Cafe", rules).startswith("'Cafe' is not an option of Field")
+    target = RefTarget(ids=frozenset({A}), by_slug={"jose": A}, by_name={"josé garcía": A})
+    refs = {AUTHORS: target}
+    for kind, want in (("Reference", A), ("MultiReference", [A])):
+        c = conv(kind, ["Jose\u0301 Garci\u0301a"], {"collectionId": AUTHORS}, refs=refs)
+        assert c.values.iat[0] == want and c.errors.iat[0] is None
+    c = conv("Reference", ["Jose\u0301"], {"collectionId": AUTHORS}, refs=refs, by="id")
+    assert c.errors.iat[0] == "no item with id 'Jose\u0301' in the referenced collection"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -548,6 +549,14 @@ def _option(
     missing = pd.isna(found)
     if missing.any():
         found[missing] = text[missing].map(by_id).to_numpy(dtype=object)
+    found = _composed_retry(
+        text,
+        ~empty & pd.isna(found),
+        found,
+        lambda t: t.str.lower().map(
+            {unicodedata.normalize("NFC", k): v for k, v in reversed(by_name.items())}
+        ),
+    )
     good = ~empty & ~pd.isna(found)
     res = _Result(len(text), empty)
     res.ok(good, found[good])
@@ -565,6 +574,24 @@ def _option(
 
     res.fail(~empty & ~good, message, text)
     return res.build(cells.index)
+
+
+def _composed_retry(
+    text: pd.Series, missing: BoolArray, found: ObjArray, look_up: Callable[[pd.Series], pd.Series]
+) -> ObjArray:
+    """Look the missing cells up again in Unicode's composed form (NFC), when it differs.
+
+    "Cafe" + a combining accent (as macOS may paste it) and "Café" look the same and are
+    one name; the lookups compare exact text, so only the misses pay for this.
+    """
+    if not missing.any():
+        return found
+    composed = text[missing].str.normalize("NFC")
+    differs = (composed != text[missing]).to_numpy(dtype=bool)
+    if differs.any():
+        rows = np.flatnonzero(missing)[differs]
+        found[rows] = look_up(composed[differs]).to_numpy(dtype=object)
+    return found
 
 
 # --- references ----------------------------------------------------------------------------
@@ -626,6 +653,20 @@ def _resolve_distinct(
         fill(target.by_slug, lower=True)
     if by in (None, "name"):
         fill(target.by_name, lower=True)
+    if by != "id":
+
+        def composed(texts: pd.Series) -> pd.Series:
+            hits = []
+            for t in texts.tolist():  # the few misses whose composed form differs
+                hit = None
+                if by in (None, "slug"):
+                    hit = target.by_slug.get(t) or target.by_slug.get(t.lower())
+                if hit is None and by in (None, "name"):
+                    hit = target.by_name.get(t.lower())
+                hits.append(hit)
+            return pd.Series(hits, dtype=object)
+
+        found = _composed_retry(parts, pd.isna(found), found, composed)
     missing = pd.isna(found)
     found[missing] = None
     for i in np.flatnonzero(missing).tolist():
