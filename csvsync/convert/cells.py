@@ -167,13 +167,6 @@ def quote(value: object, limit: int = 60) -> str:
     return f"'{printable(text)}'"
 
 
-def has_control_chars(text: pd.Series) -> BoolArray:
-    """Cells holding a control character (C0, DEL, C1): never part of an address, URL or color."""
-    return text.str.contains("[\x00-\x1f\x7f-\x9f]", regex=True).to_numpy(
-        dtype=bool, na_value=False
-    )
-
-
 # --- numbers -------------------------------------------------------------------------------
 
 _SIGN = r"[+-]?"
@@ -290,9 +283,9 @@ _ISO = re.compile(
     r"\d{4}-\d{2}-\d{2}"
     r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?"
 )
-# An offset only ever follows a time ("2024-05-01" must not read as offset -01).
 # A year of five or more digits (ISO 8601's expanded form), refused as after 9999.
 _LONG_YEAR = re.compile(r"\+?\d{5,}-\d{2}-\d{2}(?:[Tt ].*)?")
+# An offset only ever follows a time ("2024-05-01" must not read as offset -01).
 _TRAILING_OFFSET = re.compile(r":\d{2}(?:[.,]\d+)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$")
 # strptime directives that carry a time of day (or a whole date-and-time, %c).
 _TIME_DIRECTIVE = re.compile(r"%[-#]?[HIMSfpXcTRrlk]")

@@ -379,7 +379,7 @@ def _number(
     return res.build(cells.index)
 
 
-# JSON numbers as Webflow keeps them: IEEE doubles, finite.
+# Numbers go to Webflow as JSON, which interoperates as IEEE doubles (RFC 8259, section 6).
 _NON_FINITE_TEXT = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _OVERFLOW = "is too large for a number (beyond ±1.8e308, the largest double-precision number)"
 _NON_FINITE = "is not a finite number (Webflow takes finite numbers only)"
