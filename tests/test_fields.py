@@ -229,6 +229,73 @@ def test_number_cell_in_phone_column() -> None:
     assert ok("Phone", 4930123456.0) == ("4930123456", "4930123456")
 
 
+@pytest.mark.parametrize(
+    ("kind", "cell", "shown"),
+    [
+        ("Link", "https://exa\x00mple.com/", "https://exa\\x00mple.com/"),
+        ("Link", "https://example.com/\x1b[2J", "https://example.com/\\x1b[2J"),
+        ("Link", "https://exam\u200bple.com", "https://exam\\u200bple.com"),
+        ("VideoLink", "https://youtu.be/\u202eabc", "https://youtu.be/\\u202eabc"),
+        ("Image", "https://x.com/a\x7f.png", "https://x.com/a\\x7f.png"),
+        ("Email", "ann@exa\x08mple.com", "ann@exa\\x08mple.com"),
+        ("Phone", "555\x1c0100", "555\\x1c0100"),
+        ("Color", "#fff\ufeff", "#fff\\ufeff"),
+    ],
+)
+def test_patterned_strings_refuse_control_and_invisible_characters(
+    kind: str, cell: str, shown: str
+) -> None:
+    message = error(kind, cell)
+    assert message.startswith(f"'{shown}' holds an invisible or control character (")
+    assert message.isprintable()
+
+
+@pytest.mark.parametrize(
+    ("kind", "cell", "reason"),
+    [
+        ("Email", "a@b..co", "is not an email address"),
+        ("Email", "a@.b.co", "is not an email address"),
+        ("Email", "a@b.co.", "is not an email address"),
+        ("Email", "a" * 250 + "@b.co", "is 255 characters long; the limit is 254 for an email"),
+        ("Color", "rgb(1..2, 3, 4)", "is not a color"),
+        ("Color", "rgb(1, 2, 3, 4, 5)", "is not a color"),
+        ("Color", "rgb(١, ٢, ٣)", "is not a color"),
+        (
+            "Link",
+            "https://" + "x" * 1_000_000,
+            "is 1,000,008 characters long; the limit is 1,000,000",
+        ),
+    ],
+)
+def test_patterned_strings_hostile_values(kind: str, cell: str, reason: str) -> None:
+    assert reason in error(kind, cell)
+
+
+@pytest.mark.parametrize(
+    ("kind", "cell"),
+    [
+        ("Email", "a@" + "." * 100_000 + "@"),  # took 30 s with the old email pattern
+        ("Email", "a@" + "a." * 50_000 + " "),
+        ("Color", "rgb(1" + " " * 100_000 + "x"),
+        ("Phone", "1 " * 50_000 + "a"),
+        ("Link", "http://a@" * 20_000 + " x"),
+    ],
+)
+def test_patterns_take_linear_time_on_long_cells(kind: str, cell: str) -> None:
+    import time
+
+    start = time.perf_counter()
+    error(kind, cell)
+    assert time.perf_counter() - start < 5  # quadratic patterns took 30 s and more
+
+
+def test_messages_show_unprintable_characters_as_escapes() -> None:
+    message = error("Option", "Red\u200b\x1b[31m\nx", {"options": OPTIONS})
+    assert message.startswith("'Red\\u200b\\x1b[31m x' is not an option of Field")
+    named = [{"name": "Bad\x1b]0;title\x07", "id": "o1"}]
+    assert error("Option", "x", {"options": named}).endswith("(options: Bad\\x1b]0;title\\x07)")
+
+
 # --- files -----------------------------------------------------------------------------------
 
 
@@ -308,8 +375,6 @@ def test_number_text(cell: str, decimal: str, value: float) -> None:
         ("1 234.5", "."),
         ("1.234 567", ","),
         ("12abc", "."),
-        ("nan", "."),
-        ("inf", "."),
         ("--1", "."),
         ("1,2,3", ","),
         ("€12", "."),
@@ -321,9 +386,55 @@ def test_number_text_errors(cell: str, decimal: str) -> None:
     )
 
 
-def test_number_out_of_range() -> None:
-    assert error("Number", "1e400") == "'1e400' is out of range for a number"
-    assert error("Number", float("inf")) == "'inf' is out of range for a number"
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("1e400", "'1e400' is too large for a number (beyond ±1.8e308"),
+        ("-1e400", "'-1e400' is too large for a number"),
+        ("9" * 400, "'999999999"),
+        (10**400, "'1000000000"),  # a typed int beyond the float range (library callers)
+        (float("inf"), "'inf' is not a finite number (Webflow takes finite numbers only)"),
+        (float("-inf"), "'-inf' is not a finite number"),
+        ("nan", "'nan' is not a finite number"),
+        ("inf", "'inf' is not a finite number"),
+        ("-Infinity", "'-Infinity' is not a finite number"),
+        ("1e-400", "'1e-400' is too close to zero for a number: it would be sent as 0"),
+        ("-2e-324", "'-2e-324' is too close to zero"),
+        ("0." + "0" * 400 + "1", "is too close to zero"),
+        ("١e-400", "'١e-400' is too close to zero"),
+        ("0,5e-400", "'0,5e-400' is too close to zero"),
+    ],
+)
+def test_number_out_of_range(cell: Any, message: str) -> None:
+    decimal = "," if isinstance(cell, str) and "," in cell else "."
+    assert message in error("Number", cell, decimal=decimal)
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [("0e-400", 0), ("-0", 0), ("-0.0", 0), ("٠e-400", 0), ("5e-324", 5e-324), ("1e-320", 1e-320)],
+)
+def test_number_zero_and_subnormal_are_values(cell: str, value: float) -> None:
+    got, key = ok("Number", cell)
+    assert got == value and key == api_key(field("Number"), value)
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("１２３", 123),
+        ("١٢٣", 123),
+        ("۱۲۳٫", None),
+        ("१२३", 123),
+        ("１,２３４.５", 1234.5),
+        ("-٣", -3),
+    ],
+)
+def test_number_digits_of_other_scripts(cell: str, value: float | None) -> None:
+    if value is None:  # the Arabic decimal separator is not a decimal mark
+        assert "is not a number" in error("Number", cell)
+    else:
+        assert ok("Number", cell) == (value, str(value))
 
 
 @pytest.mark.parametrize(
@@ -548,6 +659,93 @@ def test_error_messages_tell_true_from_one() -> None:
 def test_datetime_unknown_zone_is_a_mapping_error() -> None:
     with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
         conv("DateTime", ["2024-05-01"], timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize("fmt", ["%Q", "%", "%d.%m.%Y %", "%d %z %z"])
+def test_datetime_bad_date_format_is_a_mapping_error(fmt: str) -> None:
+    with pytest.raises(ValueError, match=f"date_format '{fmt}' is not a strptime pattern"):
+        conv("DateTime", ["2024-05-01"], date_format=fmt)
+
+
+RANGE = "Webflow takes dates from 1000-01-01 to 9999-12-31 (UTC)"
+BERLIN_NY = {"timezone": "America/New_York"}
+
+
+@pytest.mark.parametrize(
+    ("cell", "options", "says"),
+    [
+        ("0001-01-01", {}, f"'0001-01-01' is before the year 1000; {RANGE}"),
+        ("0999-12-31T23:59:59Z", {}, "'0999-12-31T23:59:59Z' is before the year 1000;"),
+        ("0000-01-01", {}, "'0000-01-01' is before the year 1000;"),
+        ("0001-01-01T00:00:00-01:00", {}, "is before the year 1000;"),
+        ("10000-01-01", {}, f"'10000-01-01' is after the year 9999; {RANGE}"),
+        (
+            "1000-01-01",
+            {"timezone": "Europe/Berlin"},  # local mean time, +00:53:28
+            "'1000-01-01' is 0999-12-31T23:06:32.000Z in UTC, before the year 1000;",
+        ),
+        ("9999-12-31T23:30", BERLIN_NY, "'9999-12-31T23:30' is after the year 9999 in UTC;"),
+        ("9999-12-31T23:30-01:00", {}, "is after the year 9999 in UTC;"),
+        ("01.01.0999", {"date_format": "%d.%m.%Y"}, "'01.01.0999' is before the year 1000;"),
+        ("01.01.0999 +0000", {"date_format": "%d.%m.%Y %z"}, "is before the year 1000;"),
+        ("31.12.9999 23:00 -0200", {"date_format": "%d.%m.%Y %H:%M %z"}, "after the year 9999"),
+        (dt.datetime(1, 1, 1), {}, "'0001-01-01' is before the year 1000;"),
+        (dt.date(999, 12, 31), {}, "'0999-12-31' is before the year 1000;"),
+        (dt.datetime(9999, 12, 31, 23, 59), BERLIN_NY, "after the year 9999 in UTC;"),
+        (
+            dt.datetime(9999, 12, 31, 20, tzinfo=dt.timezone(dt.timedelta(hours=-5))),
+            {},
+            "'9999-12-31T20:00:00-05:00' is after the year 9999 in UTC;",
+        ),
+    ],
+)
+def test_dates_outside_webflows_years_are_row_errors(
+    cell: Any, options: dict[str, Any], says: str
+) -> None:
+    assert says in error("DateTime", cell, **options)
+
+
+@pytest.mark.parametrize(
+    ("cell", "options", "iso"),
+    [
+        ("1000-01-01", {}, "1000-01-01T00:00:00.000Z"),
+        ("1000-01-01T00:00:00Z", {"timezone": "Europe/Berlin"}, "1000-01-01T00:00:00.000Z"),
+        ("0999-12-31T20:00-05:00", {}, "1000-01-01T01:00:00.000Z"),  # 1000 in UTC
+        ("9999-12-31T23:59:59.999999999", {}, "9999-12-31T23:59:59.999Z"),
+        ("9999-12-31", {"timezone": "Pacific/Kiritimati"}, "9999-12-30T10:00:00.000Z"),
+        ("9999-12-31T18:59", BERLIN_NY, "9999-12-31T23:59:00.000Z"),
+        ("31.12.9999", {"date_format": "%d.%m.%Y"}, "9999-12-31T00:00:00.000Z"),
+        (dt.datetime(9999, 12, 31, 23, 59, 59, 999999), {}, "9999-12-31T23:59:59.999Z"),
+        (dt.datetime(1000, 1, 1, 5), BERLIN_NY, "1000-01-01T09:56:02.000Z"),  # LMT -4:56:02
+        (dt.date(9999, 12, 31), {"timezone": "Etc/GMT+12"}, "9999-12-31T12:00:00.000Z"),
+    ],
+)
+def test_dates_at_the_ends_of_webflows_years(cell: Any, options: dict[str, Any], iso: str) -> None:
+    assert ok("DateTime", cell, **options)[1] == iso
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin", "America/New_York"])
+def test_date_extremes_next_to_each_other_in_one_column(tz: str) -> None:
+    # Once sent as "1-01-01T…" and refused by Webflow on every run, and a crash of the diff
+    # when "0001-01-01" stood next to a nanosecond date in one column.
+    cells = ["0001-01-01", "9999-12-31T23:59:59.999999999", "2024-05-01T10:00", ""] * 20
+    c = conv("DateTime", [*cells, dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31)], timezone=tz)
+    errors, keys = c.errors.tolist(), c.keys.tolist()
+    assert all("before the year 1000" in e for e in errors[0:80:4] + errors[80:81])
+    assert keys[2].startswith("2024-05-01T") and keys[3] is None
+    if tz == "America/New_York":  # 23:59:59 local is the year 10000 in UTC
+        assert all("after the year 9999 in UTC" in e for e in errors[1:80:4])
+    else:
+        assert all(k is not None and k.startswith("9999-12-3") for k in keys[1:80:4])
+    assert keys[81] is not None and keys[81].startswith("9999-12-3")
+
+
+def test_datetime_offset_with_seconds_reads_as_python_does() -> None:
+    # Berlin's local mean time as export writes it with %z; pandas drops the offset's seconds.
+    fmt = "%Y-%m-%d %H:%M:%S %z"
+    assert ok("DateTime", "1893-01-01 00:53:28 +005328", date_format=fmt)[1] == (
+        "1893-01-01T00:00:00.000Z"
+    )
 
 
 @pytest.mark.parametrize(
@@ -818,3 +1016,110 @@ def test_large_columns_convert(kind: str, make: Any, options: dict[str, Any]) ->
         assert bad.sum() == 1 and "'§bad§'" in c.errors.iat[N // 3]
     assert c.values[~bad & ~c.empty].notna().all()
     assert c.keys[~bad & ~c.empty].notna().all()
+
+
+# --- export of dates at and beyond the ends (to_sheet) -----------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+@pytest.mark.parametrize(
+    ("live", "tz", "fmt", "reads_back"),
+    [
+        ("1000-01-01T00:00:00.000Z", "UTC", None, True),
+        ("1000-01-01T00:00:00.000Z", "America/New_York", None, True),  # 0999 locally: ISO text
+        ("1000-01-01T00:00:00.000Z", "America/New_York", "%d.%m.%Y %H:%M", False),
+        ("9999-12-31T23:59:59.999Z", "Europe/Berlin", None, True),  # 10000 locally: ISO text
+        ("9999-12-31T23:59:59.999Z", "Europe/Berlin", "%d.%m.%Y", False),
+        ("9999-12-31T23:59:59.999999999Z", "UTC", "%Y-%m-%d %H:%M:%S.%f", True),
+        ("9999-12-31T12:00:00Z", "Pacific/Kiritimati", "%d.%m.%Y", False),  # 01.01.10000
+        ("0001-01-01T00:00:00.000Z", "America/New_York", None, False),
+        ("0001-01-01T00:00:00Z", "UTC", "%d.%m.%Y", False),
+        ("0999-12-31T23:59:59.999Z", "UTC", None, False),
+    ],
+)
+def test_export_of_dates_at_and_beyond_webflows_years(
+    tmp_path: Any, suffix: str, live: str, tz: str, fmt: str | None, reads_back: bool
+) -> None:
+    from csvsync.convert.to_sheet import CellMaker
+    from csvsync.sheets.read import read_sheet
+    from csvsync.sheets.write import write_table
+
+    f, options = field("DateTime"), FieldOptions(timezone=tz, date_format=fmt)
+    maker = CellMaker(f, options, xlsx=suffix == "xlsx")
+    cell = maker.cell(live)  # never raises
+    path = tmp_path / f"t.{suffix}"
+    write_table(path, ["D"], [[cell]], "Items")
+    c = convert_column(f, options, read_sheet(path).frame["D"], {})
+    if reads_back:
+        assert not maker.problems and c.errors.iat[0] is None, (cell, c.errors.iat[0])
+        assert c.keys.iat[0] == api_key(f, live)
+    else:
+        assert maker.problems, cell  # export's notes count it
+        if fmt is None and not live.startswith(("1000", "9999")):
+            assert "before the year 1000" in c.errors.iat[0]  # written as ISO text in UTC
+
+
+def test_export_notes_an_option_nothing_reads_back_as() -> None:
+    from csvsync.convert.to_sheet import CellMaker
+
+    # The first option's name is blank, so its id is written; but "Red" reads as the second.
+    rules = {"options": [{"name": "", "id": "Red"}, {"name": "red", "id": "r2"}, {"id": "x"}]}
+    maker = CellMaker(field("Option", **rules), FieldOptions(), xlsx=False)
+    assert maker.cell("r2") == "red" and not maker.problems
+    assert maker.cell("x") == "x" and not maker.problems
+    assert maker.cell("Red") == "Red"
+    assert maker.problems == {"has no name or id that reads back as that option": 1}
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us"])
+def test_timestamps_past_9999_in_utc_are_row_errors(unit: str) -> None:
+    # pandas 2's sheet reader gives XLSX dates as Timestamps of other units than ns; their
+    # arithmetic goes past the year 9999, where Python's datetime stops.
+    cell = pd.Timestamp("9999-12-31 23:59").as_unit(unit)
+    assert "after the year 9999 in UTC" in error("DateTime", cell, timezone="America/New_York")
+    assert ok("DateTime", cell)[1] == "9999-12-31T23:59:00.000Z"
+
+
+@pytest.mark.parametrize(
+    ("cell", "tz", "iso"),
+    [
+        ("1901-01-01T00:00", "Europe/Berlin", "1900-12-31T23:00:00.000Z"),  # CET since 1893
+        ("1850-01-15T12:00", "Europe/Berlin", "1850-01-15T11:06:32.000Z"),  # LMT, to the second
+        ("1915-06-01T12:00", "Asia/Kathmandu", "1915-06-01T06:18:44.000Z"),
+        ("2040-07-01T12:00", "Europe/Berlin", "2040-07-01T10:00:00.000Z"),  # summer time past 2037
+        ("2100-07-01T12:00", "America/New_York", "2100-07-01T16:00:00.000Z"),
+    ],
+)
+def test_local_times_take_pythons_zone_rules(cell: str, tz: str, iso: str) -> None:
+    # The column-wise path localizes with the ZoneInfo: with a zone's name pandas 2 used pytz
+    # (no summer time after 2037, local mean time rounded to the minute).
+    column = [cell] * 70 + [dt.datetime.fromisoformat(cell)] * 70
+    c = conv("DateTime", column, timezone=tz)
+    assert set(c.keys) == {iso}, set(c.keys)
+
+
+@pytest.mark.parametrize(
+    "live",
+    ["0000-01-01T23:59:59,999Z", "0000-01-01T00:00:00Z", "10000-01-01T00:00:00Z", "-0001-01-01"],
+)
+def test_export_of_a_date_python_cannot_read_is_noted(live: str) -> None:
+    from csvsync.convert.to_sheet import CellMaker
+
+    for xlsx in (False, True):
+        maker = CellMaker(field("DateTime"), FieldOptions(), xlsx=xlsx)
+        assert maker.cell(live) == live
+        assert maker.problems == {"is not an ISO 8601 date": 1}
+
+
+def test_option_and_reference_names_match_in_composed_form() -> None:
+    # "e" + a combining acute (as macOS may paste it) is the "é" of the option and the author.
+    rules = {"options": [{"name": "Café", "id": "o1"}, {"name": "Thé", "id": "o2"}]}
+    assert ok("Option", "CAFE\u0301", rules) == ("o1", "o1")
+    assert error("Option", "Cafe", rules).startswith("'Cafe' is not an option of Field")
+    target = RefTarget(ids=frozenset({A}), by_slug={"jose": A}, by_name={"josé garcía": A})
+    refs = {AUTHORS: target}
+    for kind, want in (("Reference", A), ("MultiReference", [A])):
+        c = conv(kind, ["Jose\u0301 Garci\u0301a"], {"collectionId": AUTHORS}, refs=refs)
+        assert c.values.iat[0] == want and c.errors.iat[0] is None
+    c = conv("Reference", ["Jose\u0301"], {"collectionId": AUTHORS}, refs=refs, by="id")
+    assert c.errors.iat[0] == "no item with id 'Jose\u0301' in the referenced collection"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ import pandas as pd
 from csvsync.convert.cells import (
     BOOL,
     DATE,
+    DATE_RANGE,
     DATETIME,
     EMPTY,
     NUM,
@@ -33,19 +35,26 @@ from csvsync.convert.cells import (
     TIME,
     BoolArray,
     ObjArray,
+    as_floats,
     as_object,
+    check_date_format,
     classify,
     date_key,
+    date_out_of_range,
+    escaped,
     format_has_time,
     iso_key,
     number_key,
     number_values,
     parse_date_text,
     parse_number_text,
+    printable,
     quote,
     text_column,
+    to_float,
     typed_dates,
     typed_text,
+    underflows,
     zone,
 )
 from csvsync.models import FIELD_TYPES, FILE_TYPES, FieldOptions, RefTarget, SchemaField
@@ -196,16 +205,36 @@ def _text(
 
 # --- pattern-checked strings -----------------------------------------------------------------
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_PHONE = re.compile(r"\+?[\d\s+\-().]+?(?:\s*(?:ext\.?|x)\s*\d+)?", re.IGNORECASE)
-_URL = r"https?://[^\s/?#@]+(?:@[^\s/?#@]+)?(?:[/?#]\S*)?"
-_LINK = re.compile(rf"{_URL}|mailto:\S+|tel:\S+", re.IGNORECASE)
-_HTTP_URL = re.compile(_URL, re.IGNORECASE)
-_COLOR = re.compile(
+# Never part of an address, a URL or a color: control characters (tabs and line breaks too),
+# and the invisible ones (zero-width, bidirectional overrides) that make a link read as another.
+_HIDDEN_CHARS = "\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff"
+_HIDDEN = re.compile(f"[{_HIDDEN_CHARS}]")
+_SPACES = " \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"  # the spaces that are none of those
+_EMAIL_MAX = 254  # RFC 5321: the longest address a mail server takes
+
+
+def _pattern(body: str, limit: int = MAX_TEXT_LENGTH) -> re.Pattern[str]:
+    # The length limit as a lookahead: one pass in C, not another pass of pandas per cell.
+    return re.compile(rf"(?=.{{1,{limit}}}\Z)(?:{body})", re.IGNORECASE | re.DOTALL)
+
+
+# Every pattern runs in linear time and refuses the hidden characters itself (one fullmatch per
+# cell on the common path): a cell may hold a million characters, and an ambiguous pattern (the
+# old email one on "x@" and 20,000 dots) took seconds per cell.
+_EMAIL = _pattern(
+    rf"[^@\s{_HIDDEN_CHARS}]+@[^@\s.{_HIDDEN_CHARS}]+(?:\.[^@\s.{_HIDDEN_CHARS}]+)+", _EMAIL_MAX
+)
+_PHONE = _pattern(rf"\+?[\d{_SPACES}+\-().]+?(?:[{_SPACES}]*(?:ext\.?|x)[{_SPACES}]*\d+)?")
+_VISIBLE = rf"[^\s{_HIDDEN_CHARS}]"
+_URL = rf"https?://[^\s/?#@{_HIDDEN_CHARS}]+(?:@[^\s/?#@{_HIDDEN_CHARS}]+)?(?:[/?#]{_VISIBLE}*)?"
+_LINK = _pattern(rf"{_URL}|mailto:{_VISIBLE}+|tel:{_VISIBLE}+")
+_HTTP_URL = _pattern(_URL)
+_CSS_NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?(?:%|deg|rad|grad|turn)?"
+_CSS_GAP = rf"[{_SPACES}]*[,/][{_SPACES}]*|[{_SPACES}]+"
+_COLOR = _pattern(
     r"#(?:[0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})"
-    r"|(?:rgba?|hsla?)\(\s*[-+0-9.%]+(?:deg|rad|grad|turn)?"
-    r"(?:\s*[,\s/]\s*[-+0-9.%]+(?:deg|rad|grad|turn)?){2,3}\s*\)",
-    re.IGNORECASE,
+    rf"|(?:rgba?|hsla?)\([{_SPACES}]*{_CSS_NUMBER}(?:(?:{_CSS_GAP}){_CSS_NUMBER}){{2,3}}"
+    rf"[{_SPACES}]*\)"
 )
 # CSS Color Module Level 4 named colors.
 CSS_COLOR_NAMES = frozenset(
@@ -243,6 +272,17 @@ _PATTERN_RULES: dict[str, tuple[re.Pattern[str], str]] = {
 }
 
 
+_WHAT = {
+    "Email": "email address",
+    "Phone": "phone number",
+    "Link": "link",
+    "VideoLink": "video link",
+    "Color": "color",
+    "Image": "URL",
+    "File": "URL",
+}
+
+
 def _matches(field_type: str, text: pd.Series) -> BoolArray:
     pattern = _PATTERN_RULES[field_type][0]
     good = text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False, copy=True)
@@ -251,6 +291,23 @@ def _matches(field_type: str, text: pd.Series) -> BoolArray:
     elif field_type == "Phone":
         good &= (text.str.count(r"\d") >= 3).to_numpy(dtype=bool)
     return good
+
+
+def _pattern_error(field_type: str, value: str) -> str:
+    """Why a stripped text cell failed ``_matches``: per failing cell, for its message."""
+    what = _WHAT[field_type]
+    limit = _EMAIL_MAX if field_type == "Email" else MAX_TEXT_LENGTH
+    if len(value) > limit:
+        why = " for an email address (RFC 5321)" if field_type == "Email" else ""
+        return f"{quote(value)} is {len(value):,} characters long; the limit is {limit:,}{why}"
+    hidden = _HIDDEN.search(value)
+    if hidden is not None:
+        return (
+            f"{quote(value)} holds an invisible or control character "
+            f"({escaped(hidden.group())}), which no {what} "
+            "may contain: delete it"
+        )
+    return f"{quote(value)} {_PATTERN_RULES[field_type][1]}"
 
 
 def _patterned(
@@ -268,8 +325,7 @@ def _patterned(
         res.ok(good, [{"url": url} for url in strings], strings)
     else:
         res.ok(good, strings)
-    reason = _PATTERN_RULES[field.type][1]
-    res.fail(~empty & ~good, lambda v: f"{quote(v)} {reason}", text)
+    res.fail(~empty & ~good, lambda v: _pattern_error(field.type, v), text)
     return res.build(cells.index)
 
 
@@ -296,13 +352,9 @@ def _number(
         shaped[is_text] = ok
     is_num = kinds == NUM
     if is_num.any():
-        x[is_num] = cells[is_num].to_numpy(dtype=float)
+        x[is_num] = as_floats(cells[is_num])
         shaped |= is_num
-    res.fail(
-        is_text & ~shaped,
-        lambda v: f"{quote(v)} is not a number (decimal mark '{options.decimal}')",
-        text,
-    )
+    res.fail(is_text & ~shaped, _not_a_number(options.decimal), text)
     res.fail(kinds == BOOL, lambda v: f"{quote(v)} is a true/false cell, not a number", cells)
     res.fail(
         ~empty & ~is_text & ~is_num & (kinds != BOOL),
@@ -311,13 +363,45 @@ def _number(
     )
     with np.errstate(invalid="ignore"):
         bad = shaped & ~np.isfinite(x)
-    res.fail(bad, lambda v: f"{quote(v)} is out of range for a number", shown)
+    res.fail(bad, _out_of_range, shown)
+    if is_text.any():
+        # "1e-400" reads as 0.0: a float cannot hold it, and 0 is not what the cell says.
+        tiny = np.zeros(n, dtype=bool)
+        tiny[is_text] = underflows(text[is_text], x[is_text])
+        tiny &= shaped & ~bad
+        res.fail(tiny, _suffix(_UNDERFLOW), shown)
+        bad |= tiny
     good = shaped & ~bad
     good &= _number_rules(field, x, good, res, shown)
     if good.any():
         values, keys = number_values(x[good])
         res.ok(good, values, keys)
     return res.build(cells.index)
+
+
+# Numbers go to Webflow as JSON, which interoperates as IEEE doubles (RFC 8259, section 6).
+_NON_FINITE_TEXT = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+_OVERFLOW = "is too large for a number (beyond ±1.8e308, the largest double-precision number)"
+_NON_FINITE = "is not a finite number (Webflow takes finite numbers only)"
+_UNDERFLOW = (
+    "is too close to zero for a number: it would be sent as 0 (nonzero numbers start at 5e-324); "
+    "write 0 if you mean zero"
+)
+
+
+def _not_a_number(decimal: str) -> Callable[[Any], str]:
+    def message(value: Any) -> str:
+        if _NON_FINITE_TEXT.fullmatch(str(value)):
+            return f"{quote(value)} {_NON_FINITE}"
+        return f"{quote(value)} is not a number (decimal mark '{decimal}')"
+
+    return message
+
+
+def _out_of_range(value: Any) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{quote(value)} {_NON_FINITE}"  # a typed inf: no text could overflow to it
+    return f"{quote(value)} {_OVERFLOW}"
 
 
 def _number_rules(
@@ -372,10 +456,17 @@ def _switch(
     is_text = (kinds == STR) & ~empty
     if is_text.any():
         found[is_text] = text[is_text].str.lower().map(words).to_numpy(dtype=object)
-    typed = (kinds == BOOL) | (kinds == NUM)
-    if typed.any():
-        # True == 1 and False == 0 hash alike, so numeric 1/0 (and 1.0) map too.
-        found[typed] = cells[typed].map({True: True, False: False}).to_numpy(dtype=object)
+    is_bool = kinds == BOOL
+    if is_bool.any():
+        found[is_bool] = cells[is_bool].to_numpy(dtype=bool).astype(object)
+    is_num = kinds == NUM
+    if is_num.any():
+        # A number cell holding 1 or 0 (numpy compares; Series.map would hash an int of 400
+        # digits into a float index on pandas 2 and raise OverflowError).
+        x = as_floats(cells[is_num])
+        flags = np.full(len(x), None, dtype=object)
+        flags[x == 1], flags[x == 0] = True, False
+        found[is_num] = flags
     good = ~empty & ~pd.isna(found)
     res = _Result(len(text), empty)
     flags = found[good].astype(bool)
@@ -403,6 +494,8 @@ def _datetime(
 ) -> Converted:
     tz = options.timezone or "UTC"
     zone(tz)  # an unknown zone is a mapping error: raise before touching any row
+    if options.date_format:
+        check_date_format(options.date_format)  # so is a pattern strptime refuses
     text, empty = _stripped(cells, kinds, typed_as_text=False)
     n = len(text)
     iso = np.full(n, None, dtype=object)
@@ -423,12 +516,15 @@ def _datetime(
             expected += ", a date"
     else:
         expected = "expected ISO 8601, e.g. 2024-05-01 or 2024-05-01T10:30:00+02:00"
+
+    def message(value: Any) -> str:
+        outside = date_out_of_range(value, options.date_format, tz)
+        if outside is not None:
+            return f"{quote(value)} is {outside}; {DATE_RANGE}"
+        return f"{quote(value)} is not a valid date ({expected})"
+
     res.fail(kinds == TIME, lambda v: f"{quote(v)} is a time without a date", cells)
-    res.fail(
-        ~empty & ~good & (kinds != TIME),
-        lambda v: f"{quote(v)} is not a valid date ({expected})",
-        _shown(cells, text, kinds),
-    )
+    res.fail(~empty & ~good & (kinds != TIME), message, _shown(cells, text, kinds))
     date_only &= good
     return res.build(cells.index, date_only)
 
@@ -453,20 +549,49 @@ def _option(
     missing = pd.isna(found)
     if missing.any():
         found[missing] = text[missing].map(by_id).to_numpy(dtype=object)
+    found = _composed_retry(
+        text,
+        ~empty & pd.isna(found),
+        found,
+        lambda t: t.str.lower().map(
+            {unicodedata.normalize("NFC", k): v for k, v in reversed(by_name.items())}
+        ),
+    )
     good = ~empty & ~pd.isna(found)
     res = _Result(len(text), empty)
     res.ok(good, found[good])
     names = [str(o.get("name", "")) for o in choices]
-    listed = ", ".join(names[:5]) + (f", … ({len(names)} in all)" if len(names) > 5 else "")
+    listed = ", ".join(printable(n[:60]) for n in names[:5]) + (
+        f", … ({len(names)} in all)" if len(names) > 5 else ""
+    )
     lowered = {name.lower(): name for name in names}
+    label = printable(field.display_name)
 
     def message(value: Any) -> str:
-        close = difflib.get_close_matches(str(value).lower(), list(lowered), n=1)
-        hint = f"; did you mean '{lowered[close[0]]}'?" if close else ""
-        return f"{quote(value)} is not an option of {field.display_name}{hint} (options: {listed})"
+        close = difflib.get_close_matches(str(value).lower()[:200], list(lowered), n=1)
+        hint = f"; did you mean {quote(lowered[close[0]])}?" if close else ""
+        return f"{quote(value)} is not an option of {label}{hint} (options: {listed})"
 
     res.fail(~empty & ~good, message, text)
     return res.build(cells.index)
+
+
+def _composed_retry(
+    text: pd.Series, missing: BoolArray, found: ObjArray, look_up: Callable[[pd.Series], pd.Series]
+) -> ObjArray:
+    """Look the missing cells up again in Unicode's composed form (NFC), when it differs.
+
+    "Cafe" + a combining accent (as macOS may paste it) and "Café" look the same and are
+    one name; the lookups compare exact text, so only the misses pay for this.
+    """
+    if not missing.any():
+        return found
+    composed = text[missing].str.normalize("NFC")
+    differs = (composed != text[missing]).to_numpy(dtype=bool)
+    if differs.any():
+        rows = np.flatnonzero(missing)[differs]
+        found[rows] = look_up(composed[differs]).to_numpy(dtype=object)
+    return found
 
 
 # --- references ----------------------------------------------------------------------------
@@ -528,6 +653,20 @@ def _resolve_distinct(
         fill(target.by_slug, lower=True)
     if by in (None, "name"):
         fill(target.by_name, lower=True)
+    if by != "id":
+
+        def composed(texts: pd.Series) -> pd.Series:
+            hits = []
+            for t in texts.tolist():  # the few misses whose composed form differs
+                hit = None
+                if by in (None, "slug"):
+                    hit = target.by_slug.get(t) or target.by_slug.get(t.lower())
+                if hit is None and by in (None, "name"):
+                    hit = target.by_name.get(t.lower())
+                hits.append(hit)
+            return pd.Series(hits, dtype=object)
+
+        found = _composed_retry(parts, pd.isna(found), found, composed)
     missing = pd.isna(found)
     found[missing] = None
     for i in np.flatnonzero(missing).tolist():
@@ -619,10 +758,9 @@ def _multi(
     else:
         good = _matches("Image", parts)
         items = parts.to_numpy(dtype=object)
-        reason = _PATTERN_RULES["Image"][1]
         errors = np.full(len(parts), None, dtype=object)
         for i in np.flatnonzero(~good).tolist():
-            errors[i] = f"{quote(parts.iat[i])} {reason}"
+            errors[i] = _pattern_error("Image", parts.iat[i])
     failed = ~pd.isna(errors)
     keep = np.ones(len(parts), dtype=bool)
     if failed.any():
@@ -735,7 +873,7 @@ def api_key(field: SchemaField, value: Any) -> str:
         return "true" if value else "false"
     if kind == "Number":
         if isinstance(value, int | float):
-            return number_key(float(value))
+            return number_key(to_float(value))
         try:
             return number_key(float(str(value).strip()))
         except ValueError:

@@ -15,18 +15,27 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from csvsync.convert.cells import format_has_time, iso_key, number_key, typed_text, zone
+from csvsync.convert.cells import (
+    MAX_YEAR,
+    MIN_YEAR,
+    format_has_time,
+    iso_key,
+    number_key,
+    typed_text,
+    zone,
+)
 from csvsync.convert.to_api import TEXT_TYPES
 from csvsync.models import FieldOptions, RefTarget, SchemaField
 
 Cell = str | bool | int | float | dt.datetime | None
 
-_CANONICAL_LEN = len("2024-05-01T08:30:00.000Z")
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
 # Excel's date system starts in 1900 and has a fake 1900-02-29: keep typed dates well inside.
 _EXCEL_YEARS = range(1901, 9999)
 _TRUE_WORDS = ("true", "yes", "1")
@@ -67,9 +76,12 @@ class CellMaker:
     def _number(self, value: Any) -> Cell:
         try:
             x = float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             self.problems["is not a number"] += 1
-            return str(value)
+            return typed_text(value)
+        if not math.isfinite(x):
+            self.problems["is not a finite number"] += 1
+            return typed_text(value)
         # xlsxwriter stores 16 significant digits; a float needing 17 goes out as exact text.
         if self.xlsx and math.isfinite(x) and float(f"{x:.16g}") == x:
             key = number_key(x)
@@ -101,13 +113,22 @@ class CellMaker:
 
     def _datetime(self, value: Any) -> Cell:
         iso = iso_key(str(value))
-        if len(iso) != _CANONICAL_LEN or not iso.endswith("Z"):
+        moment = _canonical_moment(iso)
+        if moment is None:  # also "0000-01-01T23:59:59,999Z": the key of what Python cannot read
             self.problems["is not an ISO 8601 date"] += 1
             return str(value)
-        moment = dt.datetime.fromisoformat(iso[:-1] + "+00:00")
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            # Written as it is; reading it back is refused, as any date outside these years.
+            self.problems["is outside the years 1000-9999 that Webflow and csvsync take"] += 1
+            return iso.replace(".000Z", "Z")
         tz = zone(self.options.timezone)
-        local = moment.astimezone(tz)
         fmt = self.options.date_format
+        try:
+            local = moment.astimezone(tz)
+        except OverflowError:  # 9999-12-31 late in UTC is already the year 10000 east of it
+            if fmt:
+                self.problems[f"cannot be written with date_format {fmt!r}"] += 1
+            return iso.replace(".000Z", "Z")
         if fmt and not format_has_time(fmt):
             # Read back as a date-only cell: compared by calendar day in the field's zone.
             text = local.strftime(fmt)
@@ -130,7 +151,12 @@ class CellMaker:
     def _option(self, value: Any) -> Cell:
         if self._option_names is None:
             self._option_names = _option_names(self.schema)
-        return self._option_names.get(str(value), str(value))
+        ident = str(value)
+        cell = self._option_names.get(ident)
+        if cell is None:
+            self.problems["has no name or id that reads back as that option"] += 1
+            return ident
+        return cell
 
     def _reference(self, value: Any) -> Cell:
         return self._ref_text(str(value))
@@ -163,6 +189,9 @@ class CellMaker:
 
     def _ref_text(self, item_id: str) -> str:
         refs, by = self.refs, self.options.by
+        if refs is None and by in ("slug", "name"):
+            # Without the target's items the reader takes ids only, and `by` refuses those.
+            self.problems[f"cannot be written by {by}: the referenced items are not loaded"] += 1
         if refs is None or by == "id":
             return item_id
         target = refs.target
@@ -202,8 +231,9 @@ _BY_TYPE = {
 
 
 def _option_names(schema: SchemaField) -> dict[str, str]:
-    """Option id -> the name to write; ids whose name reads back as another option are left out
-    (the reader takes the first option of a name, so a shared or blank name is written as the id).
+    """Option id -> the cell to write: its name, or its id when the name is blank or an earlier
+    option has it (the reader takes the first option of a name). An id that would itself read as
+    another option's name, or lose its surrounding spaces, is left out: nothing reads back as it.
     """
     choices = [o for o in schema.validations.get("options") or [] if isinstance(o, dict)]
     first: dict[str, str] = {}
@@ -212,15 +242,29 @@ def _option_names(schema: SchemaField) -> dict[str, str]:
     out = {}
     for o in choices:
         name, ident = str(o.get("name", "")).strip(), str(o.get("id", ""))
+        if ident in out:
+            continue
         if name and first.get(name.lower()) == ident:
             out[ident] = name
+        elif ident and ident == ident.strip() and first.get(ident.lower(), ident) == ident:
+            out[ident] = ident
     return out
+
+
+def _canonical_moment(iso: str) -> dt.datetime | None:
+    """The instant of a key in iso_key's form, or None (another form, or a year Python lacks)."""
+    if not _CANONICAL.fullmatch(iso):
+        return None
+    try:
+        return dt.datetime.fromisoformat(iso[:-1] + "+00:00")
+    except ValueError:
+        return None
 
 
 def _strptime(text: str, fmt: str) -> dt.datetime | None:
     try:
         return dt.datetime.strptime(text, fmt)
-    except ValueError:
+    except (ValueError, re.error):
         return None
 
 
@@ -230,7 +274,10 @@ def _reads_back(text: str, fmt: str, tz: dt.tzinfo, moment: dt.datetime) -> bool
         return False
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz, fold=0)
-    return parsed.astimezone(dt.UTC) == moment
+    try:
+        return parsed.astimezone(dt.UTC) == moment
+    except OverflowError:
+        return False
 
 
 def _typed_ok(moment: dt.datetime, tz: dt.tzinfo) -> bool:
