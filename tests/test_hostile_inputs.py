@@ -140,7 +140,7 @@ CASES = [
             "  launch-date: {column: Launch date, date_format: '%Q %d'}\n"
         ),
         2,
-        "date_format '%Q %d'",
+        "date_format '%Q %d' is not a strptime pattern",
     ),
     Case("YAML alias bomb", PLAN, mapping(ALIAS_BOMB), 2, "expand this mapping past 100,000"),
     Case("101 YAML aliases", PLAN, mapping(MANY_ALIASES), 2, "more than 100 YAML aliases"),

@@ -12,11 +12,11 @@ import re
 import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from csvsync.convert.cells import check_date_format
 from csvsync.convert.to_api import check_mappable
 from csvsync.errors import MappingError
 from csvsync.mapping.yamlload import LineDict, load_yaml
@@ -218,17 +218,15 @@ def _timezone(path: Path, line: int, name: str) -> str:
 
 
 def _date_format(path: Path, line: int, raw: LineDict) -> str | None:
-    """A strptime format that can read back a date it wrote: a bad directive (``%Q``) is
-    refused here, once, not on every cell."""
+    """A strptime format: a bad directive (``%Q``) or a repeated one is refused here, once,
+    with the mapping's line, not on every cell (``convert.cells.check_date_format`` decides)."""
     fmt = _str(path, raw, "date_format")
     if fmt is None:
         return None
-    hint = 'use strptime directives, e.g. "%d.%m.%Y" or "%m/%d/%Y %H:%M"'
-    sample = datetime(2024, 11, 28, 13, 45, 30)
     try:
-        datetime.strptime(sample.strftime(fmt), fmt)
+        check_date_format(fmt)
     except ValueError as exc:
-        raise _err(path, line, f"date_format '{fmt}': {exc}", hint) from None
+        raise _err(path, line, str(exc)) from None
     return fmt
 
 
