@@ -32,6 +32,7 @@ import csv
 import io
 import sys
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,13 +45,8 @@ from python_calamine import CalamineError
 
 from csvsync.errors import SheetError
 from csvsync.options import SheetOptions, XlsxLimits
-from csvsync.sheets.xlsxguard import (
-    SheetScan,
-    check_xlsx_safe,
-    column_letters,
-    scan_sheet,
-    worksheet_part,
-)
+from csvsync.sheets.xlsxguard import SheetScan, check_xlsx_safe, column_letters, scan_sheet
+from csvsync.sheets.xlsxparts import Package
 
 __all__ = [
     "Sheet",
@@ -493,16 +489,19 @@ def _unescape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_xlsx(path: Path, options: SheetOptions) -> tuple[pd.DataFrame, np.ndarray | None]:
+    # The container and the shared strings table are checked before calamine opens the file
+    # (opening reads that table), the sheet before calamine builds its grid.
     check_xlsx_safe(path, options.limits)
     try:
         with pd.ExcelFile(path, engine="calamine") as book:
             name = _pick_sheet(path, [str(n) for n in book.sheet_names], options.sheet_name)
-            # Scan before calamine builds the grid: that is where a sparse sheet exhausts memory.
             scan = _scan(path, name, options.limits)
             grid = pd.read_excel(book, sheet_name=name, header=None, dtype=object, na_filter=False)
     except SheetError:
         raise
-    except (CalamineError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise _fail(path, f"is damaged ({_one_line(exc)})", "save it again from Excel") from None
+    except (CalamineError, OSError, ValueError, KeyError) as exc:
         raise _fail(
             path,
             f"cannot be read as XLSX ({type(exc).__name__}: {_one_line(exc)})",
@@ -527,8 +526,9 @@ def _pick_sheet(path: Path, names: list[str], wanted: str | None) -> str:
 
 
 def _scan(path: Path, name: str, limits: XlsxLimits) -> SheetScan:
+    # The part calamine will read for this sheet, found as calamine finds it.
     with zipfile.ZipFile(path) as archive:
-        xml = archive.read(worksheet_part(archive, name))
+        xml = Package(path, archive).sheet_xml(name)
     return scan_sheet(path, xml, name, limits)
 
 
