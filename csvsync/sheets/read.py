@@ -381,31 +381,70 @@ def csv_records(path: Path, options: SheetOptions = SheetOptions()) -> tuple[lis
     return _parse_csv(path, text, delimiter), delimiter
 
 
+_ENCODING_HINT = "use e.g. utf-8, latin-1, cp1252, utf-16"
+
+
 def _codec(path: Path, head: bytes, encoding: str | None) -> tuple[str, int]:
     """The codec to read with and the length of a UTF-8 BOM to skip; ``head`` starts the file."""
+    wide = _wide_encoding(head)
     if encoding is None:
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head[:4096]:
-            raise _fail(path, "looks like UTF-16, not UTF-8", "pass --encoding utf-16")
+        if wide:
+            raise _fail(path, f"looks like {wide}, not UTF-8", f"pass --encoding {wide.lower()}")
         codec = "utf-8"
     else:
         try:
-            codec = codecs.lookup(encoding).name
+            info = codecs.lookup(encoding)
         except LookupError:
             raise _fail(
-                path, f"unknown encoding {encoding!r}", "use e.g. utf-8, latin-1, cp1252, utf-16"
+                path, f"unknown encoding {encoding!r} given to --encoding", _ENCODING_HINT
             ) from None
+        # rot13, hex, base64, zlib...: codecs.lookup knows them, but they turn bytes into bytes
+        # or str into str, not bytes into text.
+        if not getattr(info, "_is_text_encoding", True):
+            raise _fail(
+                path,
+                f"encoding {encoding!r} given to --encoding is not a text encoding",
+                _ENCODING_HINT,
+            )
+        codec = info.name
+        if wide and not codec.startswith(("utf-16", "utf-32", "utf_16", "utf_32")):
+            raise _fail(path, f"looks like {wide}, not {codec}", f"pass --encoding {wide.lower()}")
     # Strip a UTF-8 BOM ourselves, so error offsets stay offsets into the file.
     skip = len(codecs.BOM_UTF8) if codec == "utf-8" and head.startswith(codecs.BOM_UTF8) else 0
     return codec, skip
 
 
+def _wide_encoding(head: bytes) -> str | None:
+    """The wide Unicode encoding the file's first bytes show, "UTF-16" or "UTF-32": a BOM, or
+    the NUL pattern of such text (ASCII in UTF-16 puts a NUL byte at every other place). None
+    for anything else, a stray NUL in UTF-8 text included."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "UTF-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "UTF-16"
+    sample = head[:4096]
+    if len(sample) < 4 or sample.count(0) * 4 < len(sample):
+        return None
+    # The share of NUL bytes at each place modulo 4, and modulo 2.
+    quads = [sample[i::4].count(0) / len(sample[i::4]) for i in range(4)]
+    if (min(quads[1:]) > 0.6 and quads[0] < 0.2) or (min(quads[:3]) > 0.6 and quads[3] < 0.2):
+        return "UTF-32"
+    even = sample[0::2].count(0) / len(sample[0::2])
+    odd = sample[1::2].count(0) / len(sample[1::2])
+    if (odd > 0.4 and even < 0.1) or (even > 0.4 and odd < 0.1):
+        return "UTF-16"
+    return None
+
+
 def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
     codec, skip = _codec(path, raw[:4096], encoding)
+    hint = _UTF8_HINT if encoding is None else "check the --encoding value"
     try:
         text = raw[skip:].decode(codec)
     except UnicodeDecodeError as exc:
-        hint = _UTF8_HINT if encoding is None else "check the --encoding value"
         raise _fail(path, _decode_problem(raw, skip + exc.start, codec), hint) from None
+    except UnicodeError as exc:  # idna, punycode, undefined, ...: no position to show
+        raise _fail(path, f"is not valid {codec} ({_one_line(exc)})", hint) from None
     return text.removeprefix("\ufeff")
 
 
