@@ -45,6 +45,7 @@ from python_calamine import CalamineError
 
 from csvsync.errors import SheetError
 from csvsync.options import SheetOptions, XlsxLimits
+from csvsync.sheets.filetype import TEXT, sniff
 from csvsync.sheets.xlsxguard import SheetScan, check_xlsx_safe, column_letters, scan_sheet
 from csvsync.sheets.xlsxparts import Package
 
@@ -115,8 +116,17 @@ def _kind(path: Path) -> str:
         return "csv"
     if suffix in XLSX_SUFFIXES:
         return "xlsx"
+    found = sniff(path)
+    if found is not None and found is not TEXT and found.code != suffix[1:]:
+        # An XLSX workbook named .xls, a PDF named .ods, ...: say what it is.
+        named = f", not a {suffix} file" if suffix else " without an extension"
+        raise _fail(path, f"is {found.name}{named}", found.advice)
     if suffix == ".xls":
+        if found is TEXT:  # some web exports write CSV or HTML under .xls
+            raise _fail(path, "is text (CSV?), not a .xls workbook", TEXT.advice)
         raise _fail(path, "is a legacy .xls workbook", "save it as .xlsx")
+    if suffix == ".ods":
+        raise _fail(path, "is an OpenDocument spreadsheet (.ods)", "save it as .xlsx or .csv")
     raise _fail(
         path,
         f"unknown sheet file type {suffix or '(no extension)'!r}",
@@ -139,6 +149,9 @@ def _read_csv(path: Path, options: SheetOptions) -> pd.DataFrame:
     disagreement in shape or header).
     """
     head = _head_bytes(path)
+    found = sniff(path)
+    if found is not None and found is not TEXT:
+        raise _fail(path, f"is {found.name}, not CSV text", found.advice)
     codec, skip = _codec(path, head, options.encoding)
     codec = _stream_codec(codec, head)
     delimiter = options.delimiter or _sniff(path, _head_text(path, codec, skip, options.encoding))

@@ -31,6 +31,7 @@ from xml.parsers import expat
 
 from csvsync.errors import SheetError
 from csvsync.options import XlsxLimits
+from csvsync.sheets.filetype import sniff
 from csvsync.sheets.xlsxparts import Damaged, Package, ascii_lower
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -106,6 +107,11 @@ def check_xlsx_safe(path: Path, limits: XlsxLimits = XlsxLimits()) -> None:
             "remove the password / save it as .xlsx",
         )
     if not magic.startswith(ZIP_MAGICS):
+        found = sniff(path)  # CSV text named .xlsx, a PDF, an image...
+        if found is not None:
+            raise _fail(
+                path, f"is {found.name}, not an XLSX workbook (not a zip archive)", found.advice
+            )
         raise _fail(
             path, "is not an XLSX workbook (not a zip archive)", "save it from Excel as .xlsx"
         )

@@ -80,17 +80,19 @@ class Package:
         except Damaged as exc:
             raise _fail(path, f"is damaged ({exc})", _HINT_RESAVE) from None
         if workbook is None:
-            raise _fail(path, self._not_a_workbook(), "save it from Excel as .xlsx")
+            raise _fail(path, *self._not_a_workbook())
 
-    def _not_a_workbook(self) -> str:
+    def _not_a_workbook(self) -> tuple[str, str]:
         names = set(self.archive.namelist())
+        other = "save it as .xlsx from its application"
         if "content.xml" in names and "mimetype" in names:
-            return "is an OpenDocument file (.ods), not an XLSX workbook"
+            return "is an OpenDocument file (.ods), not an XLSX workbook", other
         if "word/document.xml" in names:
-            return "is a Word document (.docx), not an XLSX workbook"
+            return "is a Word document (.docx), not an XLSX workbook", other
         if "ppt/presentation.xml" in names:
-            return "is a PowerPoint file (.pptx), not an XLSX workbook"
-        return "is a zip archive but not an Excel workbook (no xl/workbook.xml)"
+            return "is a PowerPoint file (.pptx), not an XLSX workbook", other
+        problem = "is a zip archive but not an Excel workbook (no xl/workbook.xml)"
+        return problem, "save it from Excel as .xlsx"
 
     def entry(self, name: str) -> str | None:
         """The zip entry calamine opens for ``name``, or None when it finds none."""
