@@ -59,6 +59,9 @@ class SheetOptions:
     delimiter: str | None = None  # CSV only; None = sniffed among , ; \t |
     sheet_name: str | None = None  # XLSX only; None = first sheet
     limits: XlsxLimits = field(default_factory=XlsxLimits)
+    # A longer cell makes its row invalid (Webflow documents no limit; this is the sanity cap
+    # convert/to_api.py applies to text, MAX_TEXT_LENGTH).
+    max_cell_chars: int = 1_000_000
 
 
 @dataclass(frozen=True)

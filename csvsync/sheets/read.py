@@ -17,6 +17,14 @@ This module owns the first stage of the pipeline: a file path in, a ``Sheet`` ou
   ``#N/A``, ...) hold their error text and are flagged in ``Sheet.error_cells``: calamine reads
   them as empty, so ``xlsxguard`` finds them in the worksheet XML.
 
+A cell the reader refuses makes its row invalid, never the file: one longer than
+``SheetOptions.max_cell_chars`` (1,000,000 characters), or one holding a C0 control character other
+than tab, line feed and carriage return (a NUL, an escape, ...: Webflow documents nothing about
+them, but XML 1.0 forbids them, HTML parsers reject or replace them, and a NUL cuts a string
+short in many programs). ``Sheet.cell_problems`` holds their messages; ``pipeline/drafts.py``
+turns them into the row's error, and the converters never see such a cell. A file whose bytes
+show another format (an XLSX workbook named ``.csv``, a PDF, ...) is refused with what it is.
+
 The header is the first row; header names are stripped. The frame's index is the source row
 number (header = 1, first data row = 2). Fully empty data rows are dropped, keeping the others'
 numbers; a column with neither a header nor any data (a stray trailing delimiter, a formatted
@@ -30,6 +38,7 @@ import _csv
 import codecs
 import csv
 import io
+import re
 import sys
 import zipfile
 import zlib
@@ -62,8 +71,18 @@ XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 SNIFF_DELIMITERS = ",;\t|"
 _SNIFF_CHARS = 65_536
 _SNIFF_LINES = 50
-# Webflow rich-text cells can exceed the csv module's default 128 KiB field limit.
-_CSV_FIELD_LIMIT = 16 * 1024 * 1024
+# No field limit in the csv module: a cell too long is a row error (max_cell_chars), not a file
+# that cannot be read. 2**31 - 1 is the largest a C long holds everywhere.
+_CSV_FIELD_LIMIT = 2**31 - 1
+# C0 control characters but tab, line feed and carriage return.
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r")
+_NOT_CONTROL = bytes(sorted(set(range(256)) - set(_CONTROL_BYTES)))
+_CONTROL = re.compile("[" + re.escape(_CONTROL_BYTES.decode("ascii")) + "]")
+_C0_NAMES = [
+    "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR",
+    "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB", "ESC",
+    "FS", "GS", "RS", "US",
+]  # fmt: skip
 # One apostrophe comes off a cell whose apostrophes lead to a formula character, so a value that
 # itself starts with "'=" survives an export and a read ("''=x" -> "'=x").
 _FORMULA_ESCAPE = r"'+[=+\-@]"
@@ -81,6 +100,9 @@ class Sheet:
     kind: str  # "csv" | "xlsx"
     frame: pd.DataFrame
     error_cells: pd.DataFrame | None  # bool mask like ``frame``; None when no error cells
+    # Why the reader refuses a cell (too long, a control character), like ``frame`` (None where
+    # the cell is fine); None when no cell is refused. The cell keeps its value in ``frame``.
+    cell_problems: pd.DataFrame | None = None
 
 
 def read_sheet(path: Path | str, options: SheetOptions = SheetOptions()) -> Sheet:
@@ -88,14 +110,16 @@ def read_sheet(path: Path | str, options: SheetOptions = SheetOptions()) -> Shee
     path = Path(path)
     kind = _kind(path)
     errors: np.ndarray | None = None
+    clues = _Clues()
     if kind == "csv":
-        grid = _read_csv(path, options)
+        grid, clues = _read_csv(path, options)
     else:
         grid, errors = _read_xlsx(path, options)
     frame, error_cells = _table(path, grid, errors)
     if kind == "csv":
         frame = _unescape_formulas(frame)
-    return Sheet(path=path, kind=kind, frame=frame, error_cells=error_cells)
+    problems = _cell_problems(frame, options.max_cell_chars, clues)
+    return Sheet(path=path, kind=kind, frame=frame, error_cells=error_cells, cell_problems=problems)
 
 
 def _fail(path: Path, problem: str, hint: str | None = None) -> SheetError:
@@ -137,7 +161,15 @@ def _kind(path: Path) -> str:
 # --- CSV -----------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, options: SheetOptions) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Clues:
+    """What reading a file learned about refused cells; None: unknown, look at every cell."""
+
+    controls: bool | None = None  # the file holds a C0 control character somewhere
+    long: bool | None = None  # some record is longer than max_cell_chars
+
+
+def _read_csv(path: Path, options: SheetOptions) -> tuple[pd.DataFrame, _Clues]:
     """The positional grid of a CSV file (row 0 = header), every cell a ``str``.
 
     Two passes over the file, neither of which holds its text: ``_scan_csv`` streams it through
@@ -159,12 +191,15 @@ def _read_csv(path: Path, options: SheetOptions) -> pd.DataFrame:
         # A file that cannot be decoded is reported first, as when the file was read whole.
         _check_decodes(path, codec, skip, options.encoding)
         raise _fail(path, f"delimiter {delimiter!r} is not one character", "pass e.g. ';'")
-    scan = _scan_csv(path, codec, skip, delimiter, options.encoding)
+    scan = _scan_csv(path, codec, skip, delimiter, options)
     if scan.pandas_safe:
         grid = _pandas_grid(path, codec, skip, delimiter)
         if grid is not None and scan.agrees_with(grid):
-            return grid
-    return _read_csv_in_memory(path, options.encoding, delimiter)
+            # In UTF-8 and single-byte codecs a control character is its own byte: one pass over
+            # the bytes at C speed spares looking at every cell (there is none, nearly always).
+            controls = _has_control_bytes(path, skip) if _byte_transparent(codec) else None
+            return grid, _Clues(controls=controls, long=scan.long)
+    return _read_csv_in_memory(path, options.encoding, delimiter), _Clues()
 
 
 def _read_csv_in_memory(path: Path, encoding: str | None, delimiter: str) -> pd.DataFrame:
@@ -194,6 +229,7 @@ class _CsvScan:
     records: int  # blank ones included: they keep their place in the numbering
     nul: bool  # a NUL character: pandas' C reader ends a cell there, csv.reader does not
     odd_delimiter: bool
+    long: bool = False  # a record longer than max_cell_chars: some cell may be too long
 
     @property
     def pandas_safe(self) -> bool:
@@ -216,6 +252,7 @@ class _Lines:
         self._stream = stream
         self._again: str | None = None
         self.count = 0
+        self.chars = 0  # characters handed out, a line handed back and again counted once
         self.nul = False
 
     def __iter__(self) -> _Lines:
@@ -229,6 +266,7 @@ class _Lines:
         if self.count == 0:
             line = line.removeprefix("\ufeff")
         self.count += 1
+        self.chars += len(line)
         self.nul = self.nul or "\x00" in line
         return line
 
@@ -236,7 +274,7 @@ class _Lines:
         self._again = line
 
 
-def _scan_csv(path: Path, codec: str, skip: int, delimiter: str, encoding: str | None) -> _CsvScan:
+def _scan_csv(path: Path, codec: str, skip: int, delimiter: str, options: SheetOptions) -> _CsvScan:
     """Stream the file through every check ``_read_csv_in_memory`` makes, keeping no rows.
 
     Errors come in the order the in-memory reader raises them: decoding, then quoting, then a
@@ -244,9 +282,9 @@ def _scan_csv(path: Path, codec: str, skip: int, delimiter: str, encoding: str |
     """
     try:
         with _open_text(path, codec, skip) as stream:
-            return _scan_records(path, _Lines(stream), delimiter)
+            return _scan_records(path, _Lines(stream), delimiter, options.max_cell_chars)
     except UnicodeError:
-        _raise_decode_error(path, encoding)
+        _raise_decode_error(path, options.encoding)
     except OSError as exc:
         raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
 
@@ -262,7 +300,7 @@ def _check_decodes(path: Path, codec: str, skip: int, encoding: str | None) -> N
         raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
 
 
-def _scan_records(path: Path, lines: _Lines, delimiter: str) -> _CsvScan:
+def _scan_records(path: Path, lines: _Lines, delimiter: str, max_chars: int) -> _CsvScan:
     reader = _reader(lines, delimiter)
     # A line without a quote character is a whole record whose fields are its delimiters + 1:
     # counted at C speed instead of being split into strings. Lines with a quote (and the
@@ -271,8 +309,10 @@ def _scan_records(path: Path, lines: _Lines, delimiter: str) -> _CsvScan:
     header: list[str] | None = None
     records = 0
     count_problem: str | None = None
+    longest = 0  # characters of the longest record: no cell is longer
     for line in lines:
-        if odd or '"' in line or len(line) > _CSV_FIELD_LIMIT:
+        before = lines.chars - len(line)
+        if odd or '"' in line:
             lines.again(line)
             try:
                 record = next(reader)
@@ -283,7 +323,9 @@ def _scan_records(path: Path, lines: _Lines, delimiter: str) -> _CsvScan:
                     "check the quoting on that line",
                 ) from None
             fields = len(record)
+            longest = max(longest, lines.chars - before)
         else:
+            longest = max(longest, len(line))
             body = line.rstrip("\r\n")  # a line holds at most one terminator (newline="")
             fields = body.count(delimiter) + 1 if body else 0
             # Only the header's cells are kept; csv.reader gives [] for a blank line.
@@ -302,7 +344,7 @@ def _scan_records(path: Path, lines: _Lines, delimiter: str) -> _CsvScan:
         raise _fail(path, "has no header row (the file or its first line is empty)")
     if count_problem is not None:
         raise _fail(path, count_problem, "fix that row, or pass --delimiter")
-    return _CsvScan(header, records, nul=lines.nul, odd_delimiter=odd)
+    return _CsvScan(header, records, nul=lines.nul, odd_delimiter=odd, long=longest > max_chars)
 
 
 def _pandas_grid(path: Path, codec: str, skip: int, delimiter: str) -> pd.DataFrame | None:
@@ -459,6 +501,33 @@ def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
     except UnicodeError as exc:  # idna, punycode, undefined, ...: no position to show
         raise _fail(path, f"is not valid {codec} ({_one_line(exc)})", hint) from None
     return text.removeprefix("\ufeff")
+
+
+def _byte_transparent(codec: str) -> bool:
+    """Whether every control character of the text is its own byte in the file, and no other
+    byte is one: UTF-8 and the single-byte codecs (latin-1, cp1252, ...)."""
+    if codec == "utf-8":
+        return True
+    try:
+        return len(bytes(range(256)).decode(codec, "replace")) == 256 and bytes(
+            _CONTROL_BYTES
+        ).decode(codec) == _CONTROL_BYTES.decode("ascii")
+    except (UnicodeError, LookupError):
+        return False
+
+
+def _has_control_bytes(path: Path, skip: int) -> bool:
+    """Whether the file holds a control byte (see ``_CONTROL_BYTES``): bytes.translate deletes
+    every other byte, about 1 ns a byte."""
+    try:
+        with path.open("rb") as binary:
+            binary.seek(skip)
+            while chunk := binary.read(1 << 22):
+                if chunk.translate(None, _NOT_CONTROL):
+                    return True
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
+    return False
 
 
 def _decode_problem(raw: bytes, offset: int, codec: str) -> str:
@@ -630,6 +699,65 @@ def _table(
     if not mask.any():
         return frame, None
     return frame, pd.DataFrame(mask, index=index, columns=columns)
+
+
+def _cell_problems(frame: pd.DataFrame, max_chars: int, clues: _Clues) -> pd.DataFrame | None:
+    """Messages for the cells the reader refuses (see the module doc), or None.
+
+    A column is looked at as one joined string, at C speed: its length bounds its cells', and
+    bytes.translate finds a control character in it. Only a column known to hold a refused
+    cell (nearly never) is looked at cell by cell.
+    """
+    if clues.controls is False and clues.long is False:
+        return None
+    grid: np.ndarray | None = None
+    for j in range(frame.shape[1]):
+        values = frame.iloc[:, j].to_numpy(dtype=object)
+        joined = _joined(values) if clues.controls is not False or clues.long is None else None
+        messages: dict[int, str] = {}
+        if clues.long is not False and (joined is None or len(joined) > max_chars):
+            lengths = _lengths(values)
+            for at in np.flatnonzero(lengths > max_chars).tolist():
+                messages[at] = (
+                    f"the cell is {lengths[at]:,} characters long; the limit is {max_chars:,}"
+                )
+        if joined is not None and _has_control(joined):
+            for i, value in enumerate(values):
+                found = _CONTROL.search(value) if isinstance(value, str) else None
+                if found is not None and i not in messages:
+                    code = ord(found.group())
+                    messages[i] = (
+                        f"holds the control character U+{code:04X} ({_C0_NAMES[code]}) at "
+                        f"character {found.start() + 1:,}, which csvsync does not send: remove it"
+                    )
+        if messages:
+            if grid is None:
+                grid = np.full(frame.shape, None, dtype=object)
+            for i, message in messages.items():
+                grid[i, j] = message
+    if grid is None:
+        return None
+    return pd.DataFrame(grid, index=frame.index, columns=frame.columns)
+
+
+def _joined(values: np.ndarray) -> str:
+    try:
+        return "".join(values)
+    except TypeError:  # XLSX numbers, dates and booleans among the texts
+        return "".join(map(str, values))
+
+
+def _lengths(values: np.ndarray) -> np.ndarray:
+    try:
+        return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    except TypeError:
+        return np.fromiter(
+            (len(v) if isinstance(v, str) else 0 for v in values), dtype=np.int64, count=len(values)
+        )
+
+
+def _has_control(text: str) -> bool:
+    return bool(text.encode("utf-8", "surrogatepass").translate(None, _NOT_CONTROL))
 
 
 def _header_text(value: object) -> str:
