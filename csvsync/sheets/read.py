@@ -56,7 +56,7 @@ from csvsync.errors import SheetError
 from csvsync.options import SheetOptions, XlsxLimits
 from csvsync.sheets.filetype import TEXT, sniff
 from csvsync.sheets.xlsxguard import SheetScan, check_xlsx_safe, column_letters, scan_sheet
-from csvsync.sheets.xlsxparts import Package
+from csvsync.sheets.xlsxparts import Package, damaged_part
 
 __all__ = [
     "Sheet",
@@ -623,6 +623,8 @@ def _read_xlsx(path: Path, options: SheetOptions) -> tuple[pd.DataFrame, np.ndar
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise _fail(path, f"is damaged ({_one_line(exc)})", "save it again from Excel") from None
     except (CalamineError, OSError, ValueError, KeyError) as exc:
+        # calamine says "Cannot detect file format" for a corrupt part: name the part if so.
+        damaged_part(path)
         raise _fail(
             path,
             f"cannot be read as XLSX ({type(exc).__name__}: {_one_line(exc)})",

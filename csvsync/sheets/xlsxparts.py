@@ -247,6 +247,26 @@ class Package:
         return None
 
 
+def damaged_part(path: Path) -> None:
+    """Raise "is damaged: <entry> cannot be decompressed" for the first entry whose data is
+    corrupt; return if every entry reads whole (only called once a read has failed)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return
+    with archive:
+        for info in archive.infolist():
+            try:
+                with archive.open(info) as stream:
+                    while stream.read(1 << 20):
+                        pass
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                problem = f"is damaged: {info.filename} cannot be decompressed ({_one_line(exc)})"
+                raise _fail(path, problem, _HINT_RESAVE) from None
+            except (OSError, NotImplementedError, RuntimeError):
+                continue
+
+
 # --- a reader of small XML parts as quick-xml reads them ---------------------------------------
 
 _Tag = tuple[str, bytes, bytes]  # ("start" | "end", name, raw attributes)
