@@ -739,7 +739,8 @@ def _cell_problems(frame: pd.DataFrame, max_chars: int, clues: _Clues) -> pd.Dat
                 grid[i, j] = message
     if grid is None:
         return None
-    return pd.DataFrame(grid, index=frame.index, columns=frame.columns)
+    # dtype=object: pandas 3 would infer a string column and turn None into NaN.
+    return pd.DataFrame(grid, index=frame.index, columns=frame.columns, dtype=object)
 
 
 def _joined(values: np.ndarray) -> str:
