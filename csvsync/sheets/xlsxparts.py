@@ -28,6 +28,8 @@ _OFFICE_DOCUMENT = (
 )
 _SHEET_TYPES = frozenset({"worksheet", "chartsheet", "dialogsheet"})
 _HINT_RESAVE = "save it again from Excel as .xlsx"
+# The rels files and workbook.xml of real workbooks are kilobytes, a few MB with many names.
+_SMALL_PART_LIMIT = 64 << 20
 
 # quick-xml's whitespace between a tag's name and its attributes, and Rust's
 # ``is_ascii_whitespace`` between attributes.
@@ -120,6 +122,10 @@ class Package:
             ) from None
 
     def _small_part(self, name: str) -> bytes:
+        entry = self.entry(name)
+        if entry is not None and self.archive.getinfo(entry).file_size > _SMALL_PART_LIMIT:
+            # Read by the Python tokenizer below: a hostile 900 MB workbook.xml would take minutes.
+            raise Damaged(f"{entry} is larger than {_SMALL_PART_LIMIT >> 20} MiB")
         data = self.read(name)
         if data.startswith((b"\xfe\xff", b"\xff\xfe")) or b"\x00" in data[:1024]:
             raise Damaged(f"{name} is not UTF-8 XML")
@@ -226,7 +232,8 @@ class Package:
             with self.archive.open(info) as stream:
                 left = info.file_size
                 while left > 0:
-                    chunk = stream.read(min(65_536, left))
+                    # Doubling pieces: a hostile comment before <sst> is re-read log(n) times.
+                    chunk = stream.read(min(max(65_536, len(buffer)), left))
                     if not chunk:
                         break
                     left -= len(chunk)
