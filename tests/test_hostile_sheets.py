@@ -109,6 +109,25 @@ def _first_sheet_data(folder: Path) -> Path:
     return workbook(folder / "hostile.xlsx", text)
 
 
+_STYLES = (
+    f'<styleSheet xmlns="{MAIN}"><numFmts count="1">'
+    '<numFmt numFmtId="165" formatCode="[h]:mm:ss"/></numFmts>'
+    '<cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="14"/><xf numFmtId="165"/></cellXfs>'
+    "</styleSheet>"
+)
+
+
+def _styled(value: str, style: int) -> Build:
+    # calamine turns a date- or duration-styled number into chrono milliseconds: far below zero
+    # that is a Rust panic (a traceback and a Rust backtrace on stderr).
+    def build(folder: Path) -> Path:
+        sheet = worksheet(HEADER + row(2, f'<c r="A2" s="{style}"><v>{value}</v></c>'))
+        return workbook(folder / "hostile.xlsx", sheet, parts={"xl/styles.xml": _STYLES})
+
+    return build
+
+
+FAR = "is below -100,000,000,000"
 _OTHER_NS = '<row r="2" xmlns:y="urn:other"><y:c r="XFD1048576" t="inlineStr"><y:is><y:t>x</y:t></y:is></y:c></row>'  # noqa: E501
 _X_IN_ROW = f'<row r="2" xmlns:x="{MAIN}">{cell(X, "x", "x")}</row>'
 
@@ -156,6 +175,9 @@ KILLERS: dict[str, tuple[Build, str]] = {
         _sheet(row(2, cell("A2", "&a;")), doctype='<!DOCTYPE worksheet [<!ENTITY a "aaaa">]>'),
         "contains a DTD",
     ),
+    "date-far-below-zero": (_styled("-1e308", 1), FAR),
+    "duration-far-below-zero": (_styled("-1e20", 2), FAR),
+    "date-minus-infinity": (_styled("-INF", 1), FAR),
     # calamine reads nothing from a UTF-16 worksheet; the guard must not count on its bytes.
     "utf-16-worksheet": (_utf16, "has no header row"),
 }
@@ -335,6 +357,13 @@ CASES = [
         "is damaged: xl/sharedStrings.xml cannot be decompressed",
     ),
     Case("declared-size-lie", PLAN, _place(_size_lie), 2, "Bad CRC-32"),
+    Case(
+        "duration-too-long-for-python",
+        PLAN_DATA,
+        _place(_styled("1e300", 2)),
+        2,
+        "cannot be read as XLSX (OverflowError",
+    ),
     Case(
         "xlsx-named-csv",
         PLAN,
@@ -660,3 +689,42 @@ def test_a_refused_cell_in_a_column_the_mapping_does_not_use_is_ignored(ws: Work
     res = ws.run("plan", str(sheet), "-m", str(ws.mapping), "--json")
     assert res.exit_code == 0, res.output
     assert "invalid" not in json.loads(res.stdout)["counts"]
+
+
+@pytest.mark.parametrize(
+    "cell_xml",
+    [
+        '<c r="A2"><v>-1e308</v></c>',  # no style: never a date for calamine
+        '<c r="A2" s="1" t="str"><v>-1e308</v></c>',  # a text
+        '<c r="A2" s="1"><v>-99999</v></c>',  # a date, odd but readable
+        '<c r="A2" s="1"><v> -1e308</v></c>',  # not a number calamine reads
+    ],
+)
+def test_numbers_far_below_zero_are_refused_only_where_they_could_be_dates(
+    tmp_path: Path, cell_xml: str
+) -> None:
+    from csvsync.sheets.read import read_sheet
+
+    sheet = worksheet(HEADER + row(2, cell_xml))
+    path = workbook(tmp_path / "s.xlsx", sheet, parts={"xl/styles.xml": _STYLES})
+    assert len(read_sheet(path).frame) == 1
+
+
+def test_a_rust_panic_in_the_reader_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from csvsync.errors import SheetError
+    from csvsync.sheets.read import read_sheet
+
+    class PanicException(BaseException):  # what pyo3 raises for a Rust panic
+        pass
+
+    def panic(*args: object, **kwargs: object) -> None:
+        raise PanicException("index out of bounds")
+
+    monkeypatch.setattr(pd, "read_excel", panic)
+    with pytest.raises(SheetError, match="the reader failed: index out of bounds"):
+        read_sheet(_good_xlsx(tmp_path))
+    monkeypatch.setattr(pd, "read_excel", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        read_sheet(_good_xlsx(tmp_path))

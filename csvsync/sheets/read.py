@@ -86,6 +86,7 @@ _C0_NAMES = [
 # One apostrophe comes off a cell whose apostrophes lead to a formula character, so a value that
 # itself starts with "'=" survives an export and a read ("''=x" -> "'=x").
 _FORMULA_ESCAPE = r"'+[=+\-@]"
+_RESAVE = "save it again from Excel as .xlsx"
 _UTF8_HINT = (
     "if it was saved as Latin-1 or Windows-1252 pass --encoding latin-1 (or cp1252); "
     "for UTF-16 pass --encoding utf-16"
@@ -622,13 +623,22 @@ def _read_xlsx(path: Path, options: SheetOptions) -> tuple[pd.DataFrame, np.ndar
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise _fail(path, f"is damaged ({_one_line(exc)})", "save it again from Excel") from None
-    except (CalamineError, OSError, ValueError, KeyError) as exc:
+    except (CalamineError, OSError, ValueError, KeyError, OverflowError) as exc:
         # calamine says "Cannot detect file format" for a corrupt part: name the part if so.
+        # OverflowError: a duration too long for Python's timedelta.
         damaged_part(path)
         raise _fail(
             path,
             f"cannot be read as XLSX ({type(exc).__name__}: {_one_line(exc)})",
             "save it again from Excel as .xlsx",
+        ) from None
+    except BaseException as exc:
+        # A Rust panic inside python-calamine reaches Python as pyo3's PanicException, which
+        # derives from BaseException. The one known to happen is prevented by the guard.
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise _fail(
+            path, f"cannot be read as XLSX (the reader failed: {_one_line(exc)})", _RESAVE
         ) from None
     return _overlay_errors(grid, scan)
 

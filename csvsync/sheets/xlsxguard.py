@@ -26,7 +26,7 @@ import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from xml.parsers import expat
 
 from csvsync.errors import SheetError
@@ -47,6 +47,15 @@ _REF = re.compile(r"([A-Za-z]*)([0-9]+)")  # calamine's cell reference (fullmatc
 _PLAIN_REF = re.compile(rb'([A-Z]{1,3})([0-9]+)"')
 _ROW_NUMBER = re.compile(rb'([0-9]+)"')
 _CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
+# calamine turns a number with a date or duration style into a chrono TimeDelta of milliseconds,
+# which panics below about -1.07e11 days (a Rust panic: a traceback and a Rust backtrace). Only a
+# numeric cell with a style can be one; the style is not resolved, so any such cell that far
+# below zero is refused (no real date, duration or amount is).
+_DATE_FLOOR = -1e11
+_FAR_NEGATIVE = rb"-(?:[0-9]{11,}|[0-9]*\.?[0-9]*[eE]\+?[0-9]{2,}|[iI][nN][fF])"
+_NUMBER = re.compile(
+    rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)", re.IGNORECASE
+)  # what calamine's fast_float reads as a number: no spaces, no underscores
 
 
 class _Dtd(Exception):
@@ -249,10 +258,11 @@ def _gt_letters(letters: str) -> bytes | None:
 
 
 def _beyond(prefix: bytes, rows: int, letters: str) -> re.Pattern[bytes]:
-    """A plain row or cell tag past row ``rows`` or column ``letters``."""
+    """A plain row or cell tag past row ``rows`` or column ``letters``; or a value far below
+    zero (see ``_DATE_FLOOR``)."""
     p = re.escape(prefix)
     number = _gt_number(rows)
-    forms = [p + b'row r="' + number, p + b'c r="[A-Z]{1,3}' + number]
+    forms = [p + b'row r="' + number, p + b'c r="[A-Z]{1,3}' + number, p + b"v>" + _FAR_NEGATIVE]
     wider = _gt_letters(letters)
     if wider is not None:
         forms.append(p + b'c r="' + wider + b"[0-9]")
@@ -283,19 +293,53 @@ def _fast_scan(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) -> S
     header_cell = xml.rfind(cell, 0, first_end) if first_end >= 0 else -1
     if header_cell >= 0:
         letters = max(letters, _plain_ref(xml, header_cell + len(cell))[1], key=_column_number)
+    value = b"<" + prefix + b"v>"
     pos, rounds = 0, 0
-    while (match := _beyond(prefix, rows, letters).search(xml, pos)) is not None:
-        tag = match.group(0)
+    pattern = _beyond(prefix, rows, letters)
+    while (match := pattern.search(xml, pos)) is not None:
+        tag, pos = match.group(0), match.end()
+        if tag.startswith(value):
+            _check_far_below_zero(path, sheet_name, xml, match.start(), prefix)
+            continue
         if tag.startswith(row):
             rows = max(rows, _plain_row(xml, match.start() + len(row)))
         else:
             r, c = _plain_ref(xml, match.start() + len(cell))
             rows, letters = max(rows, r), max(letters, c, key=_column_number)
         _check_extent(path, sheet_name, rows, _column_number(letters), limits)
-        pos, rounds = match.end(), rounds + 1
+        rounds += 1
         if rounds > 64:  # cells in no useful order: read every reference once
+            far = re.compile(re.escape(value) + _FAR_NEGATIVE)
+            for found in far.finditer(xml, pos):
+                _check_far_below_zero(path, sheet_name, xml, found.start(), prefix)
             return _exact_plain_scan(xml, prefix)
+        pattern = _beyond(prefix, rows, letters)
     return SheetScan(rows=rows, columns=_column_number(letters), errors=_errors(xml, prefix))
+
+
+def _check_far_below_zero(path: Path, sheet_name: str, xml: bytes, at: int, prefix: bytes) -> None:
+    """Refuse the value starting at ``at`` (a plain ``<v>``) if it is a number below
+    ``_DATE_FLOOR`` in a cell with a style and a numeric type."""
+    start = at + len(prefix) + 3
+    text = xml[start : xml.find(b"<", start)]
+    if _NUMBER.fullmatch(text) is None or float(text) > _DATE_FLOOR:
+        return
+    opening = xml.rfind(b"<" + prefix + b'c r="', 0, at)
+    tag = xml[opening : xml.find(b">", opening) + 1]
+    numeric = b' t="' not in tag or b' t="n"' in tag
+    if b' s="' in tag and numeric:
+        ref = _PLAIN_REF.match(tag, len(prefix) + 6)
+        where = ref.group(1).decode() + ref.group(2).decode() if ref else "?"
+        _refuse_far_below_zero(path, sheet_name, where, text.decode("ascii", "replace"))
+
+
+def _refuse_far_below_zero(path: Path, sheet_name: str, where: str, text: str) -> NoReturn:
+    raise _fail(
+        path,
+        f"sheet {sheet_name!r}, cell {where}: {text[:30]} is below -100,000,000,000, which the "
+        "reader cannot turn into a date or duration",
+        "fix that cell",
+    )
 
 
 def _plain_ref(xml: bytes, at: int) -> tuple[int, str]:
@@ -346,7 +390,7 @@ def _parsed_scan(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) ->
     Positions are 0-based here, as in calamine; the extent is 1-based.
     """
     at = {"row": 0, "col": 0, "rows": 0, "cols": 0, "depth": 0}  # depth inside a cell
-    state = {"in": False, "done": False, "error": False, "in_v": False}
+    state = {"in": False, "done": False, "error": False, "dated": False, "in_v": False}
     errors: list[tuple[int, int, str]] = []
     pending: list[str] = []  # text of the current error cell's <v>
     place = (0, 0)
@@ -361,7 +405,8 @@ def _parsed_scan(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) ->
             return
         if at["depth"]:
             at["depth"] += 1
-            state["in_v"] = state["error"] and at["depth"] == 2 and local == "v"
+            wanted = state["error"] or state["dated"]
+            state["in_v"] = wanted and at["depth"] == 2 and local == "v"
             return
         if local == "row":
             if "r" in attrs:
@@ -375,6 +420,7 @@ def _parsed_scan(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) ->
                 _check_extent(path, sheet_name, at["rows"], at["cols"], limits)
             at["depth"] = 1
             state["error"] = attrs.get("t") == "e"
+            state["dated"] = "s" in attrs and attrs.get("t", "n") == "n"  # see _DATE_FLOOR
             pending.clear()
 
     def end(name: str) -> None:
@@ -383,6 +429,11 @@ def _parsed_scan(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) ->
         local = name.split(":", 1)[-1]
         if at["depth"]:
             at["depth"] -= 1
+            if state["in_v"] and state["dated"]:
+                text = "".join(pending).encode("utf-8", "replace")
+                if _NUMBER.fullmatch(text) and float(text) <= _DATE_FLOOR:
+                    where = f"{column_letters(place[1] + 1)}{place[0] + 1}"
+                    _refuse_far_below_zero(path, sheet_name, where, text.decode())
             state["in_v"] = False
             if at["depth"] == 0 and state["error"]:
                 errors.append((place[0] + 1, place[1] + 1, "".join(pending) or "#ERROR"))
