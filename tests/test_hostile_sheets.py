@@ -337,6 +337,12 @@ def _results_with_entities(folder: Path) -> Path:
     return path
 
 
+def _wide_csv(folder: Path) -> Path:
+    path = folder / "sheet.csv"
+    path.write_text(",".join(f"c{n}" for n in range(10**6)) + "\n", encoding="utf-8")
+    return path
+
+
 def _csv_bytes(data: bytes) -> Build:
     return _bytes("sheet.csv", data)
 
@@ -416,6 +422,13 @@ CASES = [
         _place(_csv_bytes(_CSV.encode())),
         2,
         "unknown encoding 'klingon' given to --encoding",
+    ),
+    Case(
+        "csv-of-a-million-columns",  # 10 MB that took minutes and 4 GB to frame
+        PLAN,
+        _place(_wide_csv),
+        2,
+        "has 1,000,000 columns, more than the limit of 16,384",
     ),
     Case(
         "utf-16-without-bom",

@@ -200,10 +200,16 @@ def _read_csv(path: Path, options: SheetOptions) -> tuple[pd.DataFrame, _Clues]:
             # the bytes at C speed spares looking at every cell (there is none, nearly always).
             controls = _has_control_bytes(path, skip) if _byte_transparent(codec) else None
             return grid, _Clues(controls=controls, long=scan.long)
-    return _read_csv_in_memory(path, options.encoding, delimiter), _Clues()
+    in_memory = _read_csv_in_memory(path, options.encoding, delimiter, options.limits.max_columns)
+    return in_memory, _Clues()
 
 
-def _read_csv_in_memory(path: Path, encoding: str | None, delimiter: str) -> pd.DataFrame:
+def _read_csv_in_memory(
+    path: Path,
+    encoding: str | None,
+    delimiter: str,
+    max_columns: int = XlsxLimits().max_columns,
+) -> pd.DataFrame:
     """The reference reader: the whole text, ``csv.reader`` records, a frame built from them."""
     try:
         raw = path.read_bytes()
@@ -214,6 +220,7 @@ def _read_csv_in_memory(path: Path, encoding: str | None, delimiter: str) -> pd.
     records = _parse_csv(path, text, delimiter)
     if not records or not records[0]:
         raise _fail(path, "has no header row (the file or its first line is empty)")
+    _check_width(path, len(records[0]), max_columns)
     _check_field_counts(path, text, delimiter, records)
     del text
     width = len(records[0])
@@ -283,7 +290,9 @@ def _scan_csv(path: Path, codec: str, skip: int, delimiter: str, options: SheetO
     """
     try:
         with _open_text(path, codec, skip) as stream:
-            return _scan_records(path, _Lines(stream), delimiter, options.max_cell_chars)
+            return _scan_records(
+                path, _Lines(stream), delimiter, options.max_cell_chars, options.limits.max_columns
+            )
     except UnicodeError:
         _raise_decode_error(path, options.encoding)
     except OSError as exc:
@@ -301,7 +310,9 @@ def _check_decodes(path: Path, codec: str, skip: int, encoding: str | None) -> N
         raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
 
 
-def _scan_records(path: Path, lines: _Lines, delimiter: str, max_chars: int) -> _CsvScan:
+def _scan_records(
+    path: Path, lines: _Lines, delimiter: str, max_chars: int, max_columns: int
+) -> _CsvScan:
     reader = _reader(lines, delimiter)
     # A line without a quote character is a whole record whose fields are its delimiters + 1:
     # counted at C speed instead of being split into strings. Lines with a quote (and the
@@ -343,6 +354,7 @@ def _scan_records(path: Path, lines: _Lines, delimiter: str, max_chars: int) -> 
         records += 1
     if not header:
         raise _fail(path, "has no header row (the file or its first line is empty)")
+    _check_width(path, len(header), max_columns)
     if count_problem is not None:
         raise _fail(path, count_problem, "fix that row, or pass --delimiter")
     return _CsvScan(header, records, nul=lines.nul, odd_delimiter=odd, long=longest > max_chars)
@@ -574,6 +586,17 @@ def _parse_csv(path: Path, text: str, delimiter: str) -> list[list[str]]:
             f"is not valid CSV at line {max(reader.line_num, 1)}: {_one_line(exc)}",
             "check the quoting on that line",
         ) from None
+
+
+def _check_width(path: Path, columns: int, max_columns: int) -> None:
+    # A 10 MB header of a million columns took minutes and gigabytes to frame: the XLSX
+    # column limit holds for CSV too.
+    if columns > max_columns:
+        raise _fail(
+            path,
+            f"has {columns:,} columns, more than the limit of {max_columns:,}",
+            "remove unused columns or split the sheet",
+        )
 
 
 def _check_field_counts(path: Path, text: str, delimiter: str, records: list[list[str]]) -> None:
