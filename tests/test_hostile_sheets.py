@@ -431,6 +431,13 @@ CASES = [
         "has 1,000,000 columns, more than the limit of 16,384",
     ),
     Case(
+        "csv-of-two-million-blank-lines",  # 2 MB that took ~5 s and 100s of MB to count
+        PLAN,
+        _place(_csv_bytes(b"Item ID,Name\n" + b"\n" * 2_000_000)),
+        2,
+        "has more than 1,048,576 rows, the limit",
+    ),
+    Case(
         "utf-16-without-bom",
         PLAN,
         _place(_csv_bytes(_CSV.encode("utf-16-le"))),

@@ -200,15 +200,11 @@ def _read_csv(path: Path, options: SheetOptions) -> tuple[pd.DataFrame, _Clues]:
             # the bytes at C speed spares looking at every cell (there is none, nearly always).
             controls = _has_control_bytes(path, skip) if _byte_transparent(codec) else None
             return grid, _Clues(controls=controls, long=scan.long)
-    in_memory = _read_csv_in_memory(path, options.encoding, delimiter, options.limits.max_columns)
-    return in_memory, _Clues()
+    return _read_csv_in_memory(path, options.encoding, delimiter, options.limits), _Clues()
 
 
 def _read_csv_in_memory(
-    path: Path,
-    encoding: str | None,
-    delimiter: str,
-    max_columns: int = XlsxLimits().max_columns,
+    path: Path, encoding: str | None, delimiter: str, limits: XlsxLimits = XlsxLimits()
 ) -> pd.DataFrame:
     """The reference reader: the whole text, ``csv.reader`` records, a frame built from them."""
     try:
@@ -220,7 +216,8 @@ def _read_csv_in_memory(
     records = _parse_csv(path, text, delimiter)
     if not records or not records[0]:
         raise _fail(path, "has no header row (the file or its first line is empty)")
-    _check_width(path, len(records[0]), max_columns)
+    _check_length(path, len(records), limits.max_rows)
+    _check_width(path, len(records[0]), limits.max_columns)
     _check_field_counts(path, text, delimiter, records)
     del text
     width = len(records[0])
@@ -290,9 +287,7 @@ def _scan_csv(path: Path, codec: str, skip: int, delimiter: str, options: SheetO
     """
     try:
         with _open_text(path, codec, skip) as stream:
-            return _scan_records(
-                path, _Lines(stream), delimiter, options.max_cell_chars, options.limits.max_columns
-            )
+            return _scan_records(path, _Lines(stream), delimiter, options)
     except UnicodeError:
         _raise_decode_error(path, options.encoding)
     except OSError as exc:
@@ -310,9 +305,7 @@ def _check_decodes(path: Path, codec: str, skip: int, encoding: str | None) -> N
         raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
 
 
-def _scan_records(
-    path: Path, lines: _Lines, delimiter: str, max_chars: int, max_columns: int
-) -> _CsvScan:
+def _scan_records(path: Path, lines: _Lines, delimiter: str, options: SheetOptions) -> _CsvScan:
     reader = _reader(lines, delimiter)
     # A line without a quote character is a whole record whose fields are its delimiters + 1:
     # counted at C speed instead of being split into strings. Lines with a quote (and the
@@ -322,6 +315,7 @@ def _scan_records(
     records = 0
     count_problem: str | None = None
     longest = 0  # characters of the longest record: no cell is longer
+    max_chars, limits = options.max_cell_chars, options.limits
     for line in lines:
         before = lines.chars - len(line)
         if odd or '"' in line:
@@ -352,9 +346,12 @@ def _scan_records(
                 f"(mixed delimiters? reading with {delimiter!r})"
             )
         records += 1
+        if records > limits.max_rows:
+            # At once, not after the file: 100 MB of blank lines would take a minute to count.
+            _check_length(path, records, limits.max_rows)
     if not header:
         raise _fail(path, "has no header row (the file or its first line is empty)")
-    _check_width(path, len(header), max_columns)
+    _check_width(path, len(header), limits.max_columns)
     if count_problem is not None:
         raise _fail(path, count_problem, "fix that row, or pass --delimiter")
     return _CsvScan(header, records, nul=lines.nul, odd_delimiter=odd, long=longest > max_chars)
@@ -586,6 +583,13 @@ def _parse_csv(path: Path, text: str, delimiter: str) -> list[list[str]]:
             f"is not valid CSV at line {max(reader.line_num, 1)}: {_one_line(exc)}",
             "check the quoting on that line",
         ) from None
+
+
+def _check_length(path: Path, rows: int, max_rows: int) -> None:
+    # Blank lines count: they keep their place in the numbering. The streaming scan stops at
+    # the first row past the limit, so it cannot say how many there are.
+    if rows > max_rows:
+        raise _fail(path, f"has more than {max_rows:,} rows, the limit", "split the sheet")
 
 
 def _check_width(path: Path, columns: int, max_columns: int) -> None:
