@@ -174,12 +174,14 @@ def _read_csv(path: Path, options: SheetOptions) -> tuple[pd.DataFrame, _Clues]:
     """The positional grid of a CSV file (row 0 = header), every cell a ``str``.
 
     Two passes over the file, neither of which holds its text: ``_scan_csv`` streams it through
-    the checks (decoding, strict quoting, field counts) and keeps only counts and the header;
-    pandas' C reader then builds the grid. Decoding the whole file and parsing it into Python
-    lists first, as ``_read_csv_in_memory`` does, peaks at ~8x the file size; this peaks at
-    ~3x. The in-memory reader remains the reference: it is used whenever pandas cannot be
-    trusted to read the file as ``csv.reader`` does (NUL characters, an odd delimiter, any
-    disagreement in shape or header).
+    the checks (decoding, strict quoting, the row and column limits, field counts) and keeps
+    only counts and the header; pandas' C reader then builds the grid. Decoding the whole file
+    and parsing it into Python lists first, as ``_read_csv_in_memory`` does, peaks at ~8x the
+    file size; this peaks at ~3x. The in-memory reader remains the reference: it is used
+    whenever pandas cannot be trusted to read the file as ``csv.reader`` does (NUL characters,
+    an odd delimiter, any disagreement in shape or header). Its errors come in the same order,
+    but for the row limit, which the scan applies as soon as it is passed. A third pass over the
+    bytes looks for control characters (``_has_control_bytes``).
     """
     head = _head_bytes(path)
     found = sniff(path)
