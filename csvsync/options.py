@@ -46,6 +46,9 @@ class XlsxLimits:
     # calamine allocates the whole rows x columns rectangle (~32 bytes a cell) and pandas then
     # makes a Python object per cell: 10 million cells is ~500,000 rows of 20 columns.
     max_cells: int = 10_000_000
+    # calamine reserves room for the count a shared strings table declares (24 bytes each)
+    # before reading one string: a lie of 10^12 aborts the process.
+    max_shared_strings: int = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,9 @@ class SheetOptions:
     delimiter: str | None = None  # CSV only; None = sniffed among , ; \t |
     sheet_name: str | None = None  # XLSX only; None = first sheet
     limits: XlsxLimits = field(default_factory=XlsxLimits)
+    # A longer cell makes its row invalid (Webflow documents no limit; this is the sanity cap
+    # convert/to_api.py applies to text, MAX_TEXT_LENGTH).
+    max_cell_chars: int = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -299,7 +299,7 @@ def test_csv_reads_exactly_as_the_in_memory_reference(
         options = SheetOptions(encoding=encoding, delimiter=delimiter)
         outcomes = []
         for read in (
-            lambda p, o: reference(p, o.encoding, o.delimiter or ","),
+            lambda p, o: (reference(p, o.encoding, o.delimiter or ","), sheet_module._Clues()),
             streamed,
         ):
             monkeypatch.setattr(sheet_module, "_read_csv", read)

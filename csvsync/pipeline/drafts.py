@@ -140,6 +140,7 @@ def build_drafts(
         _attach_errors(variants, pd.concat(errors))
     if preset is not None:
         variants["error"] = preset.where(preset.notna(), variants["error"]).astype(object)
+    _refuse_rows(variants, sheet, [key_col, m.locale_column])
     cells = (
         pd.concat(cell_parts, ignore_index=True)
         if cell_parts
@@ -161,6 +162,10 @@ def _convert(
     binding = resolved.binding(slug)
     assert binding is not None
     series = sub[column]
+    refused = _refused(sheet, column, sub.index)
+    if refused is not None:
+        # The converter never sees a cell the reader refused (a NUL, 50 MB of text).
+        series = series.where(refused.isna(), "")
     conv = shared.get((slug, column)) if shared is not None else None
     if conv is None:
         conv = convert_column(binding.schema, binding.map.options, series, refs)
@@ -177,6 +182,10 @@ def _convert(
         if bad.any():
             err = err.where(~bad, "Excel error value " + series.astype(str))
             empty = empty & ~bad
+    if refused is not None:
+        bad = refused.notna().to_numpy()
+        err = err.where(~bad, refused)
+        empty = empty & ~bad
     keep = ~empty
     if binding.map.empty == "clear" and empty.any():
         keys = keys.where(~empty, "")
@@ -215,6 +224,31 @@ def _convert(
             dtype=object,
         )
     return piece, err_out
+
+
+def _refused(sheet: Sheet, column: str, rows: pd.Index) -> pd.Series | None:
+    """The reader's messages for the cells of ``column`` it refused, on ``rows``; None if none."""
+    problems = sheet.cell_problems
+    if problems is None or column not in problems.columns:
+        return None
+    messages = problems.loc[rows, column]
+    return messages if messages.notna().any() else None
+
+
+def _refuse_rows(variants: pd.DataFrame, sheet: Sheet, columns: list[str | None]) -> None:
+    """A refused cell in the key or locale column makes its row invalid in every locale."""
+    for column in columns:
+        if column is None:
+            continue
+        refused = _refused(sheet, column, sheet.frame.index)
+        if refused is None:
+            continue
+        reason = variants["row"].map(refused.dropna())
+        hit = reason.notna()
+        mine = f"column '{column}': " + reason[hit].astype(str)
+        # A row whose locale cell is refused has no locale: its preset error quotes the cell.
+        keep = variants.loc[hit, "error"].where(variants.loc[hit, "locale_id"] != "")
+        variants.loc[hit, "error"] = (mine + ("; " + keep).fillna("")).to_numpy(dtype=object)
 
 
 def _attach_errors(variants: pd.DataFrame, errors: pd.Series) -> None:

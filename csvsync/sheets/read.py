@@ -17,6 +17,14 @@ This module owns the first stage of the pipeline: a file path in, a ``Sheet`` ou
   ``#N/A``, ...) hold their error text and are flagged in ``Sheet.error_cells``: calamine reads
   them as empty, so ``xlsxguard`` finds them in the worksheet XML.
 
+A cell the reader refuses makes its row invalid, never the file: one longer than
+``SheetOptions.max_cell_chars`` (1,000,000 characters), or one holding a C0 control character other
+than tab, line feed and carriage return (a NUL, an escape, ...: Webflow documents nothing about
+them, but XML 1.0 forbids them, HTML parsers reject or replace them, and a NUL cuts a string
+short in many programs). ``Sheet.cell_problems`` holds their messages; ``pipeline/drafts.py``
+turns them into the row's error, and the converters never see such a cell. A file whose bytes
+show another format (an XLSX workbook named ``.csv``, a PDF, ...) is refused with what it is.
+
 The header is the first row; header names are stripped. The frame's index is the source row
 number (header = 1, first data row = 2). Fully empty data rows are dropped, keeping the others'
 numbers; a column with neither a header nor any data (a stray trailing delimiter, a formatted
@@ -30,8 +38,10 @@ import _csv
 import codecs
 import csv
 import io
+import re
 import sys
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,13 +54,9 @@ from python_calamine import CalamineError
 
 from csvsync.errors import SheetError
 from csvsync.options import SheetOptions, XlsxLimits
-from csvsync.sheets.xlsxguard import (
-    SheetScan,
-    check_xlsx_safe,
-    column_letters,
-    scan_sheet,
-    worksheet_part,
-)
+from csvsync.sheets.filetype import TEXT, sniff
+from csvsync.sheets.xlsxguard import SheetScan, check_xlsx_safe, column_letters, scan_sheet
+from csvsync.sheets.xlsxparts import Package, damaged_part
 
 __all__ = [
     "Sheet",
@@ -65,11 +71,22 @@ XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 SNIFF_DELIMITERS = ",;\t|"
 _SNIFF_CHARS = 65_536
 _SNIFF_LINES = 50
-# Webflow rich-text cells can exceed the csv module's default 128 KiB field limit.
-_CSV_FIELD_LIMIT = 16 * 1024 * 1024
+# No field limit in the csv module: a cell too long is a row error (max_cell_chars), not a file
+# that cannot be read. 2**31 - 1 is the largest a C long holds everywhere.
+_CSV_FIELD_LIMIT = 2**31 - 1
+# C0 control characters but tab, line feed and carriage return.
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r")
+_NOT_CONTROL = bytes(sorted(set(range(256)) - set(_CONTROL_BYTES)))
+_CONTROL = re.compile("[" + re.escape(_CONTROL_BYTES.decode("ascii")) + "]")
+_C0_NAMES = [
+    "NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR",
+    "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB", "ESC",
+    "FS", "GS", "RS", "US",
+]  # fmt: skip
 # One apostrophe comes off a cell whose apostrophes lead to a formula character, so a value that
 # itself starts with "'=" survives an export and a read ("''=x" -> "'=x").
 _FORMULA_ESCAPE = r"'+[=+\-@]"
+_RESAVE = "save it again from Excel as .xlsx"
 _UTF8_HINT = (
     "if it was saved as Latin-1 or Windows-1252 pass --encoding latin-1 (or cp1252); "
     "for UTF-16 pass --encoding utf-16"
@@ -84,6 +101,9 @@ class Sheet:
     kind: str  # "csv" | "xlsx"
     frame: pd.DataFrame
     error_cells: pd.DataFrame | None  # bool mask like ``frame``; None when no error cells
+    # Why the reader refuses a cell (too long, a control character), like ``frame`` (None where
+    # the cell is fine); None when no cell is refused. The cell keeps its value in ``frame``.
+    cell_problems: pd.DataFrame | None = None
 
 
 def read_sheet(path: Path | str, options: SheetOptions = SheetOptions()) -> Sheet:
@@ -91,14 +111,16 @@ def read_sheet(path: Path | str, options: SheetOptions = SheetOptions()) -> Shee
     path = Path(path)
     kind = _kind(path)
     errors: np.ndarray | None = None
+    clues = _Clues()
     if kind == "csv":
-        grid = _read_csv(path, options)
+        grid, clues = _read_csv(path, options)
     else:
         grid, errors = _read_xlsx(path, options)
     frame, error_cells = _table(path, grid, errors)
     if kind == "csv":
         frame = _unescape_formulas(frame)
-    return Sheet(path=path, kind=kind, frame=frame, error_cells=error_cells)
+    problems = _cell_problems(frame, options.max_cell_chars, clues)
+    return Sheet(path=path, kind=kind, frame=frame, error_cells=error_cells, cell_problems=problems)
 
 
 def _fail(path: Path, problem: str, hint: str | None = None) -> SheetError:
@@ -119,8 +141,17 @@ def _kind(path: Path) -> str:
         return "csv"
     if suffix in XLSX_SUFFIXES:
         return "xlsx"
+    found = sniff(path)
+    if found is not None and found is not TEXT and found.code != suffix[1:]:
+        # An XLSX workbook named .xls, a PDF named .ods, ...: say what it is.
+        named = f", not a {suffix} file" if suffix else " without an extension"
+        raise _fail(path, f"is {found.name}{named}", found.advice)
     if suffix == ".xls":
+        if found is TEXT:  # some web exports write CSV or HTML under .xls
+            raise _fail(path, "is text (CSV?), not a .xls workbook", TEXT.advice)
         raise _fail(path, "is a legacy .xls workbook", "save it as .xlsx")
+    if suffix == ".ods":
+        raise _fail(path, "is an OpenDocument spreadsheet (.ods)", "save it as .xlsx or .csv")
     raise _fail(
         path,
         f"unknown sheet file type {suffix or '(no extension)'!r}",
@@ -131,18 +162,31 @@ def _kind(path: Path) -> str:
 # --- CSV -----------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, options: SheetOptions) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Clues:
+    """What reading a file learned about refused cells; None: unknown, look at every cell."""
+
+    controls: bool | None = None  # the file holds a C0 control character somewhere
+    long: bool | None = None  # some record is longer than max_cell_chars
+
+
+def _read_csv(path: Path, options: SheetOptions) -> tuple[pd.DataFrame, _Clues]:
     """The positional grid of a CSV file (row 0 = header), every cell a ``str``.
 
     Two passes over the file, neither of which holds its text: ``_scan_csv`` streams it through
-    the checks (decoding, strict quoting, field counts) and keeps only counts and the header;
-    pandas' C reader then builds the grid. Decoding the whole file and parsing it into Python
-    lists first, as ``_read_csv_in_memory`` does, peaks at ~8x the file size; this peaks at
-    ~3x. The in-memory reader remains the reference: it is used whenever pandas cannot be
-    trusted to read the file as ``csv.reader`` does (NUL characters, an odd delimiter, any
-    disagreement in shape or header).
+    the checks (decoding, strict quoting, the row and column limits, field counts) and keeps
+    only counts and the header; pandas' C reader then builds the grid. Decoding the whole file
+    and parsing it into Python lists first, as ``_read_csv_in_memory`` does, peaks at ~8x the
+    file size; this peaks at ~3x. The in-memory reader remains the reference: it is used
+    whenever pandas cannot be trusted to read the file as ``csv.reader`` does (NUL characters,
+    an odd delimiter, any disagreement in shape or header). Its errors come in the same order,
+    but for the row limit, which the scan applies as soon as it is passed. A third pass over the
+    bytes looks for control characters (``_has_control_bytes``).
     """
     head = _head_bytes(path)
+    found = sniff(path)
+    if found is not None and found is not TEXT:
+        raise _fail(path, f"is {found.name}, not CSV text", found.advice)
     codec, skip = _codec(path, head, options.encoding)
     codec = _stream_codec(codec, head)
     delimiter = options.delimiter or _sniff(path, _head_text(path, codec, skip, options.encoding))
@@ -150,15 +194,20 @@ def _read_csv(path: Path, options: SheetOptions) -> pd.DataFrame:
         # A file that cannot be decoded is reported first, as when the file was read whole.
         _check_decodes(path, codec, skip, options.encoding)
         raise _fail(path, f"delimiter {delimiter!r} is not one character", "pass e.g. ';'")
-    scan = _scan_csv(path, codec, skip, delimiter, options.encoding)
+    scan = _scan_csv(path, codec, skip, delimiter, options)
     if scan.pandas_safe:
         grid = _pandas_grid(path, codec, skip, delimiter)
         if grid is not None and scan.agrees_with(grid):
-            return grid
-    return _read_csv_in_memory(path, options.encoding, delimiter)
+            # In UTF-8 and single-byte codecs a control character is its own byte: one pass over
+            # the bytes at C speed spares looking at every cell (there is none, nearly always).
+            controls = _has_control_bytes(path, skip) if _byte_transparent(codec) else None
+            return grid, _Clues(controls=controls, long=scan.long)
+    return _read_csv_in_memory(path, options.encoding, delimiter, options.limits), _Clues()
 
 
-def _read_csv_in_memory(path: Path, encoding: str | None, delimiter: str) -> pd.DataFrame:
+def _read_csv_in_memory(
+    path: Path, encoding: str | None, delimiter: str, limits: XlsxLimits = XlsxLimits()
+) -> pd.DataFrame:
     """The reference reader: the whole text, ``csv.reader`` records, a frame built from them."""
     try:
         raw = path.read_bytes()
@@ -169,6 +218,8 @@ def _read_csv_in_memory(path: Path, encoding: str | None, delimiter: str) -> pd.
     records = _parse_csv(path, text, delimiter)
     if not records or not records[0]:
         raise _fail(path, "has no header row (the file or its first line is empty)")
+    _check_length(path, len(records), limits.max_rows)
+    _check_width(path, len(records[0]), limits.max_columns)
     _check_field_counts(path, text, delimiter, records)
     del text
     width = len(records[0])
@@ -185,6 +236,7 @@ class _CsvScan:
     records: int  # blank ones included: they keep their place in the numbering
     nul: bool  # a NUL character: pandas' C reader ends a cell there, csv.reader does not
     odd_delimiter: bool
+    long: bool = False  # a record longer than max_cell_chars: some cell may be too long
 
     @property
     def pandas_safe(self) -> bool:
@@ -207,6 +259,7 @@ class _Lines:
         self._stream = stream
         self._again: str | None = None
         self.count = 0
+        self.chars = 0  # characters handed out, a line handed back and again counted once
         self.nul = False
 
     def __iter__(self) -> _Lines:
@@ -220,6 +273,7 @@ class _Lines:
         if self.count == 0:
             line = line.removeprefix("\ufeff")
         self.count += 1
+        self.chars += len(line)
         self.nul = self.nul or "\x00" in line
         return line
 
@@ -227,7 +281,7 @@ class _Lines:
         self._again = line
 
 
-def _scan_csv(path: Path, codec: str, skip: int, delimiter: str, encoding: str | None) -> _CsvScan:
+def _scan_csv(path: Path, codec: str, skip: int, delimiter: str, options: SheetOptions) -> _CsvScan:
     """Stream the file through every check ``_read_csv_in_memory`` makes, keeping no rows.
 
     Errors come in the order the in-memory reader raises them: decoding, then quoting, then a
@@ -235,9 +289,9 @@ def _scan_csv(path: Path, codec: str, skip: int, delimiter: str, encoding: str |
     """
     try:
         with _open_text(path, codec, skip) as stream:
-            return _scan_records(path, _Lines(stream), delimiter)
+            return _scan_records(path, _Lines(stream), delimiter, options)
     except UnicodeError:
-        _raise_decode_error(path, encoding)
+        _raise_decode_error(path, options.encoding)
     except OSError as exc:
         raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
 
@@ -253,7 +307,7 @@ def _check_decodes(path: Path, codec: str, skip: int, encoding: str | None) -> N
         raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
 
 
-def _scan_records(path: Path, lines: _Lines, delimiter: str) -> _CsvScan:
+def _scan_records(path: Path, lines: _Lines, delimiter: str, options: SheetOptions) -> _CsvScan:
     reader = _reader(lines, delimiter)
     # A line without a quote character is a whole record whose fields are its delimiters + 1:
     # counted at C speed instead of being split into strings. Lines with a quote (and the
@@ -262,8 +316,11 @@ def _scan_records(path: Path, lines: _Lines, delimiter: str) -> _CsvScan:
     header: list[str] | None = None
     records = 0
     count_problem: str | None = None
+    longest = 0  # characters of the longest record: no cell is longer
+    max_chars, limits = options.max_cell_chars, options.limits
     for line in lines:
-        if odd or '"' in line or len(line) > _CSV_FIELD_LIMIT:
+        before = lines.chars - len(line)
+        if odd or '"' in line:
             lines.again(line)
             try:
                 record = next(reader)
@@ -274,7 +331,9 @@ def _scan_records(path: Path, lines: _Lines, delimiter: str) -> _CsvScan:
                     "check the quoting on that line",
                 ) from None
             fields = len(record)
+            longest = max(longest, lines.chars - before)
         else:
+            longest = max(longest, len(line))
             body = line.rstrip("\r\n")  # a line holds at most one terminator (newline="")
             fields = body.count(delimiter) + 1 if body else 0
             # Only the header's cells are kept; csv.reader gives [] for a blank line.
@@ -289,11 +348,15 @@ def _scan_records(path: Path, lines: _Lines, delimiter: str) -> _CsvScan:
                 f"(mixed delimiters? reading with {delimiter!r})"
             )
         records += 1
+        if records > limits.max_rows:
+            # At once, not after the file: 100 MB of blank lines would take a minute to count.
+            _check_length(path, records, limits.max_rows)
     if not header:
         raise _fail(path, "has no header row (the file or its first line is empty)")
+    _check_width(path, len(header), limits.max_columns)
     if count_problem is not None:
         raise _fail(path, count_problem, "fix that row, or pass --delimiter")
-    return _CsvScan(header, records, nul=lines.nul, odd_delimiter=odd)
+    return _CsvScan(header, records, nul=lines.nul, odd_delimiter=odd, long=longest > max_chars)
 
 
 def _pandas_grid(path: Path, codec: str, skip: int, delimiter: str) -> pd.DataFrame | None:
@@ -385,32 +448,98 @@ def csv_records(path: Path, options: SheetOptions = SheetOptions()) -> tuple[lis
     return _parse_csv(path, text, delimiter), delimiter
 
 
+_ENCODING_HINT = "use e.g. utf-8, latin-1, cp1252, utf-16"
+
+
 def _codec(path: Path, head: bytes, encoding: str | None) -> tuple[str, int]:
     """The codec to read with and the length of a UTF-8 BOM to skip; ``head`` starts the file."""
+    wide = _wide_encoding(head)
     if encoding is None:
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head[:4096]:
-            raise _fail(path, "looks like UTF-16, not UTF-8", "pass --encoding utf-16")
+        if wide:
+            raise _fail(path, f"looks like {wide}, not UTF-8", f"pass --encoding {wide.lower()}")
         codec = "utf-8"
     else:
         try:
-            codec = codecs.lookup(encoding).name
+            info = codecs.lookup(encoding)
         except LookupError:
             raise _fail(
-                path, f"unknown encoding {encoding!r}", "use e.g. utf-8, latin-1, cp1252, utf-16"
+                path, f"unknown encoding {encoding!r} given to --encoding", _ENCODING_HINT
             ) from None
+        # rot13, hex, base64, zlib...: codecs.lookup knows them, but they turn bytes into bytes
+        # or str into str, not bytes into text.
+        if not getattr(info, "_is_text_encoding", True):
+            raise _fail(
+                path,
+                f"encoding {encoding!r} given to --encoding is not a text encoding",
+                _ENCODING_HINT,
+            )
+        codec = info.name
+        if wide and not codec.startswith(("utf-16", "utf-32", "utf_16", "utf_32")):
+            raise _fail(path, f"looks like {wide}, not {codec}", f"pass --encoding {wide.lower()}")
     # Strip a UTF-8 BOM ourselves, so error offsets stay offsets into the file.
     skip = len(codecs.BOM_UTF8) if codec == "utf-8" and head.startswith(codecs.BOM_UTF8) else 0
     return codec, skip
 
 
+def _wide_encoding(head: bytes) -> str | None:
+    """The wide Unicode encoding the file's first bytes show, "UTF-16" or "UTF-32": a BOM, or
+    the NUL pattern of such text (ASCII in UTF-16 puts a NUL byte at every other place). None
+    for anything else, a stray NUL in UTF-8 text included."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "UTF-32"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "UTF-16"
+    sample = head[:4096]
+    if len(sample) < 4 or sample.count(0) * 4 < len(sample):
+        return None
+    # The share of NUL bytes at each place modulo 4, and modulo 2.
+    quads = [sample[i::4].count(0) / len(sample[i::4]) for i in range(4)]
+    if (min(quads[1:]) > 0.6 and quads[0] < 0.2) or (min(quads[:3]) > 0.6 and quads[3] < 0.2):
+        return "UTF-32"
+    even = sample[0::2].count(0) / len(sample[0::2])
+    odd = sample[1::2].count(0) / len(sample[1::2])
+    if (odd > 0.4 and even < 0.1) or (even > 0.4 and odd < 0.1):
+        return "UTF-16"
+    return None
+
+
 def _decode(path: Path, raw: bytes, encoding: str | None) -> str:
     codec, skip = _codec(path, raw[:4096], encoding)
+    hint = _UTF8_HINT if encoding is None else "check the --encoding value"
     try:
         text = raw[skip:].decode(codec)
     except UnicodeDecodeError as exc:
-        hint = _UTF8_HINT if encoding is None else "check the --encoding value"
         raise _fail(path, _decode_problem(raw, skip + exc.start, codec), hint) from None
+    except UnicodeError as exc:  # idna, punycode, undefined, ...: no position to show
+        raise _fail(path, f"is not valid {codec} ({_one_line(exc)})", hint) from None
     return text.removeprefix("\ufeff")
+
+
+def _byte_transparent(codec: str) -> bool:
+    """Whether every control character of the text is its own byte in the file, and no other
+    byte is one: UTF-8 and the single-byte codecs (latin-1, cp1252, ...)."""
+    if codec == "utf-8":
+        return True
+    try:
+        return len(bytes(range(256)).decode(codec, "replace")) == 256 and bytes(
+            _CONTROL_BYTES
+        ).decode(codec) == _CONTROL_BYTES.decode("ascii")
+    except (UnicodeError, LookupError):
+        return False
+
+
+def _has_control_bytes(path: Path, skip: int) -> bool:
+    """Whether the file holds a control byte (see ``_CONTROL_BYTES``): bytes.translate deletes
+    every other byte, about 1 ns a byte."""
+    try:
+        with path.open("rb") as binary:
+            binary.seek(skip)
+            while chunk := binary.read(1 << 22):
+                if chunk.translate(None, _NOT_CONTROL):
+                    return True
+    except OSError as exc:
+        raise _fail(path, f"cannot be read ({exc.strerror})", "check its permissions") from None
+    return False
 
 
 def _decode_problem(raw: bytes, offset: int, codec: str) -> str:
@@ -458,6 +587,24 @@ def _parse_csv(path: Path, text: str, delimiter: str) -> list[list[str]]:
         ) from None
 
 
+def _check_length(path: Path, rows: int, max_rows: int) -> None:
+    # Blank lines count: they keep their place in the numbering. The streaming scan stops at
+    # the first row past the limit, so it cannot say how many there are.
+    if rows > max_rows:
+        raise _fail(path, f"has more than {max_rows:,} rows, the limit", "split the sheet")
+
+
+def _check_width(path: Path, columns: int, max_columns: int) -> None:
+    # A 10 MB header of a million columns took minutes and gigabytes to frame: the XLSX
+    # column limit holds for CSV too.
+    if columns > max_columns:
+        raise _fail(
+            path,
+            f"has {columns:,} columns, more than the limit of {max_columns:,}",
+            "remove unused columns or split the sheet",
+        )
+
+
 def _check_field_counts(path: Path, text: str, delimiter: str, records: list[list[str]]) -> None:
     width = len(records[0])
     bad = next(
@@ -493,20 +640,34 @@ def _unescape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_xlsx(path: Path, options: SheetOptions) -> tuple[pd.DataFrame, np.ndarray | None]:
+    # The container and the shared strings table are checked before calamine opens the file
+    # (opening reads that table), the sheet before calamine builds its grid.
     check_xlsx_safe(path, options.limits)
     try:
         with pd.ExcelFile(path, engine="calamine") as book:
             name = _pick_sheet(path, [str(n) for n in book.sheet_names], options.sheet_name)
-            # Scan before calamine builds the grid: that is where a sparse sheet exhausts memory.
             scan = _scan(path, name, options.limits)
             grid = pd.read_excel(book, sheet_name=name, header=None, dtype=object, na_filter=False)
     except SheetError:
         raise
-    except (CalamineError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise _fail(path, f"is damaged ({_one_line(exc)})", "save it again from Excel") from None
+    except (CalamineError, OSError, ValueError, KeyError, OverflowError) as exc:
+        # calamine says "Cannot detect file format" for a corrupt part: name the part if so.
+        # OverflowError: a duration too long for Python's timedelta.
+        damaged_part(path)
         raise _fail(
             path,
             f"cannot be read as XLSX ({type(exc).__name__}: {_one_line(exc)})",
             "save it again from Excel as .xlsx",
+        ) from None
+    except BaseException as exc:
+        # A Rust panic inside python-calamine reaches Python as pyo3's PanicException, which
+        # derives from BaseException. The one known to happen is prevented by the guard.
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise _fail(
+            path, f"cannot be read as XLSX (the reader failed: {_one_line(exc)})", _RESAVE
         ) from None
     return _overlay_errors(grid, scan)
 
@@ -527,8 +688,9 @@ def _pick_sheet(path: Path, names: list[str], wanted: str | None) -> str:
 
 
 def _scan(path: Path, name: str, limits: XlsxLimits) -> SheetScan:
+    # The part calamine will read for this sheet, found as calamine finds it.
     with zipfile.ZipFile(path) as archive:
-        xml = archive.read(worksheet_part(archive, name))
+        xml = Package(path, archive).sheet_xml(name)
     return scan_sheet(path, xml, name, limits)
 
 
@@ -578,6 +740,66 @@ def _table(
     if not mask.any():
         return frame, None
     return frame, pd.DataFrame(mask, index=index, columns=columns)
+
+
+def _cell_problems(frame: pd.DataFrame, max_chars: int, clues: _Clues) -> pd.DataFrame | None:
+    """Messages for the cells the reader refuses (see the module doc), or None.
+
+    A column is looked at as one joined string, at C speed: its length bounds its cells', and
+    bytes.translate finds a control character in it. Only a column known to hold a refused
+    cell (nearly never) is looked at cell by cell.
+    """
+    if clues.controls is False and clues.long is False:
+        return None
+    grid: np.ndarray | None = None
+    for j in range(frame.shape[1]):
+        values = frame.iloc[:, j].to_numpy(dtype=object)
+        joined = _joined(values) if clues.controls is not False or clues.long is None else None
+        messages: dict[int, str] = {}
+        if clues.long is not False and (joined is None or len(joined) > max_chars):
+            lengths = _lengths(values)
+            for at in np.flatnonzero(lengths > max_chars).tolist():
+                messages[at] = (
+                    f"the cell is {lengths[at]:,} characters long; the limit is {max_chars:,}"
+                )
+        if joined is not None and _has_control(joined):
+            for i, value in enumerate(values):
+                found = _CONTROL.search(value) if isinstance(value, str) else None
+                if found is not None and i not in messages:
+                    code = ord(found.group())
+                    messages[i] = (
+                        f"holds the control character U+{code:04X} ({_C0_NAMES[code]}) at "
+                        f"character {found.start() + 1:,}, which csvsync does not send: remove it"
+                    )
+        if messages:
+            if grid is None:
+                grid = np.full(frame.shape, None, dtype=object)
+            for i, message in messages.items():
+                grid[i, j] = message
+    if grid is None:
+        return None
+    # dtype=object: pandas 3 would infer a string column and turn None into NaN.
+    return pd.DataFrame(grid, index=frame.index, columns=frame.columns, dtype=object)
+
+
+def _joined(values: np.ndarray) -> str:
+    try:
+        return "".join(values)
+    except TypeError:  # XLSX numbers, dates and booleans among the texts
+        return "".join(map(str, values))
+
+
+def _lengths(values: np.ndarray) -> np.ndarray:
+    try:
+        return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    except TypeError:
+        return np.fromiter(
+            (len(v) if isinstance(v, str) else 0 for v in values), dtype=np.int64, count=len(values)
+        )
+
+
+def _has_control(text: str) -> bool:
+    return bool(text.encode("utf-8", "surrogatepass").translate(None, _NOT_CONTROL))
 
 
 def _header_text(value: object) -> str:

@@ -21,6 +21,7 @@ import math
 import os
 import uuid
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -193,34 +194,67 @@ def check_writable(path: Path) -> None:
     _remove_quietly(probe)
 
 
+_NOT_OURS = "pass the run id itself, or a workbook written by csvsync sync"
+# What openpyxl raises on a damaged or hostile workbook: it wraps the parser's error (a
+# defusedxml refusal, an ExpatError) in a ValueError, and trips over odd structures with the
+# plain built-in exceptions.
+_UNREADABLE = (
+    OSError, EOFError, zipfile.BadZipFile, zlib.error, LookupError, ValueError, TypeError,
+    AttributeError, SyntaxError,
+)  # fmt: skip
+
+
 def read_run_id(path: Path) -> str:
-    """The run id stored in a results workbook (its Summary sheet, else its document property)."""
+    """The run id stored in a results workbook (its Summary sheet, else its document property).
+
+    The workbook is checked as a sheet is (a zip, no bomb, no lying shared strings table)
+    before openpyxl opens it, and anything openpyxl cannot parse is one ``SheetError`` line.
+    """
     import openpyxl  # only revert needs it; keeps openpyxl's import cost off sync runs
     from openpyxl.utils.exceptions import InvalidFileException
 
+    from csvsync.sheets.xlsxguard import check_xlsx_safe
+
+    try:
+        check_xlsx_safe(path)
+    except SheetError as exc:
+        raise SheetError(f"cannot read results workbook {exc.message}", _NOT_OURS) from None
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (OSError, InvalidFileException, zipfile.BadZipFile, KeyError) as exc:
+        try:
+            run_id = _run_id_from_summary(workbook) or _run_id_from_properties(workbook)
+        finally:
+            workbook.close()
+    except (InvalidFileException, *_UNREADABLE) as exc:
         raise SheetError(
-            f"cannot read results workbook {path}: {exc}",
-            hint="pass the run id itself, or a workbook written by csvsync sync",
-        ) from exc
-    try:
-        run_id = _run_id_from_summary(workbook) or _run_id_from_properties(workbook)
-    finally:
-        workbook.close()
+            f"cannot read results workbook {path}: {_unreadable(exc)}", _NOT_OURS
+        ) from None
     if not run_id:
         raise SheetError(
             f"{path} has no run id (no '{RUN_ID_LABEL}' line in its {SUMMARY_SHEET} sheet)",
-            hint="pass the run id itself, or a workbook written by csvsync sync",
+            hint=_NOT_OURS,
         )
     return run_id
+
+
+def _unreadable(exc: BaseException) -> str:
+    """Why openpyxl gave up, in one line: the innermost cause of the exception it raised."""
+    from defusedxml import DefusedXmlException
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DefusedXmlException):
+            return "it contains a DTD or entity declarations, which csvsync does not read"
+        exc, seen = seen, seen.__cause__ or seen.__context__
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _run_id_from_summary(workbook: Any) -> str | None:
     if SUMMARY_SHEET not in workbook.sheetnames:
         return None
-    for row in workbook[SUMMARY_SHEET].iter_rows(min_col=1, max_col=2, values_only=True):
+    # The run id is near the top: a hostile Summary of a million rows is not read to its end.
+    rows = workbook[SUMMARY_SHEET].iter_rows(min_col=1, max_col=2, max_row=200, values_only=True)
+    for row in rows:
         if len(row) == 2 and row[0] == RUN_ID_LABEL and row[1] not in (None, ""):
             return str(row[1]).strip()
     return None

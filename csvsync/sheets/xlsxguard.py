@@ -1,58 +1,73 @@
-"""Safety checks on an XLSX file's zip container and worksheet XML, run before calamine opens it.
+"""Safety checks on an XLSX file, run before calamine reads it: no file may make the reader
+allocate more than ``XlsxLimits`` allows.
 
-This module owns everything ``sheets/read.py`` learns about an XLSX file from its raw bytes:
+python-calamine is Rust: when an allocation fails it aborts the whole process (SIGABRT, exit 134),
+with no exception to catch. So every number that sizes one of its allocations is bounded here
+first, read from the raw bytes the way calamine reads them (calamine 0.36/0.37 ``xlsx``):
 
-* ``check_xlsx_safe``: the file is a zip (not OLE2, i.e. password-protected or legacy ``.xls``),
-  not truncated, holds a workbook, and is no decompression bomb (entry count, total declared
-  uncompressed size, per-entry compression ratio).
-* ``scan_sheet``: the worksheet's XML, scanned with byte searches (no per-cell Python), for the
-  cell extent calamine will allocate (calamine builds a dense ``rows x columns`` grid, and a sheet
-  with one cell in ``A1`` and one in ``XFD1048576`` aborts the whole process with an out-of-memory
-  error, not an exception) and for Excel error cells (``t="e"``), which calamine reads as empty.
+* the package: which entry calamine reads for a sheet (``xlsxparts.Package`` finds it as calamine
+  does, so the part scanned is the part read), and no two entries whose names fold to one;
+* the shared strings table: calamine reserves room for the ``uniqueCount`` that ``<sst>``
+  declares (``check_xlsx_safe``, through ``Package``);
+* the sheet: calamine builds a dense grid from A1 to the furthest non-empty cell, each cell placed
+  by its ``r`` (letters and digits, any case), else one column right of the previous cell, in the
+  row its ``<row r>`` named or one below the previous row; element names match by local name, so
+  any namespace prefix (bound or not) counts (``scan_sheet``).
 
+This module also owns the container checks (zip, not OLE2, not truncated, no decompression bomb, no
+two entries one name) and finding Excel error cells (``t="e"``), which calamine reads as empty.
 Every failure is a one-line ``SheetError`` naming the file.
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from xml.parsers import expat
-
-from defusedxml import ElementTree as SafeET
 
 from csvsync.errors import SheetError
 from csvsync.options import XlsxLimits
+from csvsync.sheets.filetype import sniff
+from csvsync.sheets.xlsxparts import Damaged, Package, ascii_lower
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a normal zip; an empty zip
 
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_HINT_RESAVE = "save it again from Excel as .xlsx"
+_HINT_SPLIT = "remove unused rows and columns or split the sheet"
 
-_DIMENSION = re.compile(rb'<dimension\s+ref="([^"]*)"')
-_REF = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
-_ROW_R = re.compile(rb'<row r="(\d+)"')
-_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")  # one pass over the sheet, not two
-# A cell or row whose first attribute is not a well-formed ``r`` (a cell reference, a row number).
-_CELL_WITHOUT_R = re.compile(rb'<c(?! r="[A-Z]{1,3}\d+")[\s/>]')
-_ROW_WITHOUT_R = re.compile(rb'<row(?! r="\d+")[\s/>]')
-_MULTI_LETTER_COL = re.compile(rb'<c r="([A-Z]{2,3})\d')
-_ERROR_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"[^>]*?\st="e"[^>]*?(/?)>')
+
+_SHEET_DATA = re.compile(rb"<([^\s<>/!?:]*:)?sheetData[\s/>]")
+_DIMENSION = re.compile(rb'<(?:[^\s<>/!?:]*:)?dimension\s+ref="([^"]*)"')
+_REF = re.compile(r"([A-Za-z]*)([0-9]+)")  # calamine's cell reference (fullmatch)
+_PLAIN_REF = re.compile(rb'([A-Z]{1,3})([0-9]+)"')
+_ROW_NUMBER = re.compile(rb'([0-9]+)"')
 _CELL_VALUE = re.compile(rb"<v>([^<]*)</v>")
+# calamine turns a number with a date or duration style into a chrono TimeDelta of milliseconds,
+# which panics below about -1.07e11 days (a Rust panic: a traceback and a Rust backtrace). Only a
+# numeric cell with a style can be one; the style is not resolved, so any such cell that far
+# below zero is refused (no real date, duration or amount is).
+_DATE_FLOOR = -1e11
+_FAR_NEGATIVE = rb"-(?:[0-9]{11,}|[0-9]*\.?[0-9]*[eE]\+?[0-9]{2,}|[iI][nN][fF])"
+_NUMBER = re.compile(
+    rb"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf(?:inity)?|nan)", re.IGNORECASE
+)  # what calamine's fast_float reads as a number: no spaces, no underscores
+
+
+class _Dtd(Exception):
+    """A DTD in a worksheet: refused before expat reads an entity declaration."""
 
 
 @dataclass(frozen=True)
 class SheetScan:
     """What the raw worksheet XML says: its extent and its Excel error cells."""
 
-    rows: int  # the highest row number holding a cell (1-based)
-    columns: int  # the highest column holding a cell (1-based); may be rounded up to 26 (Z)
+    rows: int  # the highest row number holding a cell (1-based), or named by a <row r>
+    columns: int  # the highest column holding a cell (1-based)
     errors: tuple[tuple[int, int, str], ...]  # (row, column, error text such as "#REF!"), 1-based
 
 
@@ -69,18 +84,23 @@ def column_letters(number: int) -> str:
     return letters
 
 
-def _column_number(letters: str) -> int:
+def _column_number(letters: str | bytes) -> int:
     number = 0
-    for char in letters.upper():
+    for char in letters.upper() if isinstance(letters, str) else letters.upper().decode():
         number = number * 26 + ord(char) - ord("A") + 1
     return number
 
 
-def check_xlsx_safe(path: Path, limits: XlsxLimits = XlsxLimits()) -> None:
-    """Refuse files that are not a workbook zip, or that would expand past ``limits``.
+# --- the container ---------------------------------------------------------------------------
 
-    Uses the sizes the zip's central directory declares; ``scan_sheet`` later bounds the
-    worksheet by what it really holds.
+
+def check_xlsx_safe(path: Path, limits: XlsxLimits = XlsxLimits()) -> None:
+    """Refuse files that are not a workbook zip, that would expand past ``limits``, or whose
+    shared strings table declares more strings than ``limits`` allow.
+
+    Uses the sizes the zip's central directory declares (reads are bounded by them, and a
+    stream longer than declared fails its CRC); ``scan_sheet`` later bounds the worksheet by
+    what it really holds.
     """
     try:
         with path.open("rb") as handle:
@@ -96,22 +116,21 @@ def check_xlsx_safe(path: Path, limits: XlsxLimits = XlsxLimits()) -> None:
             "remove the password / save it as .xlsx",
         )
     if not magic.startswith(ZIP_MAGICS):
+        found = sniff(path)  # CSV text named .xlsx, a PDF, an image...
+        if found is not None:
+            raise _fail(
+                path, f"is {found.name}, not an XLSX workbook (not a zip archive)", found.advice
+            )
         raise _fail(
             path, "is not an XLSX workbook (not a zip archive)", "save it from Excel as .xlsx"
         )
     try:
         with zipfile.ZipFile(path) as archive:
             _check_entries(path, archive.infolist(), limits)
-            if "xl/workbook.xml" not in archive.NameToInfo:
-                raise _fail(
-                    path,
-                    "is a zip archive but not an Excel workbook (no xl/workbook.xml)",
-                    "save it from Excel as .xlsx",
-                )
+            package = Package(path, archive)
+            package.check_shared_strings(limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
-        raise _fail(
-            path, f"is truncated or damaged ({exc})", "save it again from Excel as .xlsx"
-        ) from None
+        raise _fail(path, f"is truncated or damaged ({exc})", _HINT_RESAVE) from None
 
 
 def _check_entries(path: Path, entries: list[zipfile.ZipInfo], limits: XlsxLimits) -> None:
@@ -129,7 +148,18 @@ def _check_entries(path: Path, entries: list[zipfile.ZipInfo], limits: XlsxLimit
             f"{limits.max_total_uncompressed:,} bytes (possible zip bomb)",
             "split the workbook or remove unused sheets",
         )
+    seen: dict[str, str] = {}
     for entry in entries:
+        # calamine finds entries ignoring ASCII case and with \ read as /: two entries that
+        # fold to one name would let it read one while this guard scans the other.
+        folded = ascii_lower(entry.filename.replace("\\", "/"))
+        if folded in seen:
+            raise _fail(
+                path,
+                f"holds two entries named {seen[folded]!r} and {entry.filename!r}",
+                _HINT_RESAVE,
+            )
+        seen[folded] = entry.filename
         if entry.file_size <= limits.ratio_min_size:
             continue
         ratio = entry.file_size / max(entry.compress_size, 1)
@@ -142,135 +172,318 @@ def _check_entries(path: Path, entries: list[zipfile.ZipInfo], limits: XlsxLimit
             )
 
 
-def worksheet_part(archive: zipfile.ZipFile, sheet_name: str) -> str:
-    """The zip entry name of the worksheet called ``sheet_name`` (via workbook.xml and its rels).
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
 
-    Raises KeyError when the workbook does not list it; the caller has already checked the name
-    against calamine's list, so that only happens for a damaged workbook.
-    """
-    workbook = SafeET.fromstring(archive.read("xl/workbook.xml"))
-    rel_id = None
-    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
-        if sheet.get("name") == sheet_name:
-            rel_id = sheet.get(f"{_NS_REL}id")
-            break
-    rels = SafeET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    for rel in rels.iter(f"{_NS_PKG_REL}Relationship"):
-        if rel.get("Id") == rel_id:
-            target = rel.get("Target", "")
-            # Targets are relative to xl/ unless absolute within the package.
-            if target.startswith("/"):
-                return target.lstrip("/")
-            return posixpath.normpath(posixpath.join("xl", target))
-    raise KeyError(sheet_name)
+
+# --- the worksheet ---------------------------------------------------------------------------
 
 
 def scan_sheet(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) -> SheetScan:
-    """Bound the sheet's extent and find its error cells, refusing sheets past ``limits``."""
-    if _DTD.search(xml):
-        # No valid worksheet has a DTD; entity definitions are how XML bombs work.
-        raise _fail(path, f"sheet {sheet_name!r} contains a DTD", "save it again from Excel")
+    """Bound the sheet's extent and find its error cells, refusing sheets past ``limits``.
+
+    A sheet with a DTD is refused (no valid worksheet has one; entity definitions are how XML
+    bombs work): the fast scan sends it to the parsed one, which stops at its start.
+    """
     _check_dimension(path, xml, sheet_name, limits)
-    scan = _fast_scan(xml, limits) or _parsed_scan(path, xml, sheet_name)
+    scan = _fast_scan(path, xml, sheet_name, limits)
+    if scan is None:
+        scan = _parsed_scan(path, xml, sheet_name, limits)
     _check_extent(path, sheet_name, scan.rows, scan.columns, limits)
     return scan
 
 
 def _check_dimension(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) -> None:
-    # The dimension element is near the top; it is a claim, not a bound, so a lie in it is
-    # caught by the extent check below, but an honest huge one fails fast here.
+    # The dimension element is near the top; it is a claim, not a bound (calamine sizes nothing
+    # by it past 100,000 cells), so a lie in it is caught by the extent check, but an honest
+    # huge one fails fast here.
     match = _DIMENSION.search(xml, 0, 65_536)
     if not match:
         return
     last = match.group(1).decode("ascii", "replace").split(":")[-1]
-    ref = _REF.match(last)
-    if ref:
+    ref = _REF.fullmatch(last)
+    if ref and ref.group(1):
         _check_extent(
             path, sheet_name, int(ref.group(2)), _column_number(ref.group(1)), limits, "declares"
         )
 
 
-def _fast_scan(xml: bytes, limits: XlsxLimits) -> SheetScan | None:
+@lru_cache(maxsize=8)
+def _plain_forms(prefix: bytes) -> re.Pattern[bytes]:
+    """Any start tag of a row or cell that is not in the plain form, for one element prefix.
+
+    The plain form is what Excel, LibreOffice, openpyxl and xlsxwriter write (and, with an
+    ``x:`` prefix, .NET's Open XML SDK): ``<c r="B12"`` and ``<row r="12"`` with ``r`` first,
+    followed by ``key="value"`` attributes separated by one space, none of them another ``r``.
+    A cell in the plain form is placed by its ``r`` alone, so the extent is the largest ``r``.
+    Matched too: a row or cell element with any other prefix (calamine matches local names).
+    """
+    p = re.escape(prefix)
+    # Possessive quantifiers (*+, ++): nothing to backtrack into, about twice as fast.
+    attrs = rb'(?: (?!r=)[^\s="<>/]++="[^"]*+")*+\s*+/?>'
+    other = rb"[^\s<>/!?:]*+:(?:c|row)[\s/>]"  # a prefixed row or cell
+    if prefix:
+        other = rb"(?:c|row)[\s/>]|(?!" + p + rb")" + other  # no prefix; another prefix
+    return re.compile(
+        rb"<(?:!(?:DOCTYPE|ENTITY)"
+        rb"|" + p + rb'c(?! r="[A-Z]{1,3}+[0-9]++"' + attrs + rb")[\s/>]"
+        rb"|" + p + rb'row(?! r="[0-9]++"' + attrs + rb")[\s/>]"
+        rb"|" + other + rb")"
+    )
+
+
+def _gt_number(number: int) -> bytes:
+    """A regex for decimal numbers (leading zeros allowed) greater than ``number``."""
+    digits = str(number)
+    alternatives = [b"[1-9][0-9]{%d,}" % len(digits)]
+    for i, digit in enumerate(digits):
+        if digit != "9":
+            rest = len(digits) - i - 1
+            alternatives.append(
+                digits[:i].encode() + b"[%d-9]" % (int(digit) + 1) + (b"[0-9]{%d}" % rest)
+            )
+    return b"0*(?:" + b"|".join(alternatives) + b')"'
+
+
+def _gt_letters(letters: str) -> bytes | None:
+    """A regex for column letters (one to three, upper case) after ``letters``."""
+    alternatives = [b"[A-Z]{%d,3}" % (len(letters) + 1)] if len(letters) < 3 else []
+    for i, char in enumerate(letters):
+        if char != "Z":
+            rest = len(letters) - i - 1
+            alternatives.append(
+                letters[:i].encode() + b"[%c-Z]" % (ord(char) + 1) + (b"[A-Z]{%d}" % rest)
+            )
+    return b"(?:" + b"|".join(alternatives) + b")" if alternatives else None
+
+
+def _beyond(prefix: bytes, rows: int, letters: str) -> re.Pattern[bytes]:
+    """A plain row or cell tag past row ``rows`` or column ``letters``; or a value far below
+    zero (see ``_DATE_FLOOR``)."""
+    p = re.escape(prefix)
+    number = _gt_number(rows)
+    forms = [p + b'row r="' + number, p + b'c r="[A-Z]{1,3}' + number, p + b"v>" + _FAR_NEGATIVE]
+    wider = _gt_letters(letters)
+    if wider is not None:
+        forms.append(p + b'c r="' + wider + b"[0-9]")
+    return re.compile(b"<(?:" + b"|".join(forms) + b")")
+
+
+def _fast_scan(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) -> SheetScan | None:
     """Extent and error cells by byte searches, or None when the XML is not in the plain form.
 
-    The plain form is what Excel, LibreOffice, openpyxl and xlsxwriter write: unprefixed
-    ``<row r="N"`` and ``<c r="A1"`` elements, every one with its ``r`` first. Anything else
-    (prefixed namespaces, rows or cells without ``r``) goes to the slower ``_parsed_scan``.
+    Three passes at C speed, none per cell in Python: one for anything not in the plain form
+    (``_plain_forms``), one for a row or cell past the largest row and column seen at the
+    file's end (``_beyond``; it is rebuilt and resumed in the rare file whose largest cell is
+    elsewhere), one for error cells.
     """
-    start, end = xml.find(b"<sheetData"), xml.rfind(b"</sheetData>")
-    if start < 0:
-        return None if b":sheetData" in xml else SheetScan(rows=0, columns=0, errors=())
-    end = len(xml) if end < 0 else end
-    # One regex pass each (about twice the speed of one bytes.count on a 100 MB sheet, and it
-    # replaces five): a cell or row element whose first attribute is not a well-formed ``r``.
-    if _CELL_WITHOUT_R.search(xml, start, end) or _ROW_WITHOUT_R.search(xml, start, end):
+    head = _SHEET_DATA.search(xml)
+    prefix = (head.group(1) or b"") if head else b""
+    if _plain_forms(prefix).search(xml):
         return None
-    row_numbers = _ROW_R.findall(xml, start, end)
-    rows = max((int(number) for number in row_numbers), default=0)
-    errors = _error_cells(xml) if xml.find(b't="e"', start, end) >= 0 else ()
-    return SheetScan(rows=rows, columns=_max_column(xml, start, end, rows, limits), errors=errors)
+    cell, row = b"<" + prefix + b'c r="', b"<" + prefix + b'row r="'
+    rows, letters = 0, ""
+    last_cell = xml.rfind(cell)
+    if last_cell >= 0:
+        rows, letters = _plain_ref(xml, last_cell + len(cell))
+    last_row = xml.rfind(row)
+    if last_row >= 0:
+        rows = max(rows, _plain_row(xml, last_row + len(row)))
+    first_end = xml.find(b"</" + prefix + b"row>")
+    header_cell = xml.rfind(cell, 0, first_end) if first_end >= 0 else -1
+    if header_cell >= 0:
+        letters = max(letters, _plain_ref(xml, header_cell + len(cell))[1], key=_column_number)
+    value = b"<" + prefix + b"v>"
+    pos, rounds = 0, 0
+    pattern = _beyond(prefix, rows, letters)
+    while (match := pattern.search(xml, pos)) is not None:
+        tag, pos = match.group(0), match.end()
+        if tag.startswith(value):
+            _check_far_below_zero(path, sheet_name, xml, match.start(), prefix)
+            continue
+        if tag.startswith(row):
+            rows = max(rows, _plain_row(xml, match.start() + len(row)))
+        else:
+            r, c = _plain_ref(xml, match.start() + len(cell))
+            rows, letters = max(rows, r), max(letters, c, key=_column_number)
+        _check_extent(path, sheet_name, rows, _column_number(letters), limits)
+        rounds += 1
+        if rounds > 64:  # cells in no useful order: read every reference once
+            far = re.compile(re.escape(value) + _FAR_NEGATIVE)
+            for found in far.finditer(xml, pos):
+                _check_far_below_zero(path, sheet_name, xml, found.start(), prefix)
+            return _exact_plain_scan(xml, prefix)
+        pattern = _beyond(prefix, rows, letters)
+    return SheetScan(rows=rows, columns=_column_number(letters), errors=_errors(xml, prefix))
 
 
-def _max_column(xml: bytes, start: int, end: int, rows: int, limits: XlsxLimits) -> int:
-    # Most sheets have no column past Z, so only the rare multi-letter refs are collected.
-    wide = {_column_number(m.decode("ascii")) for m in _MULTI_LETTER_COL.findall(xml, start, end)}
-    if wide:
-        return max(wide)
-    if rows * 26 <= limits.max_cells:
-        return 26 if rows else 0  # an upper bound, and within every limit: no need to narrow
-    present = (n for n in range(26, 0, -1) if xml.find(b'<c r="' + column_letters(n).encode()) >= 0)
-    return next(present, 0)
+def _check_far_below_zero(path: Path, sheet_name: str, xml: bytes, at: int, prefix: bytes) -> None:
+    """Refuse the value starting at ``at`` (a plain ``<v>``) if it is a number below
+    ``_DATE_FLOOR`` in a cell with a style and a numeric type."""
+    start = at + len(prefix) + 3
+    text = xml[start : xml.find(b"<", start)]
+    if _NUMBER.fullmatch(text) is None or float(text) > _DATE_FLOOR:
+        return
+    opening = xml.rfind(b"<" + prefix + b'c r="', 0, at)
+    tag = xml[opening : xml.find(b">", opening) + 1]
+    numeric = b' t="' not in tag or b' t="n"' in tag
+    if b' s="' in tag and numeric:
+        ref = _PLAIN_REF.match(tag, len(prefix) + 6)
+        where = ref.group(1).decode() + ref.group(2).decode() if ref else "?"
+        _refuse_far_below_zero(path, sheet_name, where, text.decode("ascii", "replace"))
 
 
-def _parsed_scan(path: Path, xml: bytes, sheet_name: str) -> SheetScan:
-    """Walk the XML with expat, numbering rows and cells the way calamine does when ``r`` is
-    missing (one more than the previous), and collect error cells on the way."""
-    pos = {"row": 0, "col": 0, "max_row": 0, "max_col": 0}
+def _refuse_far_below_zero(path: Path, sheet_name: str, where: str, text: str) -> NoReturn:
+    raise _fail(
+        path,
+        f"sheet {sheet_name!r}, cell {where}: {text[:30]} is below -100,000,000,000, which the "
+        "reader cannot turn into a date or duration",
+        "fix that cell",
+    )
+
+
+def _plain_ref(xml: bytes, at: int) -> tuple[int, str]:
+    match = _PLAIN_REF.match(xml, at)
+    assert match is not None  # the plain form was checked
+    return int(match.group(2)), match.group(1).decode()
+
+
+def _plain_row(xml: bytes, at: int) -> int:
+    match = _ROW_NUMBER.match(xml, at)
+    assert match is not None
+    return int(match.group(1))
+
+
+def _exact_plain_scan(xml: bytes, prefix: bytes) -> SheetScan:
+    p = re.escape(prefix)
+    refs = re.findall(b"<" + p + rb'c r="([A-Z]{1,3})([0-9]+)"', xml)
+    numbers = re.findall(b"<" + p + rb'row r="([0-9]+)"', xml)
+    rows = max((int(n) for n in numbers), default=0)
+    rows = max(rows, max((int(n) for _, n in refs), default=0))
+    columns = max((_column_number(c) for c in {c for c, _ in refs}), default=0)
+    return SheetScan(rows=rows, columns=columns, errors=_errors(xml, prefix))
+
+
+def _errors(xml: bytes, prefix: bytes) -> tuple[tuple[int, int, str], ...]:
+    if xml.find(b't="e"') < 0:
+        return ()
+    p = re.escape(prefix)
+    cell = re.compile(b"<" + p + rb'c r="([A-Z]{1,3})([0-9]+)"[^>]*?\st="e"[^>]*?(/?)>')
+    value = re.compile(b"<" + p + rb"v>([^<]*)</" + p + b"v>") if prefix else _CELL_VALUE
+    found = []
+    for match in cell.finditer(xml):
+        text = "#ERROR"
+        if not match.group(3):  # not self-closing: the cached error text is in its <v>
+            end = xml.find(b"</" + prefix + b"c>", match.end())
+            cached = value.search(xml, match.end(), end if end >= 0 else len(xml))
+            if cached:
+                text = cached.group(1).decode("utf-8", "replace")
+        found.append((int(match.group(2)), _column_number(match.group(1)), text))
+    return tuple(found)
+
+
+def _parsed_scan(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) -> SheetScan:
+    """Walk the XML with expat and place every cell as calamine does (see the module doc).
+
+    Only the first ``sheetData`` counts, as for calamine; a cell's content (``<v>``, ``<is>``,
+    ``<f>``) is opaque, so a row or cell element inside a cell is not a row or a cell.
+    Positions are 0-based here, as in calamine; the extent is 1-based.
+    """
+    at = {"row": 0, "col": 0, "rows": 0, "cols": 0, "depth": 0}  # depth inside a cell
+    state = {"in": False, "done": False, "error": False, "dated": False, "in_v": False}
     errors: list[tuple[int, int, str]] = []
-    pending: list[str] = []  # text of the current error cell's <v>, while inside one
-    in_error = [False, False]  # inside an error cell; inside its <v>
+    pending: list[str] = []  # text of the current error cell's <v>
+    place = (0, 0)
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        local = name.rsplit(":", 1)[-1]
+        nonlocal place
+        if state["done"]:
+            return
+        local = name.split(":", 1)[-1]
+        if not state["in"]:
+            state["in"] = local == "sheetData"
+            return
+        if at["depth"]:
+            at["depth"] += 1
+            wanted = state["error"] or state["dated"]
+            state["in_v"] = wanted and at["depth"] == 2 and local == "v"
+            return
         if local == "row":
-            pos["row"] = int(attrs.get("r") or pos["row"] + 1)
-            pos["col"] = 0
+            if "r" in attrs:
+                at["row"] = _row_number(attrs["r"]) - 1
         elif local == "c":
-            ref = _REF.match(attrs.get("r", ""))
-            if ref:
-                pos["row"], pos["col"] = int(ref.group(2)), _column_number(ref.group(1))
-            else:
-                pos["col"] += 1
-            pos["max_row"] = max(pos["max_row"], pos["row"])
-            pos["max_col"] = max(pos["max_col"], pos["col"])
-            in_error[0] = attrs.get("t") == "e"
+            place = _cell_position(attrs["r"]) if "r" in attrs else (at["row"], at["col"])
+            at["col"] = place[1] + 1
+            at["rows"] = max(at["rows"], place[0] + 1)
+            at["cols"] = max(at["cols"], place[1] + 1)
+            if at["rows"] > limits.max_rows or at["cols"] > limits.max_columns:
+                _check_extent(path, sheet_name, at["rows"], at["cols"], limits)
+            at["depth"] = 1
+            state["error"] = attrs.get("t") == "e"
+            state["dated"] = "s" in attrs and attrs.get("t", "n") == "n"  # see _DATE_FLOOR
             pending.clear()
-        elif local == "v":
-            in_error[1] = in_error[0]
 
     def end(name: str) -> None:
-        local = name.rsplit(":", 1)[-1]
-        if local == "v":
-            in_error[1] = False
-        elif local == "c" and in_error[0]:
-            errors.append((pos["row"], pos["col"], "".join(pending) or "#ERROR"))
-            in_error[0] = False
+        if state["done"] or not state["in"]:
+            return
+        local = name.split(":", 1)[-1]
+        if at["depth"]:
+            at["depth"] -= 1
+            if state["in_v"] and state["dated"]:
+                text = "".join(pending).encode("utf-8", "replace")
+                if _NUMBER.fullmatch(text) and float(text) <= _DATE_FLOOR:
+                    where = f"{column_letters(place[1] + 1)}{place[0] + 1}"
+                    _refuse_far_below_zero(path, sheet_name, where, text.decode())
+            state["in_v"] = False
+            if at["depth"] == 0 and state["error"]:
+                errors.append((place[0] + 1, place[1] + 1, "".join(pending) or "#ERROR"))
+                state["error"] = False
+            return
+        if local == "row":
+            at["row"] += 1
+            at["col"] = 0
+        elif local == "sheetData":
+            state["done"] = True
 
     def text(data: str) -> None:
-        if in_error[1]:
+        if state["in_v"]:
             pending.append(data)
+
+    def refuse(*_: object) -> None:
+        raise _Dtd()
 
     parser: Any = expat.ParserCreate()
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
     try:
         parser.Parse(xml, True)
-    except (expat.ExpatError, ValueError) as exc:
+    except _Dtd:
+        problem = f"sheet {sheet_name!r} contains a DTD"
+        raise _fail(path, problem, "save it again from Excel") from None
+    except (expat.ExpatError, ValueError, Damaged) as exc:
         raise _fail(
-            path, f"sheet {sheet_name!r} is damaged ({exc})", "save it again from Excel"
+            path, f"sheet {sheet_name!r} is damaged ({_one_line(exc)})", "save it again from Excel"
         ) from None
-    return SheetScan(rows=pos["max_row"], columns=pos["max_col"], errors=tuple(errors))
+    return SheetScan(rows=at["rows"], columns=at["cols"], errors=tuple(errors))
+
+
+def _cell_position(ref: str) -> tuple[int, int]:
+    """calamine's ``get_row_column``: 0-based (row, column); anything else is an error."""
+    match = _REF.fullmatch(ref)
+    if match is None or not match.group(1) or int(match.group(2)) == 0:
+        raise Damaged(f"cell reference {ref[:20]!r}")
+    return int(match.group(2)) - 1, _column_number(match.group(1)) - 1
+
+
+def _row_number(ref: str) -> int:
+    """calamine's ``get_row``: letters are allowed and ignored; 1-based."""
+    match = _REF.fullmatch(ref)
+    if match is None or int(match.group(2)) == 0:
+        raise Damaged(f"row number {ref[:20]!r}")
+    return int(match.group(2))
 
 
 def _check_extent(
@@ -282,34 +495,20 @@ def _check_extent(
     verb: str = "has",
 ) -> None:
     where = f"sheet {sheet_name!r} {verb}"
-    hint = "remove unused rows and columns or split the sheet"
     if rows > limits.max_rows:
         raise _fail(
-            path, f"{where} {rows:,} rows, more than the limit of {limits.max_rows:,}", hint
+            path, f"{where} {rows:,} rows, more than the limit of {limits.max_rows:,}", _HINT_SPLIT
         )
     if columns > limits.max_columns:
         raise _fail(
             path,
             f"{where} {columns:,} columns, more than the limit of {limits.max_columns:,}",
-            hint,
+            _HINT_SPLIT,
         )
     if rows * columns > limits.max_cells:
         raise _fail(
             path,
             f"{where} cells up to row {rows:,} and column {column_letters(columns)}: "
             f"{rows * columns:,} cells, more than the limit of {limits.max_cells:,}",
-            hint,
+            _HINT_SPLIT,
         )
-
-
-def _error_cells(xml: bytes) -> tuple[tuple[int, int, str], ...]:
-    found = []
-    for match in _ERROR_CELL.finditer(xml):
-        text = "#ERROR"
-        if not match.group(3):  # not self-closing: the cached error text is in its <v>
-            end = xml.find(b"</c>", match.end())
-            value = _CELL_VALUE.search(xml, match.end(), end if end >= 0 else len(xml))
-            if value:
-                text = value.group(1).decode("utf-8", "replace")
-        found.append((int(match.group(2)), _column_number(match.group(1).decode()), text))
-    return tuple(found)
