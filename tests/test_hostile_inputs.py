@@ -392,3 +392,7 @@ def test_the_mapping_parser_never_raises_anything_else(
     path.write_text(body.replace("\x00", ""), encoding="utf-8", errors="surrogatepass")
     with contextlib.suppress(MappingError):
         load_mapping(path)
+
+
+# The hostile-input corpus: the whole suite (CI) runs it; the fast tier leaves it out.
+pytestmark = pytest.mark.slow

@@ -764,3 +764,7 @@ def test_an_error_of_csvsync_itself_keeps_its_traceback(ws: Workspace) -> None:
         job.state.db.execute("SELECT * FROM no_such_table")
     assert isinstance(bug.value.__cause__, sqlite3.OperationalError)
     assert bug.value.exit_code == 2
+
+
+# The hostile-input corpus: the whole suite (CI) runs it; the fast tier leaves it out.
+pytestmark = pytest.mark.slow

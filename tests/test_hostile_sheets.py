@@ -748,3 +748,7 @@ def test_a_rust_panic_in_the_reader_is_one_line(
     monkeypatch.setattr(pd, "read_excel", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         read_sheet(_good_xlsx(tmp_path))
+
+
+# The hostile-input corpus: the whole suite (CI) runs it; the fast tier leaves it out.
+pytestmark = pytest.mark.slow

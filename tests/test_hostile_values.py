@@ -402,3 +402,7 @@ def test_sync_sends_only_the_good_rows(ws: Workspace) -> None:
     invalid = rows[rows["Outcome"] == "invalid"]
     assert sorted(invalid["Row"]) == [2, 3, 4]
     assert all(m.startswith("column '") for m in invalid["Message"])
+
+
+# The hostile-input corpus: the whole suite (CI) runs it; the fast tier leaves it out.
+pytestmark = pytest.mark.slow
