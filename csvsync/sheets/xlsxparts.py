@@ -17,6 +17,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,9 +108,14 @@ class Package:
         if entry is None:
             raise Damaged(f"it lists {name!r} but holds no such entry")
         info = self.archive.getinfo(entry)
+        with self._decompressing(entry), self.archive.open(info) as stream:
+            return stream.read(info.file_size)
+
+    @contextmanager
+    def _decompressing(self, entry: str) -> Iterator[None]:
+        """A part that cannot be decompressed is one line naming it, whatever zipfile raised."""
         try:
-            with self.archive.open(info) as stream:
-                return stream.read(info.file_size)
+            yield
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
             raise _fail(
                 self.path,
@@ -228,29 +234,18 @@ class Package:
         # Only the start of the table is needed: read it in pieces until <sst ...> is complete.
         buffer = b""
         info = self.archive.getinfo(entry)
-        try:
-            with self.archive.open(info) as stream:
-                left = info.file_size
-                while left > 0:
-                    # Doubling pieces: a hostile comment before <sst> is re-read log(n) times.
-                    chunk = stream.read(min(max(65_536, len(buffer)), left))
-                    if not chunk:
-                        break
-                    left -= len(chunk)
-                    buffer += chunk
-                    found = _first_start(buffer, b"sst", final=left <= 0)
-                    if found is not _INCOMPLETE:
-                        return found
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-            raise _fail(
-                self.path,
-                f"is damaged: {entry} cannot be decompressed ({_one_line(exc)})",
-                _HINT_RESAVE,
-            ) from None
-        except (NotImplementedError, RuntimeError) as exc:
-            raise _fail(
-                self.path, f"cannot be read: {entry}: {_one_line(exc)}", _HINT_RESAVE
-            ) from None
+        with self._decompressing(entry), self.archive.open(info) as stream:
+            left = info.file_size
+            while left > 0:
+                # Doubling pieces: a hostile comment before <sst> is re-read log(n) times.
+                chunk = stream.read(min(max(65_536, len(buffer)), left))
+                if not chunk:
+                    break
+                left -= len(chunk)
+                buffer += chunk
+                found = _first_start(buffer, b"sst", final=left <= 0)
+                if found is not _INCOMPLETE:
+                    return found
         return None
 
 
