@@ -326,7 +326,7 @@ def _iso_ms(utc: pd.Series) -> ObjArray:
     # Keep pandas' own resolution (us in pandas 3) so years outside the ns range survive.
     raw = np.asarray(utc.to_numpy()).astype("datetime64[ms]")
     outside = np.isnat(raw) | (raw < _FIRST_MS) | (raw > _LAST_MS)
-    raw[outside] = np.datetime64("NaT")
+    raw[outside] = np.datetime64("NaT", "ms")
     text: ObjArray = np.datetime_as_string(raw, unit="ms", timezone="UTC").astype(object)
     text[outside] = None
     return text
@@ -397,7 +397,10 @@ def check_date_format(date_format: str) -> None:
     """Raise ValueError naming the problem when ``date_format`` is no strptime pattern."""
     reason = None
     try:
-        dt.datetime.strptime("", date_format)
+        with warnings.catch_warnings():
+            # Python 3.13 warns of a format with a day but no year; only the format is tested.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            dt.datetime.strptime("", date_format)
     except ValueError as exc:
         if not str(exc).startswith("time data"):
             reason = str(exc)

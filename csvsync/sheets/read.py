@@ -194,6 +194,11 @@ def _read_csv(path: Path, options: SheetOptions) -> tuple[pd.DataFrame, _Clues]:
         # A file that cannot be decoded is reported first, as when the file was read whole.
         _check_decodes(path, codec, skip, options.encoding)
         raise _fail(path, f"delimiter {delimiter!r} is not one character", "pass e.g. ';'")
+    if delimiter in _NOT_DELIMITERS:
+        # The quote character or a line break cannot separate cells (Python 3.13's csv refuses
+        # them outright; earlier versions read nonsense).
+        _check_decodes(path, codec, skip, options.encoding)
+        raise _fail(path, f"delimiter {delimiter!r} cannot separate cells", "pass e.g. ';' or ','")
     scan = _scan_csv(path, codec, skip, delimiter, options)
     if scan.pandas_safe:
         grid = _pandas_grid(path, codec, skip, delimiter)
@@ -565,6 +570,9 @@ def _sniff(path: Path, text: str) -> str:
     # The sniffer gives up on one-row files and on rows with ragged counts: fall back to the
     # candidate most frequent in the header line (a one-column file has none: any will do).
     return max(SNIFF_DELIMITERS, key=header.count) if header else ","
+
+
+_NOT_DELIMITERS = frozenset('"\r\n')
 
 
 def _reader(source: str | Iterable[str], delimiter: str) -> _csv.Reader:
