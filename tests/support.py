@@ -13,6 +13,27 @@ from csvsync.cli import cli
 from csvsync.ops.demo import DEMO_MAPPING, DEMO_TOKEN, live_demo_items, sample_frame
 from csvsync.sandbox import Sandbox
 
+# Every Webflow field type the converters write, listed here (not read from the product) so
+# that a converter dropped by mistake fails its tests.
+ALL_TYPES = [
+    "PlainText",
+    "RichText",
+    "Email",
+    "Phone",
+    "Link",
+    "VideoLink",
+    "Color",
+    "Image",
+    "File",
+    "MultiImage",
+    "Number",
+    "Switch",
+    "DateTime",
+    "Option",
+    "Reference",
+    "MultiReference",
+]
+
 
 @dataclass
 class Workspace:

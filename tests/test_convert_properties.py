@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import ALL_TYPES
 
 from csvsync.convert.cells import format_has_time
 from csvsync.convert.to_api import api_key, convert_column, date_key
@@ -48,24 +49,6 @@ TARGET = RefTarget(
 REFS = {AUTHORS: TARGET}
 REF_NAMES = RefNames(TARGET, slugs={A: "jane-doe", B: "bob"}, names={A: "Jane Doe", B: "Bob Stone"})
 
-ALL_TYPES = [
-    "PlainText",
-    "RichText",
-    "Email",
-    "Phone",
-    "Link",
-    "VideoLink",
-    "Color",
-    "Image",
-    "File",
-    "MultiImage",
-    "Number",
-    "Switch",
-    "DateTime",
-    "Option",
-    "Reference",
-    "MultiReference",
-]
 ZONES = [
     "UTC",
     "Europe/Berlin",

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from support import ALL_TYPES
 
 from csvsync.convert.to_api import (
     Converted,
@@ -75,25 +76,6 @@ def error(kind: str, cell: Any, validations: dict[str, Any] | None = None, **opt
 
 
 # --- empty cells -----------------------------------------------------------------------------
-
-ALL_TYPES = [
-    "PlainText",
-    "RichText",
-    "Email",
-    "Phone",
-    "Link",
-    "VideoLink",
-    "Color",
-    "Image",
-    "File",
-    "MultiImage",
-    "Number",
-    "Switch",
-    "DateTime",
-    "Option",
-    "Reference",
-    "MultiReference",
-]
 
 
 @pytest.mark.parametrize("kind", ALL_TYPES)
