@@ -155,17 +155,45 @@ def test_conflict_is_reported_with_base_live_and_sheet(ws: Workspace) -> None:
     assert ws.live(item, LOCALE_EN)["summary"] == "Sheet's text"
 
 
-@pytest.mark.slow
-def test_keep_live_adopts_the_editors_value(ws: Workspace) -> None:
+def test_keep_live_keeps_the_editors_value_on_every_later_run(ws: Workspace) -> None:
     sheet = ws.write_sheet()
     run_json(ws, "sync", sheet, "-m", ws.mapping)
     item = ws.frame.loc[0, "Item ID"]
     edit_live(ws, item, {"summary": "Editor's text"})
     out = run_json(ws, "sync", sheet, "-m", ws.mapping, "--on-conflict", "keep-live")
     assert out["counts"] == {"unchanged": 900}
-    # The base is now the editor's value: the old sheet value is a change again.
-    out = run_json(ws, "plan", sheet, "-m", ws.mapping)
-    assert out["counts"]["would update"] == 1
+    ws.sb.clear_log()
+    # Two later runs (with the default rule) of the same, stale sheet: the editor's fix stays.
+    for _ in range(2):
+        out = run_json(ws, "sync", sheet, "-m", ws.mapping)
+        assert out["counts"] == {"unchanged": 900} and out["write_requests"] == 0
+    assert ws.live(item, LOCALE_EN)["summary"] == "Editor's text"
+    # A sheet edited since is a change again, and that decision is not held any more.
+    f = ws.frame.copy()
+    f.loc[0, "Summary"] = "A new text"
+    out = run_json(ws, "sync", ws.write_sheet(f, "edited.csv"), "-m", ws.mapping)
+    assert out["counts"]["updated"] == 1
+    assert ws.live(item, LOCALE_EN)["summary"] == "A new text"
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping)  # back to the old sheet: a change
+    assert out["counts"]["updated"] == 1
+    assert ws.live(item, LOCALE_EN)["summary"] == ws.frame.loc[0, "Summary"]
+
+
+def test_keep_live_of_a_conflict_holds_the_sheets_value_too(ws: Workspace) -> None:
+    sheet = ws.write_sheet()
+    run_json(ws, "sync", sheet, "-m", ws.mapping)
+    item = ws.frame.loc[0, "Item ID"]
+    edit_live(ws, item, {"summary": "Editor's text"})
+    f = ws.frame.copy()
+    f.loc[0, "Summary"] = "Sheet's text"
+    conflicting = ws.write_sheet(f, "conflicting.csv")
+    out = run_json(ws, "sync", conflicting, "-m", ws.mapping, "--on-conflict", "keep-live")
+    assert out["counts"] == {"unchanged": 900}
+    out = run_json(ws, "sync", conflicting, "-m", ws.mapping)
+    assert out["counts"] == {"unchanged": 900} and out["write_requests"] == 0
+    edit_live(ws, item, {"summary": "Editor's second text"})  # the editor again: drift
+    out = run_json(ws, "sync", conflicting, "-m", ws.mapping)
+    assert out["counts"]["changed in Webflow"] == 1 and out["write_requests"] == 0
 
 
 @pytest.mark.slow

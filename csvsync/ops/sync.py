@@ -186,7 +186,7 @@ def apply_plan(job: Job, planned: Planned) -> Applied:
     job.cache.start_run(planned.run_id, "sync", str(options.sheet), str(options.mapping),
                         planned.started.isoformat())  # fmt: skip
     if planned.diff.base_moves:
-        job.cache.move_base(planned.diff.base_moves)
+        job.cache.move_base(planned.diff.base_moves, planned.diff.holds)
     applied.stopped = _push(job, planned, applied.outcomes)
     if not applied.stopped and options.target == "staged" and options.publish:
         publish_written(job, planned.batches, applied.outcomes)
@@ -293,6 +293,7 @@ def _state_view(job: Job, resolved: ResolvedMapping) -> StateView:
         load_variants=job.timed("load_variants", cache.load_variants),
         cell_texts=cache.cell_texts,
         item_names=job.timed("item_names", cache.item_names),
+        load_held=cache.held_hashes,
     )
 
 

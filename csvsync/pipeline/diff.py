@@ -13,7 +13,9 @@ s ≠ b, l ≠ b, s ≠ l        both changed it differently                    
 =========================  ==============================================  ================
 
 ``on_conflict="overwrite"`` writes the sheet in the last two cases; ``"keep-live"`` adopts live as
-the new base. The functions here do no I/O.
+the new base and *holds* the sheet's value: while the sheet still has it, it counts as equal to
+the base, so no later run puts back the value the editor replaced (a sheet edited since is a
+change again). The functions here do no I/O.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class Diff:
     variants: pd.DataFrame
     changes: pd.DataFrame
     base_moves: list[tuple[str, str, str]] = field(default_factory=list)
+    # keep-live: (item, locale, field, the sheet's key hash) of the cells where live was kept
+    holds: list[tuple[str, str, str, int]] = field(default_factory=list)
     creates: pd.DataFrame | None = None  # the cells of rows that are new items
 
     def updates(self) -> pd.DataFrame:
@@ -229,10 +233,11 @@ def compute(
     sub["item_id"] = v["item_id"].to_numpy()[vidx[open_]]
     sub["vkey"] = v["vkey"].to_numpy()[vidx[open_]]
     sub["live_hash"], sub["base_hash"] = live[open_], base[open_]
-    changes, base_moves = _classify(sub, s[open_], resolved, state, on_conflict)
+    changes, base_moves, holds = _classify(sub, s[open_], resolved, state, on_conflict)
     _attach_texts(changes, state)
     _set_outcomes(v, changes)
-    return Diff(variants=v, changes=changes, base_moves=base_moves, creates=_creates(v, cells))
+    return Diff(variants=v, changes=changes, base_moves=base_moves, holds=holds,
+                creates=_creates(v, cells))  # fmt: skip
 
 
 def _state_hashes(
@@ -276,9 +281,12 @@ def _classify(
     resolved: ResolvedMapping,
     state: StateView,
     on_conflict: str,
-) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+) -> tuple[pd.DataFrame, list[tuple[str, str, str]], list[tuple[str, str, str, int]]]:
     """The rules of the module docstring, on the cells where sheet, live and base differ."""
     b = cells["base_hash"].to_numpy()
+    raw = s.copy()  # the sheet's own keys: what a hold remembers (before date alignment)
+    if len(cells) and state.held:
+        _apply_holds(cells, s, b, state.held)
     if len(cells) and cells["date_only"].any():
         # Only date-only cells that differ from the base need the base's text and time of day.
         differ = cells["date_only"].to_numpy(dtype=bool) & (s != b)
@@ -294,13 +302,36 @@ def _classify(
     moves_mask = s_eq_l & ~l_eq_b
     if on_conflict == "overwrite":
         kind[(kind == DRIFT) | (kind == CONFLICT)] = UPDATE
-    elif on_conflict == "keep-live":
-        moves_mask |= (kind == DRIFT) | (kind == CONFLICT)
-        kind[(kind == DRIFT) | (kind == CONFLICT)] = ""
+    holds: list[tuple[str, str, str, int]] = []
+    if on_conflict == "keep-live":
+        kept = (kind == DRIFT) | (kind == CONFLICT)
+        moves_mask |= kept
+        kind[kept] = ""
+        at = cells[kept]
+        holds = list(zip(at["item_id"], at["locale_id"], at["field"], raw[kept].tolist(),
+                         strict=True))  # fmt: skip
     cells["kind"] = kind
     moved = cells[moves_mask]
     base_moves = list(zip(moved["item_id"], moved["locale_id"], moved["field"], strict=True))
-    return cells[kind != ""].reset_index(drop=True), base_moves
+    return cells[kind != ""].reset_index(drop=True), base_moves, holds
+
+
+def _apply_holds(
+    cells: pd.DataFrame, s: np.ndarray, b: np.ndarray, held: dict[tuple[str, str, str], int]
+) -> None:
+    """Where the sheet still holds the value it had when live was kept, it agrees with the
+    base (``s`` takes the base's hash in place)."""
+    differ = np.flatnonzero(s != b)
+    items = cells["item_id"].to_numpy()[differ]
+    locs = cells["locale_id"].to_numpy()[differ]
+    fields = cells["field"].to_numpy()[differ]
+    hits = [
+        i
+        for i, item, loc, fld in zip(differ.tolist(), items, locs, fields, strict=True)
+        if held.get((item, loc, fld)) == int(s[i])
+    ]
+    if hits:
+        s[hits] = b[hits]
 
 
 def _creates(v: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:

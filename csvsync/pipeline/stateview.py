@@ -7,7 +7,7 @@ as texts, nor the variants' flags: loading them lazily keeps those reads off the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import pandas as pd
@@ -26,6 +26,7 @@ class StateView:
     the key field). ``variants``: item_id, locale_id and flags of every live variant.
     ``cell_texts``: (live_key, base_key) of a few cells, on request. ``item_names``: every
     cached variant's name, (item_id, locale_id) -> name, on request (a scan beats many lookups).
+    ``held``: (item_id, locale_id, field) -> the sheet's key hash where ``keep-live`` kept live.
     """
 
     load_hashes: Callable[[], StateHashes]
@@ -33,6 +34,7 @@ class StateView:
     load_variants: Callable[[], pd.DataFrame]
     cell_texts: CellTexts
     item_names: Callable[[], dict[tuple[str, str], str]]
+    load_held: Callable[[], dict[tuple[str, str, str], int]] = field(default=dict)
 
     @cached_property
     def hashes(self) -> StateHashes:
@@ -41,6 +43,10 @@ class StateView:
     @cached_property
     def texts(self) -> pd.DataFrame:
         return self.load_texts()
+
+    @cached_property
+    def held(self) -> dict[tuple[str, str, str], int]:
+        return self.load_held()
 
     @cached_property
     def variants(self) -> pd.DataFrame:

@@ -316,6 +316,16 @@ class State(Journal):
                         int(keep),
                     ]
                 )
+        if confs:
+            # What the sheet sent is the base now: an older keep-live decision no longer holds.
+            db.executemany(
+                "DELETE FROM held WHERE scope=? AND item_id=? AND locale_id=? AND field=?",
+                [
+                    (scope, item_id, loc, f)
+                    for (item_id, loc), conf in zip(pairs, confs, strict=True)
+                    for f in conf.sent_keys
+                ],
+            )
         live_h = key_hashes([r[4] for r in rows])
         base_h = key_hashes([r[6] for r in rows])
         vkeys = variant_keys([r[1] for r in rows], [r[2] for r in rows])
@@ -410,23 +420,43 @@ class State(Journal):
             )
         return found
 
-    def move_base(self, scope: int, cells: Iterable[tuple[str, str, str]]) -> None:
+    def move_base(
+        self,
+        scope: int,
+        cells: Iterable[tuple[str, str, str]],
+        held: Iterable[tuple[str, str, str, int]] = (),
+    ) -> None:
         """The base of (item, locale, field) becomes its live value (live and sheet agree, or
-        ``--on-conflict keep-live``)."""
-        moved = list(cells)
+        ``--on-conflict keep-live``). ``held``: (item, locale, field, sheet key hash) of the
+        cells where live was kept over the sheet (see ``held_hashes``)."""
+        moved = [(scope, item, loc, field) for item, loc, field in cells]
         with self.transaction() as db:
             db.executemany(
                 "UPDATE cells SET base_key=NULL, base_hash=live_hash "
                 "WHERE scope=? AND item_id=? AND locale_id=? AND field=?",
-                [(scope, item, loc, field) for item, loc, field in moved],
+                moved,
             )
-            self._refresh_vhash(db, scope, [(item, loc) for item, loc, _ in moved])
+            db.executemany(
+                "DELETE FROM held WHERE scope=? AND item_id=? AND locale_id=? AND field=?", moved
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO held VALUES(?,?,?,?,?)",
+                [(scope, item, loc, f, int(h)) for item, loc, f, h in held],
+            )
+            self._refresh_vhash(db, scope, [(m[1], m[2]) for m in moved])
+
+    def held_hashes(self, scope: int) -> dict[tuple[str, str, str], int]:
+        """(item, locale, field) -> the sheet's key hash when ``keep-live`` kept live there."""
+        rows = self.db.execute(
+            "SELECT item_id, locale_id, field, sheet_hash FROM held WHERE scope=?", (scope,)
+        )
+        return {(i, loc, f): int(h) for i, loc, f, h in rows.fetchall()}
 
     def forget_variants(self, scope: int, variants: Iterable[tuple[str, str]]) -> None:
         """Drop variants Webflow says are gone (404), so the next run does not expect them."""
         with self.transaction() as db:
             for item, loc in variants:
-                for table in ("variants", "cells", "vhash"):
+                for table in ("variants", "cells", "vhash", "held"):
                     db.execute(
                         f"DELETE FROM {table} WHERE scope=? AND item_id=? AND locale_id=?",
                         (scope, item, loc),

@@ -104,8 +104,15 @@ class CollectionCache:
             batch=batch,
         )
 
-    def move_base(self, cells: Iterable[tuple[str, str, str]]) -> None:
-        self.state.move_base(self.scope, cells)
+    def move_base(
+        self,
+        cells: Iterable[tuple[str, str, str]],
+        held: Iterable[tuple[str, str, str, int]] = (),
+    ) -> None:
+        self.state.move_base(self.scope, cells, held)
+
+    def held_hashes(self) -> dict[tuple[str, str, str], int]:
+        return self.state.held_hashes(self.scope)
 
     def forget_variants(self, variants: Iterable[tuple[str, str]]) -> None:
         self.state.forget_variants(self.scope, variants)

@@ -51,6 +51,13 @@ CREATE INDEX IF NOT EXISTS cells_names ON cells(scope, field, item_id, locale_id
 CREATE TABLE IF NOT EXISTS files(
     scope INTEGER NOT NULL, url TEXT NOT NULL, source_url TEXT NOT NULL,
     PRIMARY KEY(scope, url)) WITHOUT ROWID;
+-- ``--on-conflict keep-live``: the sheet's value (its key hash) when live was kept. While the
+-- sheet still holds it, the sheet is taken to agree with the base, so no later run puts the
+-- value the editor replaced back; a sheet edited since is a change again.
+CREATE TABLE IF NOT EXISTS held(
+    scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL, field TEXT NOT NULL,
+    sheet_hash INTEGER NOT NULL,
+    PRIMARY KEY(scope, item_id, locale_id, field)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS refs(
     scope INTEGER NOT NULL, item_id TEXT NOT NULL, slug TEXT, name TEXT, last_updated TEXT,
     PRIMARY KEY(scope, item_id)) WITHOUT ROWID;
