@@ -7,6 +7,7 @@ value, the cache agrees with the sandbox, and nothing that landed is sent twice.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -18,8 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 from support import BULK_COLLECTION_ID, seed_bulk
 
+from csvsync.cli import cli
 from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import LOCALES
@@ -159,3 +162,37 @@ def test_sigterm_and_sigint_stop_after_the_batches_in_flight(
     assert outcomes.get("updated", 0) == landed(sb)  # what was in flight finished and was recorded
     assert outcomes.get("not sent", 0) == ITEMS * 3 - landed(sb) > 0
     check_rerun(sb, mapping, sheet, tmp_path)
+
+
+def test_after_a_kill_chain_reverting_every_run_leaves_no_variant_changed(
+    bulk: tuple[Sandbox, Path, Path], tmp_path: Path
+) -> None:
+    sb, mapping, sheet = bulk
+    before = live_summaries(sb)
+    for n, after in enumerate((6, 14), 1):  # two runs killed mid-push, each with answers lost
+        sb.set_faults(latency=0.05)
+        proc = start_sync(sb, mapping, sheet, tmp_path / f"killed-{n}.xlsx")
+        try:
+            wait_for(lambda after=after: len(patches(sb)) >= after, proc)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        sb.wait_idle(timeout=10, connections=True)
+    sb.set_faults(latency=0.0)
+    proc = start_sync(sb, mapping, sheet, tmp_path / "last.xlsx")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out + err
+    env = {"CSVSYNC_API_BASE": sb.base_url, "WEBFLOW_API_TOKEN": DEMO_TOKEN}
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["revert", "--list", "-m", str(mapping), "--json"], env=env)
+    runs = json.loads(listed.stdout)
+    assert [r["command"] for r in runs] == ["sync"] * 3
+    assert all(r["changed"] > 0 for r in runs)  # each run landed something, and says so
+    for run in runs:  # newest first
+        res = runner.invoke(cli, ["revert", run["run_id"], "-m", str(mapping), "--json"], env=env)
+        assert res.exit_code == 0, res.output
+        assert json.loads(res.stdout)["unconfirmed"] == 0
+    assert live_summaries(sb) == before

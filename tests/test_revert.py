@@ -214,34 +214,41 @@ def test_list_shows_the_runs_newest_first(ws: Workspace) -> None:
 
 
 @pytest.mark.slow
-def test_a_killed_run_reverts_only_its_confirmed_batches(ws: Workspace) -> None:
+def test_a_killed_run_reverts_what_landed_even_unanswered(ws: Workspace) -> None:
     before = live_all(ws)
     synced = sync_edits(ws, extra=("--batch-size", "6"))  # 18 variants: batches 1, 2, 3
-    after_sync = live_all(ws)
-    # Simulate a kill: no finish time, and batch 2's answer never recorded.
+    # Simulate a kill: no finish time, batch 2's answer never recorded (but it landed), and
+    # batch 3 never sent (its cells put back in Webflow as they were).
     db = sqlite3.connect(ws.dir / ".csvsync" / "state.db")
     with db:
         db.execute("UPDATE runs SET finished=NULL, counts=NULL WHERE run_id=?",
                    (synced["run_id"],))  # fmt: skip
-        pending = db.execute(
-            "SELECT item_id, locale_id, field FROM journal WHERE run_id=? AND batch=2",
+        landed = db.execute(
+            "SELECT COUNT(*) FROM journal WHERE run_id=? AND batch=2", (synced["run_id"],)
+        ).fetchone()[0]
+        unsent = db.execute(
+            "SELECT item_id, locale_id, field FROM journal WHERE run_id=? AND batch=3",
             (synced["run_id"],),
         ).fetchall()
-        db.execute("UPDATE journal SET status='pending' WHERE run_id=? AND batch=2",
+        db.execute("UPDATE journal SET status='pending' WHERE run_id=? AND batch>=2",
                    (synced["run_id"],))  # fmt: skip
     db.close()
-    assert pending
+    assert landed and unsent
+    with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
+        variants: dict[tuple[str, str], dict[str, Any]] = {}
+        for item, loc, field in unsent:
+            variants.setdefault((item, loc), {})[field] = before[(item, loc)][field]
+        c.update_items_live(
+            DEMO_COLLECTION_ID,
+            [{"id": i, "cmsLocaleId": loc, "fieldData": fd} for (i, loc), fd in variants.items()],
+        )
     res = ws.run("revert", "--list", "-m", ws.mapping)
     assert "(killed)" in res.stdout
     out = run_json(ws, "revert", "last", "-m", ws.mapping)
     assert out["reverted_run"] == synced["run_id"] and out["exit_code"] == 0
-    assert out["unconfirmed"] == len(pending)
-    assert out["counts"] == {"reverted": CHANGED_FIELDS - len(pending)}
-    after = live_all(ws)
-    for item, loc, field in pending:  # left as the killed run wrote them
-        assert after[(item, loc)][field] == after_sync[(item, loc)][field]
-        after[(item, loc)][field] = before[(item, loc)][field]
-    assert after == before
+    assert out["unconfirmed"] == 0  # the refresh settled them: batch 2 landed, batch 3 did not
+    assert out["counts"] == {"reverted": CHANGED_FIELDS - len(unsent)}
+    assert live_all(ws) == before
 
 
 def test_unknown_run_id_exits_2_with_one_line(ws: Workspace) -> None:

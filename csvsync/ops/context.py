@@ -275,6 +275,11 @@ class Job:
         items = reader(self.mapping.collection, cms_locale_ids=locale_ids, updated_since=since)
         count = self.cache.apply_live(self._counted(items, "pull"))
         self.cache.refreshed()
+        # What a killed run sent and never heard back about is in the cache now: its journal
+        # says whether it landed, so that run can be reverted in full.
+        settled = self.cache.settle_pending()
+        if settled:
+            self.event("settled", **settled)
         return count
 
     def _counted(self, items: Listing, stage: str) -> Iterator[dict[str, Any]]:

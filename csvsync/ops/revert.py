@@ -9,7 +9,7 @@ It also owns the run history behind ``csvsync revert --list``. It reads the jour
 workbook's values: a workbook only names the run.
 
 Rules, per (item, locale, field) of the run's *confirmed* journal rows (a killed run's pending
-rows are left alone, since nothing says they landed):
+rows are settled by the refresh first, ``State.settle_pending``: what landed is confirmed):
 
 - live equals what the run wrote: the old value is restored (a null old value clears the field);
 - live equals the old value already: ``already reverted`` (nothing sent). So reverting the same

@@ -462,6 +462,45 @@ class State(Journal):
                         (scope, item, loc),
                     )
 
+    def settle_pending(self, scope: int, schema: Sequence[SchemaField]) -> dict[str, int]:
+        """Decide the journal rows a killed run left ``pending``, from the refreshed cache.
+
+        A batch whose answer was lost may still have landed: where live now holds what the
+        row sent, it landed (``confirmed``, so that run's revert puts it back); anything else
+        did not (``failed``). Called after a refresh, while holding the lock, so no run that
+        could still confirm them is going. Publish-state rows are left as they are. Returns
+        how many rows became each status.
+        """
+        fields = {f.slug: f for f in schema}
+        rows = self.db.execute(
+            "SELECT j.run_id, j.item_id, j.locale_id, j.field, j.new_json, c.live_key "
+            "FROM journal j JOIN runs r ON r.run_id=j.run_id LEFT JOIN cells c ON "
+            "c.scope=r.scope AND c.item_id=j.item_id AND c.locale_id=j.locale_id "
+            "AND c.field=j.field WHERE j.status='pending' AND r.scope=?",
+            (scope,),
+        ).fetchall()
+        if not rows:
+            return {}
+        sources = self.file_sources(scope)
+        decided: list[tuple[str, str, str, str, str]] = []
+        for run_id, item, loc, slug, new, live in rows:
+            f = fields.get(slug)
+            if f is None:
+                continue
+            sent = cell_key(f, json.loads(new) if new is not None else None, sources)
+            status = "confirmed" if live is not None and live == sent else "failed"
+            decided.append((status, run_id, item, loc, slug))
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE journal SET status=? WHERE run_id=? AND item_id=? AND locale_id=? "
+                "AND field=?",
+                decided,
+            )
+        out: dict[str, int] = {}
+        for status, *_ in decided:
+            out[status] = out.get(status, 0) + 1
+        return out
+
     # -- reference targets ---------------------------------------------------------------------
     def apply_refs(self, scope: int, items: Iterable[dict[str, Any]]) -> None:
         with self.transaction() as db:

@@ -111,6 +111,9 @@ class CollectionCache:
     ) -> None:
         self.state.move_base(self.scope, cells, held)
 
+    def settle_pending(self) -> dict[str, int]:
+        return self.state.settle_pending(self.scope, self.schema)
+
     def held_hashes(self) -> dict[tuple[str, str, str], int]:
         return self.state.held_hashes(self.scope)
 

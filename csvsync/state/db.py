@@ -69,6 +69,8 @@ CREATE TABLE IF NOT EXISTS journal(
     field TEXT NOT NULL, old_json TEXT, new_json TEXT, status TEXT NOT NULL,
     PRIMARY KEY(run_id, item_id, locale_id, field)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS journal_batch ON journal(run_id, batch);
+-- A killed run's rows (almost always none): found without reading the whole journal.
+CREATE INDEX IF NOT EXISTS journal_pending ON journal(status) WHERE status='pending';
 """
 
 
