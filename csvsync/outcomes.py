@@ -36,6 +36,11 @@ class Outcome(StrEnum):
     CONFLICT = "conflict"
     DRIFT = "changed in Webflow"
     NOT_SENT = "not sent"
+    NOT_LIVE = "not live"  # unpublished or archived in Webflow: nothing is sent for it
+    # an item csvsync unpublished whose row is back: published again with the sheet's values
+    REPUBLISH = "republish"
+    WOULD_PUBLISH = "would publish"
+    PUBLISHED = "published"
     # revert, per field
     WOULD_REVERT = "would revert"
     REVERTED = "reverted"
@@ -70,6 +75,11 @@ TABLE: dict[Outcome, Row] = {
     # Shown so that someone looks, but nothing csvsync was asked to do failed.
     _O.DRIFT: Row("yellow", "#FFF2CC", True, False, 9),
     _O.NOT_SENT: Row("red", "#D9D9D9", True, True, 10),
+    # An editor's choice in Webflow: shown so that someone looks, not a failure of the run.
+    _O.NOT_LIVE: Row("yellow", "#FFF2CC", True, False, 11),
+    _O.REPUBLISH: Row("", None, False, False),
+    _O.WOULD_PUBLISH: Row("cyan", "#DDEBF7", False, False, 12),
+    _O.PUBLISHED: Row("green", "#C6EFCE", False, False, 13),
     _O.WOULD_UNPUBLISH: Row("red", None, False, False),
     _O.UNPUBLISHED: Row("red", None, False, False),
     _O.WOULD_REVERT: Row("cyan", None, False, False),

@@ -273,7 +273,12 @@ class Job:
             since = self.cache.refresh_since()
         reader = self.client.iter_items if self.staged else self.client.iter_items_live
         items = reader(self.mapping.collection, cms_locale_ids=locale_ids, updated_since=since)
-        count = self.cache.apply_live(self._counted(items, "pull"))
+        archived: list[tuple[str, str]] = []
+        count = self.cache.apply_live(self._live_only(self._counted(items, "pull"), archived))
+        if archived:
+            # Not on the live site: out of the cache (every cached variant is live), and
+            # remembered, so a row that names one is ``not live`` and nothing is sent for it.
+            self.cache.forget_variants(archived, ("webflow", datetime.now(UTC).isoformat(), None))
         self.cache.refreshed()
         # What a killed run sent and never heard back about is in the cache now: its journal
         # says whether it landed, so that run can be reverted in full.
@@ -281,6 +286,18 @@ class Job:
         if settled:
             self.event("settled", **settled)
         return count
+
+    def _live_only(
+        self, items: Iterator[dict[str, Any]], archived: list[tuple[str, str]]
+    ) -> Iterator[dict[str, Any]]:
+        """The live listing less archived variants (collected in ``archived``); the staged
+        target writes archived items like any other."""
+        primary = self.primary.cms_locale_id
+        for item in items:
+            if item.get("isArchived") and not self.staged:
+                archived.append((str(item.get("id")), item.get("cmsLocaleId") or primary))
+                continue
+            yield item
 
     def _counted(self, items: Listing, stage: str) -> Iterator[dict[str, Any]]:
         n = 0

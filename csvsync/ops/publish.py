@@ -1,16 +1,22 @@
-"""``--target staged --publish``: put live exactly the staged variants a run wrote.
+"""Publishing: put live exactly the staged variants a run wrote, or brought back.
 
 ``POST /collections/:id/items/publish`` in requests of at most 100 items; Webflow's answer lists
 the items it refused in ``errors``, so a refused item is reported on its rows and the others
-still go live.
+still go live. ``publish_written`` is ``--target staged --publish``; ``republish`` publishes
+again the items csvsync itself unpublished (``--unpublish-missing``) whose rows are back.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
 
 from csvsync.errors import ApiError
 from csvsync.ops.context import Job
 from csvsync.outcomes import Outcome
 from csvsync.pipeline.batches import Batch
+from csvsync.state.journal import PUBLISHED_MARK
 
 Outcomes = dict[tuple[int, str], tuple[str, str]]  # (sheet row, cmsLocaleId) -> (outcome, message)
 
@@ -40,3 +46,70 @@ def publish_written(job: Job, batches: list[Batch], outcomes: Outcomes) -> None:
                     if mine
                     else (Outcome.UPDATED, "written staged and published")
                 )
+
+
+def republish(job: Job, run_id: str, cells: pd.DataFrame | None, outcomes: Outcomes) -> None:
+    """Items csvsync unpublished whose rows are back: the sheet's values to the staged
+    version, then publish it, then read it back into the cache (its base = what is live).
+
+    Journaled as ``__published__``, so a revert of this run unpublishes them again.
+    """
+    if cells is None or cells.empty or job.stopping():
+        return
+    variants: dict[tuple[str, str], dict[str, Any]] = {}
+    rows: dict[tuple[str, str], int] = {}
+    for item, loc, fld, value, row in zip(
+        cells["item_id"], cells["locale_id"], cells["field"], cells["value"], cells["row"],
+        strict=True,
+    ):  # fmt: skip
+        variants.setdefault((item, loc), {})[fld] = value
+        rows[(item, loc)] = int(row)
+    keys = list(variants)
+    done: list[tuple[str, str]] = []
+    for i in range(0, len(keys), 100):
+        part = keys[i : i + 100]
+        try:
+            job.client.update_items(
+                job.mapping.collection,
+                [
+                    {"id": it, "cmsLocaleId": loc, "fieldData": variants[(it, loc)]}
+                    for it, loc in part
+                ],
+            )
+            answer = job.client.publish_items(job.mapping.collection, _by_item(part))
+        except ApiError as exc:
+            for key in part:
+                outcomes[(rows[key], key[1])] = (Outcome.FAILED, f"not published again: {exc}")
+            continue
+        published = set(answer.get("publishedItemIds") or [])
+        errors = "; ".join(str(e) for e in answer.get("errors") or [])
+        for key in part:
+            if key[0] in published:
+                done.append(key)
+                outcomes[(rows[key], key[1])] = (
+                    Outcome.PUBLISHED,
+                    "unpublished by an earlier run; published again with the sheet's values",
+                )
+            else:
+                outcomes[(rows[key], key[1])] = (
+                    Outcome.FAILED,
+                    f"not published again: {errors or 'Webflow did not publish it'}",
+                )
+    if not done:
+        return
+    job.state.journal_confirmed(run_id, [(i, loc, PUBLISHED_MARK, None, None) for i, loc in done])
+    # Publishing need not move lastUpdated, so the next incremental refresh could miss them.
+    wanted = set(done)
+    locs = sorted({loc for _, loc in done})
+    primary = job.primary.cms_locale_id
+    items = job.client.iter_items_live(job.mapping.collection, cms_locale_ids=locs)
+    job.cache.apply_live(
+        it for it in items if (it.get("id"), it.get("cmsLocaleId") or primary) in wanted
+    )
+
+
+def _by_item(keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    items: dict[str, list[str]] = {}
+    for item, loc in keys:
+        items.setdefault(item, []).append(loc)
+    return [{"id": i, "cmsLocaleIds": sorted(locs)} for i, locs in items.items()]

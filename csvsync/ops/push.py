@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from csvsync.errors import (
@@ -31,11 +32,13 @@ from csvsync.models import FILE_TYPES, SchemaField
 from csvsync.ops.context import Job
 from csvsync.outcomes import Outcome
 from csvsync.pipeline.batches import Batch, VariantWrite, halves
+from csvsync.pipeline.diff import not_live_message
 from csvsync.state.cache import Confirmed
 from csvsync.state.collection import CollectionCache
 from csvsync.webflow.client import WebflowClient
 
 UPDATED, FAILED, NOT_FOUND = Outcome.UPDATED, Outcome.FAILED, Outcome.NOT_FOUND
+NOT_LIVE = Outcome.NOT_LIVE
 
 
 @dataclass
@@ -189,11 +192,20 @@ def _urls(value: Any) -> list[str]:
 
 
 def _outcome(exc: ApiError) -> str:
+    if _never_published(exc):
+        return NOT_LIVE
     return NOT_FOUND if isinstance(exc, NotFoundError) else FAILED
+
+
+def _never_published(exc: ApiError) -> bool:
+    return isinstance(exc, ConflictError) and "never been published" in exc.message
 
 
 def _message(exc: ApiError) -> str:
     """Webflow's refusal in plain words, with its status and code kept for reference."""
+    if _never_published(exc):
+        # The cache had it live: an editor unpublished or archived it since.
+        return f"{not_live_message(None)} (Webflow {exc.status} {exc.code})"
     parts = [_plain_detail(d) for d in exc.details] or [_plain_text(exc)]
     return f"{'; '.join(parts)} (Webflow {exc.status} {exc.code})"
 
@@ -275,7 +287,7 @@ def record_batch(cache: CollectionCache, run_id: str, res: BatchResult) -> None:
     """An answered batch in the cache and the journal: what Webflow confirmed becomes live and
     base (less files it dropped); what it refused is marked failed; variants it no longer has
     are forgotten."""
-    confirmed, failed, gone = [], [], []
+    confirmed, failed, gone, offline = [], [], [], []
     for vr in res.results:
         w = vr.write
         if vr.item is not None:
@@ -285,11 +297,16 @@ def record_batch(cache: CollectionCache, run_id: str, res: BatchResult) -> None:
             failed.append((w.item_id, w.locale_id))
             if vr.outcome == NOT_FOUND:
                 gone.append((w.item_id, w.locale_id))
+            elif vr.outcome == NOT_LIVE:
+                offline.append((w.item_id, w.locale_id))
     cache.apply_confirmed(confirmed, run_id=run_id, batch=res.batch.number)
     if failed:
         cache.state.journal_failed(run_id, failed)
     if gone:
         cache.forget_variants(gone)
+    if offline:
+        # Remembered, so later runs send nothing for them until they are live again.
+        cache.forget_variants(offline, ("webflow", datetime.now(UTC).isoformat(), run_id))
 
 
 def send_all(

@@ -30,7 +30,7 @@ from csvsync.ops import unpublish
 from csvsync.ops.context import Job, RunTally, new_run_id
 from csvsync.ops.create import CreateTarget, Creator, new_items
 from csvsync.ops.export import display_values
-from csvsync.ops.publish import Outcomes, publish_written
+from csvsync.ops.publish import Outcomes, publish_written, republish
 from csvsync.ops.push import BatchResult, push_and_record
 from csvsync.options import Progress, RunOptions, SheetOptions
 from csvsync.outcomes import FAILING, Outcome
@@ -190,6 +190,8 @@ def apply_plan(job: Job, planned: Planned) -> Applied:
     applied.stopped = _push(job, planned, applied.outcomes)
     if not applied.stopped and options.target == "staged" and options.publish:
         publish_written(job, planned.batches, applied.outcomes)
+    if not applied.stopped and not job.staged:
+        republish(job, planned.run_id, planned.diff.republish, applied.outcomes)
     if not applied.stopped:
         applied.created = _create(job, planned.run_id, planned.diff, applied.outcomes)
     gone = planned.gone
@@ -294,6 +296,7 @@ def _state_view(job: Job, resolved: ResolvedMapping) -> StateView:
         cell_texts=cache.cell_texts,
         item_names=job.timed("item_names", cache.item_names),
         load_held=cache.held_hashes,
+        load_offline=cache.offline,
     )
 
 
@@ -317,6 +320,10 @@ def _push(job: Job, planned: Planned, outcomes: Outcomes) -> str | None:
         for b in planned.batches:
             for w in b.writes:
                 outcomes.setdefault((w.row, w.locale_id), (Outcome.NOT_SENT, stopped))
+        again = planned.diff.republish
+        if again is not None:
+            for row, loc in zip(again["row"], again["locale_id"], strict=True):
+                outcomes.setdefault((int(row), loc), (Outcome.NOT_SENT, stopped))
     return stopped
 
 
@@ -364,7 +371,10 @@ def _unpublish(job: Job, run_id: str, gone: unnamed.Unpublish) -> None:
     job.state.journal_confirmed(
         run_id, [(i, loc, UNPUBLISHED_MARK, None, None) for i in done for loc in locales]
     )
-    job.cache.forget_variants([(i, loc) for i in done for loc in locales])
+    job.cache.forget_variants(
+        [(i, loc) for i in done for loc in locales],
+        ("csvsync", datetime.now(UTC).isoformat(), run_id),
+    )
     job.event("unpublish", run_id=run_id, items=len(gone.item_ids), unpublished=len(done))
 
 

@@ -38,6 +38,7 @@ from csvsync.pipeline.stateview import StateView
 # The diff's verdicts, as plain strings: they fill whole columns of its frames.
 UPDATE, CONFLICT, DRIFT = Outcome.UPDATE.value, Outcome.CONFLICT.value, Outcome.DRIFT.value
 NEW = Outcome.CREATE.value  # a row that names no existing item
+REPUBLISH = Outcome.REPUBLISH.value
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Diff:
     # keep-live: (item, locale, field, the sheet's key hash) of the cells where live was kept
     holds: list[tuple[str, str, str, int]] = field(default_factory=list)
     creates: pd.DataFrame | None = None  # the cells of rows that are new items
+    republish: pd.DataFrame | None = None  # the cells of variants csvsync unpublished, back
 
     def updates(self) -> pd.DataFrame:
         return self.changes[self.changes["kind"] == UPDATE]
@@ -142,6 +144,10 @@ def _match_new_by_slug(
     state_cells = state.texts
     live = state_cells[(state_cells["field"] == "slug") & (state_cells["locale_id"] == primary)]
     owner = dict(zip(live["live_key"], live["item_id"], strict=False))
+    off = state.offline
+    if len(off):  # an item taken offline still owns its slug (its staged version has it)
+        off = off[(off["locale_id"] == primary) & off["slug"].notna()]
+        owner.update(zip(off["slug"], off["item_id"], strict=False))
     found = group_slug.map(owner)
     hit = found.notna()
     if hit.any():
@@ -171,8 +177,29 @@ def _mark_missing_variants(v: pd.DataFrame, state: StateView, asked: np.ndarray)
     if not missing.any():
         return
     items = set(state.variants["item_id"])  # only now: a sheet of known variants never asks
+    off = state.offline
+    offline = {
+        (i, loc): (reason, since, run)
+        for i, loc, reason, since, run in zip(
+            off["item_id"], off["locale_id"], off["reason"], off["since"], off["run_id"],
+            strict=True,
+        )
+    }  # fmt: skip
     for i in np.flatnonzero(missing):
         item, tag = v.at[i, "item_id"], v.at[i, "locale_tag"]
+        gone = offline.get((item, v.at[i, "locale_id"]))
+        if gone is not None:
+            reason, since, run = gone
+            if reason == "csvsync":
+                v.at[i, "outcome"] = Outcome.REPUBLISH.value
+                v.at[i, "message"] = (
+                    f"unpublished by csvsync (run {run}); its row is back: published again "
+                    "with the sheet's values"
+                )
+            else:
+                v.at[i, "outcome"] = Outcome.NOT_LIVE.value
+                v.at[i, "message"] = not_live_message(since)
+            continue
         if not asked[i] and item in items:
             v.at[i, "outcome"] = Outcome.UNCHANGED.value
             v.at[i, "message"] = f"no live variant in {tag}, and no values for it in the sheet"
@@ -184,6 +211,15 @@ def _mark_missing_variants(v: pd.DataFrame, state: StateView, asked: np.ndarray)
             else f"item {item} is not live in this collection (if it is a draft that was "
             "never published, write it with --target staged --publish)"
         )
+
+
+def not_live_message(since: str | None) -> str:
+    """What a row of an item an editor unpublished (or archived) says, and what to do."""
+    when = f" (seen {since[:10]})" if since else ""
+    return (
+        f"unpublished or archived in Webflow{when}: nothing is sent for it. To update it, "
+        "publish the item in Webflow and run again (or write it with --target staged --publish)"
+    )
 
 
 def _mark_duplicates(v: pd.DataFrame) -> None:
@@ -237,7 +273,7 @@ def compute(
     _attach_texts(changes, state)
     _set_outcomes(v, changes)
     return Diff(variants=v, changes=changes, base_moves=base_moves, holds=holds,
-                creates=_creates(v, cells))  # fmt: skip
+                creates=_creates(v, cells), republish=_cells_of(v, cells, REPUBLISH))  # fmt: skip
 
 
 def _state_hashes(
@@ -340,6 +376,15 @@ def _creates(v: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
     vidx = cells["vidx"].to_numpy()
     mine = cells[new[vidx]].reset_index(drop=True)
     mine["group"] = v["group"].to_numpy()[mine["vidx"].to_numpy()]
+    return mine
+
+
+def _cells_of(v: pd.DataFrame, cells: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """The cells of the variants with ``outcome``, with their item id."""
+    hit = (v["outcome"] == outcome).to_numpy()
+    vidx = cells["vidx"].to_numpy()
+    mine = cells[hit[vidx]].reset_index(drop=True)
+    mine["item_id"] = v["item_id"].to_numpy()[mine["vidx"].to_numpy()]
     return mine
 
 

@@ -15,7 +15,11 @@ from csvsync.pipeline.missing import Unpublish
 from csvsync.pipeline.stateview import StateView
 from csvsync.sheets.results import CHANGES_COLUMNS, ROWS_COLUMNS
 
-PLAN_LABELS = {UPDATE: Outcome.WOULD_UPDATE.value, NEW: Outcome.WOULD_CREATE.value}
+PLAN_LABELS = {
+    UPDATE: Outcome.WOULD_UPDATE.value,
+    NEW: Outcome.WOULD_CREATE.value,
+    Outcome.REPUBLISH.value: Outcome.WOULD_PUBLISH.value,
+}
 
 
 @dataclass

@@ -14,6 +14,9 @@ import pandas as pd
 
 from csvsync.pipeline.hashing import StateHashes
 
+_NO_OFFLINE = pd.DataFrame(
+    columns=["item_id", "locale_id", "reason", "since", "run_id", "slug"], dtype=object
+)
 CellTexts = Callable[[list[tuple[str, str, str]]], dict[tuple[str, str, str], tuple[str, str]]]
 
 
@@ -27,6 +30,8 @@ class StateView:
     ``cell_texts``: (live_key, base_key) of a few cells, on request. ``item_names``: every
     cached variant's name, (item_id, locale_id) -> name, on request (a scan beats many lookups).
     ``held``: (item_id, locale_id, field) -> the sheet's key hash where ``keep-live`` kept live.
+    ``offline``: the variants dropped from the cache as not live (unpublished or archived in
+    Webflow, or by csvsync), with why, since when and their slug.
     """
 
     load_hashes: Callable[[], StateHashes]
@@ -35,6 +40,7 @@ class StateView:
     cell_texts: CellTexts
     item_names: Callable[[], dict[tuple[str, str], str]]
     load_held: Callable[[], dict[tuple[str, str, str], int]] = field(default=dict)
+    load_offline: Callable[[], pd.DataFrame] = field(default=lambda: _NO_OFFLINE)
 
     @cached_property
     def hashes(self) -> StateHashes:
@@ -47,6 +53,10 @@ class StateView:
     @cached_property
     def held(self) -> dict[tuple[str, str, str], int]:
         return self.load_held()
+
+    @cached_property
+    def offline(self) -> pd.DataFrame:
+        return self.load_offline()
 
     @cached_property
     def variants(self) -> pd.DataFrame:

@@ -358,6 +358,10 @@ class State(Journal):
                 for r, vk, lh, bh in zip(rows, vkeys, live_h, base_h, strict=True)
             ],
         )
+        db.executemany(  # live again: no longer offline
+            "DELETE FROM offline WHERE scope=? AND item_id=? AND locale_id=?",
+            [(scope, item, loc) for item, loc in pairs],
+        )
         self._refresh_vhash(db, scope, pairs)
 
     @staticmethod
@@ -452,15 +456,52 @@ class State(Journal):
         )
         return {(i, loc, f): int(h) for i, loc, f, h in rows.fetchall()}
 
-    def forget_variants(self, scope: int, variants: Iterable[tuple[str, str]]) -> None:
-        """Drop variants Webflow says are gone (404), so the next run does not expect them."""
+    def forget_variants(
+        self,
+        scope: int,
+        variants: Iterable[tuple[str, str]],
+        offline: tuple[str, str, str | None] | None = None,
+    ) -> None:
+        """Drop variants that are no longer live (deleted: 404; unpublished), so the next run
+        does not expect them. ``offline`` = (reason, when, run id): remember them as offline
+        (see the ``offline`` table), each with its cached slug."""
+        wanted = list(variants)
         with self.transaction() as db:
-            for item, loc in variants:
+            if offline is not None:
+                reason, since, run_id = offline
+                slugs = dict(
+                    ((i, loc), slug)
+                    for i, loc, slug in db.execute(
+                        "SELECT item_id, locale_id, live_key FROM cells WHERE scope=? "
+                        "AND field='slug'",
+                        (scope,),
+                    ).fetchall()
+                ) if wanted else {}  # fmt: skip
+                db.executemany(
+                    "INSERT OR REPLACE INTO offline VALUES(?,?,?,?,?,?,?)",
+                    [
+                        (scope, item, loc, reason, since, run_id, slugs.get((item, loc)))
+                        for item, loc in wanted
+                    ],
+                )
+            for item, loc in wanted:
                 for table in ("variants", "cells", "vhash", "held"):
                     db.execute(
                         f"DELETE FROM {table} WHERE scope=? AND item_id=? AND locale_id=?",
                         (scope, item, loc),
                     )
+
+    def offline(self, scope: int) -> pd.DataFrame:
+        """item_id, locale_id, reason, since, run_id, slug of the offline variants."""
+        rows = self.db.execute(
+            "SELECT item_id, locale_id, reason, since, run_id, slug FROM offline WHERE scope=?",
+            (scope,),
+        ).fetchall()
+        return pd.DataFrame(
+            rows,
+            columns=["item_id", "locale_id", "reason", "since", "run_id", "slug"],
+            dtype=object,
+        )
 
     def settle_pending(self, scope: int, schema: Sequence[SchemaField]) -> dict[str, int]:
         """Decide the journal rows a killed run left ``pending``, from the refreshed cache.

@@ -117,8 +117,15 @@ class CollectionCache:
     def held_hashes(self) -> dict[tuple[str, str, str], int]:
         return self.state.held_hashes(self.scope)
 
-    def forget_variants(self, variants: Iterable[tuple[str, str]]) -> None:
-        self.state.forget_variants(self.scope, variants)
+    def forget_variants(
+        self,
+        variants: Iterable[tuple[str, str]],
+        offline: tuple[str, str, str | None] | None = None,
+    ) -> None:
+        self.state.forget_variants(self.scope, variants, offline)
+
+    def offline(self) -> pd.DataFrame:
+        return self.state.offline(self.scope)
 
     # -- runs ----------------------------------------------------------------------------------
     def start_run(self, run_id: str, command: str, sheet: str, mapping: str, started: str) -> None:

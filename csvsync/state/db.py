@@ -58,6 +58,13 @@ CREATE TABLE IF NOT EXISTS held(
     scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL, field TEXT NOT NULL,
     sheet_hash INTEGER NOT NULL,
     PRIMARY KEY(scope, item_id, locale_id, field)) WITHOUT ROWID;
+-- Variants the cache dropped because they are not live: unpublished or archived in Webflow
+-- (``webflow``: a live write was refused) or by csvsync's --unpublish-missing (``csvsync``, with
+-- the run). A row that names one is ``not live``, or, for csvsync's, published again.
+CREATE TABLE IF NOT EXISTS offline(
+    scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL, reason TEXT NOT NULL,
+    since TEXT, run_id TEXT, slug TEXT,
+    PRIMARY KEY(scope, item_id, locale_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS refs(
     scope INTEGER NOT NULL, item_id TEXT NOT NULL, slug TEXT, name TEXT, last_updated TEXT,
     PRIMARY KEY(scope, item_id)) WITHOUT ROWID;
