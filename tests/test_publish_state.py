@@ -121,3 +121,45 @@ def test_an_item_csvsync_unpublished_is_published_again_when_its_row_is_back(
     rev = run_json(ws, "revert", "last", "-m", ws.mapping)
     assert rev["exit_code"] == 0
     assert not any((i, EN) in live(ws) for i in gone)
+
+
+# -- written staged, not published yet -------------------------------------------------------
+
+
+def test_a_refused_publish_is_retried_by_the_next_run_until_live_matches(ws: Workspace) -> None:
+    f = ws.frame.copy()
+    f["Summary"] = f["Summary"] + " staged"
+    sheet = ws.write_sheet(f, "bulk.csv")
+    bad = f.loc[4, "Item ID"]
+    ws.sb.set_faults(reject=[{"item_id": bad, "on": "publish", "description": "locked"}])
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping, "--target", "staged", "--publish")
+    assert out["exit_code"] == 1 and out["counts"] == {"updated": 19, "failed": 1, "unchanged": 40}
+    # Still refused: the next run (no --publish needed) tries again and says so again.
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping, "--target", "staged")
+    assert out["exit_code"] == 1 and out["counts"] == {"failed": 1, "unchanged": 59}
+    assert out["write_requests"] == 1  # the publish alone: staged already holds the sheet
+    assert live(ws)[(bad, EN)]["summary"] == ws.frame.loc[4, "Summary"]
+    ws.sb.set_faults(reject=[])
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping, "--target", "staged")
+    assert out["exit_code"] == 0 and out["counts"] == {"published": 1, "unchanged": 59}
+    assert live(ws)[(bad, EN)]["summary"] == f.loc[4, "Summary"]
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping, "--target", "staged")
+    assert out["counts"] == {"unchanged": 60} and out["write_requests"] == 0
+
+
+def test_a_later_publish_publishes_what_an_earlier_staged_run_left(ws: Workspace) -> None:
+    f = ws.frame.copy()
+    f.loc[0, "Summary"] = "first staged"
+    run_json(ws, "sync", ws.write_sheet(f, "a.csv"), "-m", ws.mapping, "--target", "staged")
+    f.loc[1, "Summary [fr]"] = "deuxième"
+    out = run_json(ws, "sync", ws.write_sheet(f, "b.csv"), "-m", ws.mapping, "--target", "staged")
+    assert out["counts"] == {"updated": 1, "unchanged": 59}
+    assert live(ws)[(f.loc[0, "Item ID"], EN)]["summary"] == ws.frame.loc[0, "Summary"]
+    out = run_json(
+        ws, "sync", ws.write_sheet(f, "b.csv"), "-m", ws.mapping, "--target", "staged", "--publish"
+    )
+    assert out["counts"] == {"published": 2, "unchanged": 58}
+    now = live(ws)
+    assert now[(f.loc[0, "Item ID"], EN)]["summary"] == "first staged"
+    assert now[(f.loc[1, "Item ID"], LOCALES["fr-FR"])]["summary"] == "deuxième"
+    assert staged(ws)[(f.loc[0, "Item ID"], EN)]["summary"] == "first staged"

@@ -732,3 +732,19 @@ def test_unterminated_quote(tmp_path: Path) -> None:
 
 def test_text_after_closing_quote(tmp_path: Path) -> None:
     assert "is not valid CSV at line 2" in sheet_error(write_csv(tmp_path, 'a,b\n1,"x"y\n'))
+
+
+def test_a_zip_version_python_cannot_read_is_one_error(tmp_path: Path) -> None:
+    # Found by the sheet property test: "version needed to extract" 20.7 in the central
+    # directory made zipfile raise NotImplementedError, which escaped as a traceback.
+    path = tmp_path / "odd.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet().write(0, 0, "Name")
+    book.close()
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")  # the first central directory entry
+    data[at + 6 : at + 8] = (207).to_bytes(2, "little")  # version needed: 20.7
+    path.write_bytes(bytes(data))
+    with pytest.raises(SheetError) as err:
+        read_sheet(path, SheetOptions())
+    assert "uses a zip format csvsync cannot read" in str(err.value)

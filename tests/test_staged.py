@@ -72,7 +72,9 @@ def test_staged_with_publish_reports_the_unpublishable_item_and_publishes_the_re
     again = json.loads(
         ws.run("sync", ws.write_sheet(f), "-m", ws.mapping, "--target", "staged", "--json").stdout
     )
-    assert again["write_requests"] == 0  # staged already holds the sheet's values
+    # Staged already holds the sheet's values: the one request publishes what was refused.
+    assert again["write_requests"] == 1 and again["counts"]["published"] == 1
+    assert ws.live(bad, LOCALE_EN)["summary"] == "staged 2"
 
 
 def test_never_published_item_points_to_staged_publish(ws: Workspace) -> None:

@@ -21,31 +21,82 @@ from csvsync.state.journal import PUBLISHED_MARK
 Outcomes = dict[tuple[int, str], tuple[str, str]]  # (sheet row, cmsLocaleId) -> (outcome, message)
 
 
-def publish_written(job: Job, batches: list[Batch], outcomes: Outcomes) -> None:
-    """--target staged --publish: publish exactly the variants written, reading the answer's
-    ``errors`` so a refused item is reported on its rows and the others still go live."""
-    written: dict[str, list[tuple[int, str]]] = {}
-    for b in batches:
-        for w in b.writes:
-            if outcomes.get((w.row, w.locale_id), ("",))[0] == Outcome.UPDATED:
-                written.setdefault(w.item_id, []).append((w.row, w.locale_id))
-    items = list(written)
+def publish_staged(
+    job: Job,
+    run_id: str,
+    batches: list[Batch],
+    outcomes: Outcomes,
+    rows_of: dict[tuple[str, str], int],
+) -> list[str]:
+    """--target staged: what this run wrote staged is recorded as not published yet; then the
+    waiting variants are published: with ``--publish`` all of them (this run's and what earlier
+    staged runs left), without it those an earlier run asked to publish and Webflow refused.
+
+    A variant stays waiting until a publish succeeds, and its row says so on every run. Reads
+    Webflow's answer (``errors``), so a refused item is reported and the others still go live.
+    ``rows_of``: (item, locale) -> the sheet row that names it. Returns notes for the run.
+    """
+    publish = job.options.publish
+    written = [
+        (w.item_id, w.locale_id)
+        for b in batches
+        for w in b.writes
+        if outcomes.get((w.row, w.locale_id), ("",))[0] == Outcome.UPDATED
+    ]
+    job.cache.add_unpublished(written, run_id, publish)
+    now = set(written)
+    waiting = [
+        (item, loc, run) for item, loc, run, asked, _ in job.cache.unpublished_writes()
+        if publish or asked
+    ]  # fmt: skip
+    notes: list[str] = []
+    left = len(job.cache.unpublished_writes()) - len(waiting)
+    if left:
+        notes.append(
+            f"{left} item-variant(s) written staged and not published yet: --publish publishes them"
+        )
+    if not waiting or job.stopping():
+        return notes
+    by_item: dict[str, list[tuple[str, str]]] = {}
+    for item, loc, run in waiting:
+        by_item.setdefault(item, []).append((loc, run))
+    items = list(by_item)
+    done: list[tuple[str, str]] = []
+    refused: list[tuple[str, str, str]] = []
     for i in range(0, len(items), 100):
         part = items[i : i + 100]
-        body = [{"id": it, "cmsLocaleIds": sorted({loc for _, loc in written[it]})} for it in part]
+        body = [{"id": it, "cmsLocaleIds": sorted({loc for loc, _ in by_item[it]})} for it in part]
         try:
             answer = job.client.publish_items(job.mapping.collection, body)
             errors = [str(e) for e in answer.get("errors", [])]
         except ApiError as exc:
             errors = [f"{it}: {exc}" for it in part]
         for it in part:
-            mine = [e for e in errors if it in e]
-            for key in written[it]:
-                outcomes[key] = (
-                    (Outcome.FAILED, "written staged, not published: " + "; ".join(mine))
+            mine = "; ".join(e for e in errors if it in e)
+            for loc, run in by_item[it]:
+                if mine:
+                    refused.append((it, loc, mine))
+                else:
+                    done.append((it, loc))
+                row = rows_of.get((it, loc))
+                if row is None:
+                    continue
+                earlier = "" if (it, loc) in now else f" (written staged by run {run})"
+                outcomes[(row, loc)] = (
+                    (Outcome.FAILED, f"written staged{earlier}, not published: {mine}; the "
+                     "next run tries again")
                     if mine
-                    else (Outcome.UPDATED, "written staged and published")
-                )
+                    else (Outcome.UPDATED if (it, loc) in now else Outcome.PUBLISHED,
+                          f"written staged{earlier} and published")
+                )  # fmt: skip
+    job.cache.published(done, refused)
+    missing = [key for key in refused if key[:2] not in rows_of]
+    if missing:
+        notes.append(
+            f"{len(missing)} item-variant(s) no row names are written staged and still not "
+            f"published: {missing[0][2]}"
+        )
+    return notes
 
 
 def republish(job: Job, run_id: str, cells: pd.DataFrame | None, outcomes: Outcomes) -> None:

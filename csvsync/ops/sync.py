@@ -30,7 +30,7 @@ from csvsync.ops import unpublish
 from csvsync.ops.context import Job, RunTally, new_run_id
 from csvsync.ops.create import CreateTarget, Creator, new_items
 from csvsync.ops.export import display_values
-from csvsync.ops.publish import Outcomes, publish_written, republish
+from csvsync.ops.publish import Outcomes, publish_staged, republish
 from csvsync.ops.push import BatchResult, push_and_record
 from csvsync.options import Progress, RunOptions, SheetOptions
 from csvsync.outcomes import FAILING, Outcome
@@ -188,8 +188,12 @@ def apply_plan(job: Job, planned: Planned) -> Applied:
     if planned.diff.base_moves:
         job.cache.move_base(planned.diff.base_moves, planned.diff.holds)
     applied.stopped = _push(job, planned, applied.outcomes)
-    if not applied.stopped and options.target == "staged" and options.publish:
-        publish_written(job, planned.batches, applied.outcomes)
+    if not applied.stopped and options.target == "staged":
+        planned.notes.extend(
+            publish_staged(
+                job, planned.run_id, planned.batches, applied.outcomes, _rows_of(planned.diff)
+            )
+        )
     if not applied.stopped and not job.staged:
         republish(job, planned.run_id, planned.diff.republish, applied.outcomes)
     if not applied.stopped:
@@ -376,6 +380,16 @@ def _unpublish(job: Job, run_id: str, gone: unnamed.Unpublish) -> None:
         ("csvsync", datetime.now(UTC).isoformat(), run_id),
     )
     job.event("unpublish", run_id=run_id, items=len(gone.item_ids), unpublished=len(done))
+
+
+def _rows_of(d: diffmod.Diff) -> dict[tuple[str, str], int]:
+    """(item, locale) -> the sheet row that names it."""
+    v = d.variants
+    named = v[v["item_id"].notna()]
+    return {
+        (i, loc): int(r)
+        for i, loc, r in zip(named["item_id"], named["locale_id"], named["row"], strict=True)
+    }
 
 
 def _tally(res: BatchResult) -> dict[str, int]:

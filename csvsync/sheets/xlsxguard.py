@@ -131,6 +131,8 @@ def check_xlsx_safe(path: Path, limits: XlsxLimits = XlsxLimits()) -> None:
             package.check_shared_strings(limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
         raise _fail(path, f"is truncated or damaged ({exc})", _HINT_RESAVE) from None
+    except NotImplementedError as exc:  # a zip version or method Python cannot read
+        raise _fail(path, f"uses a zip format csvsync cannot read ({exc})", _HINT_RESAVE) from None
 
 
 def _check_entries(path: Path, entries: list[zipfile.ZipInfo], limits: XlsxLimits) -> None:

@@ -542,6 +542,47 @@ class State(Journal):
             out[status] = out.get(status, 0) + 1
         return out
 
+    # -- staged writes not published yet --------------------------------------------------------
+    def add_unpublished(
+        self, scope: int, variants: Iterable[tuple[str, str]], run_id: str, asked: bool
+    ) -> None:
+        """These (item, locale) were written staged by ``run_id`` and are not live yet. A
+        variant already waiting keeps ``asked`` if an earlier run asked to publish it."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO unpublished_writes VALUES(?,?,?,?,?,NULL) "
+                "ON CONFLICT(scope, item_id, locale_id) DO UPDATE SET run_id=excluded.run_id, "
+                "asked=MAX(asked, excluded.asked)",
+                [(scope, item, loc, run_id, int(asked)) for item, loc in variants],
+            )
+
+    def unpublished_writes(self, scope: int) -> list[tuple[str, str, str, bool, str | None]]:
+        """(item, locale, run id, asked, last refusal) of the staged writes not published."""
+        rows = self.db.execute(
+            "SELECT item_id, locale_id, run_id, asked, message FROM unpublished_writes "
+            "WHERE scope=? ORDER BY item_id, locale_id",
+            (scope,),
+        ).fetchall()
+        return [(i, loc, run, bool(asked), msg) for i, loc, run, asked, msg in rows]
+
+    def published(
+        self,
+        scope: int,
+        done: Iterable[tuple[str, str]],
+        refused: Iterable[tuple[str, str, str]] = (),
+    ) -> None:
+        """``done`` went live; ``refused`` (item, locale, why) stay, to be tried again."""
+        with self.transaction() as db:
+            db.executemany(
+                "DELETE FROM unpublished_writes WHERE scope=? AND item_id=? AND locale_id=?",
+                [(scope, item, loc) for item, loc in done],
+            )
+            db.executemany(
+                "UPDATE unpublished_writes SET asked=1, message=? "
+                "WHERE scope=? AND item_id=? AND locale_id=?",
+                [(why, scope, item, loc) for item, loc, why in refused],
+            )
+
     # -- reference targets ---------------------------------------------------------------------
     def apply_refs(self, scope: int, items: Iterable[dict[str, Any]]) -> None:
         with self.transaction() as db:

@@ -114,6 +114,19 @@ class CollectionCache:
     def settle_pending(self) -> dict[str, int]:
         return self.state.settle_pending(self.scope, self.schema)
 
+    def add_unpublished(
+        self, variants: Iterable[tuple[str, str]], run_id: str, asked: bool
+    ) -> None:
+        self.state.add_unpublished(self.scope, variants, run_id, asked)
+
+    def unpublished_writes(self) -> list[tuple[str, str, str, bool, str | None]]:
+        return self.state.unpublished_writes(self.scope)
+
+    def published(
+        self, done: Iterable[tuple[str, str]], refused: Iterable[tuple[str, str, str]] = ()
+    ) -> None:
+        self.state.published(self.scope, done, refused)
+
     def held_hashes(self) -> dict[tuple[str, str, str], int]:
         return self.state.held_hashes(self.scope)
 

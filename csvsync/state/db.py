@@ -65,6 +65,13 @@ CREATE TABLE IF NOT EXISTS offline(
     scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL, reason TEXT NOT NULL,
     since TEXT, run_id TEXT, slug TEXT,
     PRIMARY KEY(scope, item_id, locale_id)) WITHOUT ROWID;
+-- --target staged: variants written staged and not published yet, with the run that wrote them
+-- and whether it asked to publish (``asked``: a refused publish, retried by every later run;
+-- otherwise the next --publish publishes them). ``message``: Webflow's last refusal.
+CREATE TABLE IF NOT EXISTS unpublished_writes(
+    scope INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL, run_id TEXT,
+    asked INTEGER NOT NULL, message TEXT,
+    PRIMARY KEY(scope, item_id, locale_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS refs(
     scope INTEGER NOT NULL, item_id TEXT NOT NULL, slug TEXT, name TEXT, last_updated TEXT,
     PRIMARY KEY(scope, item_id)) WITHOUT ROWID;
