@@ -343,3 +343,32 @@ def run_list(ws: Workspace, *extra: str) -> list[dict[str, Any]]:
     assert res.exit_code == 0, res.output
     runs: list[dict[str, Any]] = json.loads(res.stdout)
     return runs
+
+
+def staged_all(ws: Workspace) -> dict[tuple[str, str], dict[str, Any]]:
+    with client(ws) as c:
+        items = c.iter_items(DEMO_COLLECTION_ID, cms_locale_ids=list(LOCALES))
+        return {(i["id"], i["cmsLocaleId"]): i["fieldData"] for i in items}
+
+
+@pytest.mark.parametrize("target", ["staged", "staged+publish", "both"])
+def test_a_staged_or_both_run_is_listed_and_reverted_on_every_side_it_wrote(
+    ws: Workspace, target: str
+) -> None:
+    live_before, staged_before = live_all(ws), staged_all(ws)
+    args = (
+        ["--target", "staged", "--publish"] if target == "staged+publish" else ["--target", target]
+    )
+    synced = sync_edits(ws, extra=tuple(args))
+    assert synced["exit_code"] == 0 and synced["counts"]["updated"] == 18
+    assert staged_all(ws) != staged_before
+    assert (live_all(ws) != live_before) == (target != "staged")
+    runs = run_list(ws)
+    assert runs[0]["run_id"] == synced["run_id"] and runs[0]["target"] == target
+    listed = ws.run("revert", "--list", "-m", ws.mapping)
+    assert f"sync ({target})" in listed.stdout
+    out = run_json(ws, "revert", "last", "-m", ws.mapping)
+    assert out["reverted_run"] == synced["run_id"] and out["exit_code"] == 0, out
+    assert out["counts"] == {"reverted": CHANGED_FIELDS}
+    assert staged_all(ws) == staged_before  # a site publish would not bring the load back
+    assert live_all(ws) == live_before

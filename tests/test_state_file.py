@@ -46,7 +46,8 @@ def test_an_older_cache_is_emptied_and_moved_to_large_pages_keeping_its_runs(
     state = State(path)
     try:
         assert state.db.execute("SELECT COUNT(*) FROM cells").fetchone()[0] == 0
-        assert state.get_run("r1") is not None  # the history of runs survives the upgrade
+        run = state.get_run("r1")  # the history of runs survives the upgrade
+        assert run is not None and run["target"] == "live"  # runs from before wrote live
     finally:
         state.close()
     assert pragma(path, "page_size") == PAGE_SIZE

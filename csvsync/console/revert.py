@@ -34,6 +34,8 @@ def render_runs(runs: list[dict[str, Any]], color: bool = False) -> str:
         if not run.get("changed") and run["finished"]:
             counts += " (no change: `revert last` skips it)"
         command = run["command"] + (f" of {run['reverts']}" if run.get("reverts") else "")
+        if run.get("target", "live") != "live":
+            command += f" ({run['target']})"
         finished = _time(run["finished"]) if run["finished"] else "(killed)"
         rows.append((run["run_id"], command, _time(run["started"]), finished,
                      str(run["sheet"] or ""), counts))  # fmt: skip

@@ -39,6 +39,7 @@ from csvsync.sheets.results import RunSummary
 from csvsync.state.cache import State
 from csvsync.state.collection import CollectionCache
 from csvsync.state.db import prepare_folder, state_failure
+from csvsync.state.journal import STAGED_SUFFIX
 from csvsync.webflow.client import (
     ClientOptions,
     ClientStats,
@@ -123,9 +124,7 @@ class Job:
                 self.client = WebflowClient(client_options)
                 undo.callback(self.client.close)
                 # The staged target compares with the staged items: a cache of its own.
-                self.staged = options.target == "staged"
-                suffix = "#staged" if self.staged else ""
-                self.scope = self.state.scope(self.api_base, self.mapping.collection + suffix)
+                self.bind_target(options.target == "staged")
                 undo.pop_all()
         except Exception as exc:
             # Damage SQLite finds only when a part of the file is read: one line, too.
@@ -133,11 +132,20 @@ class Job:
             if failure is None:
                 raise
             raise failure from None
-        self.cache = CollectionCache(self.state, self.scope)
         self.collection: dict[str, Any] = {}
         self.schema: list[SchemaField] = []
         self.locales: list[Locale] = []
         self.resolved: ResolvedMapping | None = None
+
+    def bind_target(self, staged: bool) -> None:
+        """Work on the cache of the live items, or (``staged``) of the staged ones."""
+        self.staged = staged
+        self.scope = self.scope_of(staged)
+        self.cache = CollectionCache(self.state, self.scope)
+
+    def scope_of(self, staged: bool) -> int:
+        suffix = STAGED_SUFFIX if staged else ""
+        return self.state.scope(self.api_base, self.mapping.collection + suffix)
 
     def __enter__(self) -> Job:
         return self

@@ -25,7 +25,7 @@ needs no field restores, so its field rows are folded into the unpublish.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -228,10 +228,12 @@ def list_runs(options: RunOptions, limit: int | None = None) -> list[dict[str, A
         state.close()
 
 
-def resolve_run(state: State, scope: int, target: str) -> dict[str, Any]:
-    """A run id, a results workbook's path, or ``last`` -> that run's ``runs`` row."""
+def resolve_run(state: State, scopes: Sequence[int], target: str) -> dict[str, Any]:
+    """A run id, a results workbook's path, or ``last`` -> that run's ``runs`` row.
+
+    ``scopes``: the collection's live and staged scopes (a staged run wrote to the latter)."""
     if target == "last":
-        run_id = state.last_run_id(scope, "sync")
+        run_id = state.last_run_id(scopes, "sync")
         if run_id is None:
             raise ConfigError(
                 "no sync run of this collection that changed something is recorded in "
@@ -248,7 +250,7 @@ def resolve_run(state: State, scope: int, target: str) -> dict[str, Any]:
             f"unknown run id {run_id!r} (not in {state.path})",
             "`csvsync revert --list -m MAPPING` shows the runs",
         )
-    if run["scope"] != scope:
+    if run["scope"] not in scopes:
         raise ConfigError(
             f"run {run_id} wrote to another collection or API base than this mapping's",
             "pass the mapping and --api-base that run used",
@@ -275,7 +277,10 @@ def revert(
     started = datetime.now(UTC)
     t0 = time.monotonic()
     with Job(options, progress) as job:
-        run = resolve_run(job.state, job.scope, target)
+        staged_scope = job.scope_of(staged=True)
+        run = resolve_run(job.state, [job.scope_of(staged=False), staged_scope], target)
+        # A revert writes where its run wrote, compared with that side's cache.
+        job.bind_target(run["scope"] == staged_scope)
         if options.write_results and (options.results is not None or not dry_run):
             # Before anything is sent: a revert that cannot leave its workbook does not start.
             check_writable(options.results or _default_path(options, run, started))
@@ -296,6 +301,7 @@ def revert(
                 str(run["sheet"] or ""),
                 str(options.mapping),
                 started.isoformat(),
+                run["target"],
             )
             job.cache.set_meta(REVERTS_META + result.run_id, run["run_id"])
             result.stopped = _apply(job, result)
@@ -413,7 +419,7 @@ def _apply(job: Job, result: RevertResult) -> str | None:
             for e in es
         ],
     )
-    stopped = _push_fields(job, result.run_id, batches, patches)
+    stopped = _push_fields(job, result.run_id, batches, patches, _mode(result.reverted))
     for n, entries in unpub:
         if stopped or job.stopping():
             break
@@ -462,7 +468,11 @@ def _marker_batches(entries: list[Entry], after: int) -> list[tuple[int, list[En
 
 
 def _push_fields(
-    job: Job, run_id: str, batches: list[Batch], patches: dict[tuple[str, str, str], Entry]
+    job: Job,
+    run_id: str,
+    batches: list[Batch],
+    patches: dict[tuple[str, str, str], Entry],
+    mode: str,
 ) -> str | None:
     """The sync's push path (``push_and_record``): each answered batch recorded in the cache,
     then each field's outcome. Returns why it stopped, if it did."""
@@ -481,7 +491,14 @@ def _push_fields(
                 else:
                     e.outcome = REVERTED
 
-    return push_and_record(job, run_id, batches, current, noted)
+    return push_and_record(job, run_id, batches, current, noted, mode=mode)
+
+
+def _mode(run: dict[str, Any]) -> str:
+    """Where a revert writes: where its run wrote. A staged run that published wrote live too:
+    both sides go back (publishing the old staged values could take other staged edits live)."""
+    target = str(run.get("target") or "live")
+    return {"staged+publish": "both"}.get(target, target)
 
 
 def _locale_items(entries: Iterable[Entry]) -> list[dict[str, Any]]:

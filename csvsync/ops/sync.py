@@ -183,8 +183,9 @@ def apply_plan(job: Job, planned: Planned) -> Applied:
     """Send what ``build_plan`` found and record what Webflow confirmed."""
     options = job.options
     applied = Applied()
+    target = "staged+publish" if options.target == "staged" and options.publish else options.target
     job.cache.start_run(planned.run_id, "sync", str(options.sheet), str(options.mapping),
-                        planned.started.isoformat())  # fmt: skip
+                        planned.started.isoformat(), target)  # fmt: skip
     if planned.diff.base_moves:
         job.cache.move_base(planned.diff.base_moves, planned.diff.holds)
     applied.stopped = _push(job, planned, applied.outcomes)

@@ -141,8 +141,13 @@ class CollectionCache:
         return self.state.offline(self.scope)
 
     # -- runs ----------------------------------------------------------------------------------
-    def start_run(self, run_id: str, command: str, sheet: str, mapping: str, started: str) -> None:
-        self.state.start_run(run_id, self.scope, command, sheet, mapping, started)
-
-    def last_run_id(self, command: str = "sync") -> str | None:
-        return self.state.last_run_id(self.scope, command)
+    def start_run(
+        self,
+        run_id: str,
+        command: str,
+        sheet: str,
+        mapping: str,
+        started: str,
+        target: str = "live",
+    ) -> None:
+        self.state.start_run(run_id, self.scope, command, sheet, mapping, started, target)

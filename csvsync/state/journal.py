@@ -20,6 +20,8 @@ PUBLISHED_MARK = "__published__"  # a revert published it again (revert unpublis
 UNPUBLISHED_MARK = "__unpublished__"  # the run unpublished it (revert publishes it again)
 UNPUBLISH_MARKS = frozenset({CREATED_MARK, PUBLISHED_MARK})  # reverted by unpublishing
 MARKS = UNPUBLISH_MARKS | {UNPUBLISHED_MARK}
+# The staged items of a collection are cached under a scope of their own: its id plus this.
+STAGED_SUFFIX = "#staged"
 
 
 # A run's journal rows that Webflow confirmed: what the run changed (and a revert can restore).
@@ -31,13 +33,22 @@ class Journal(Database):
 
     # -- runs and journal ----------------------------------------------------------------------
     def start_run(
-        self, run_id: str, scope: int, command: str, sheet: str, mapping: str, started: str
+        self,
+        run_id: str,
+        scope: int,
+        command: str,
+        sheet: str,
+        mapping: str,
+        started: str,
+        target: str = "live",
     ) -> None:
+        """Record a run that is about to write. ``target``: where it writes (``live``,
+        ``staged``, ``staged+publish`` or ``both``), which is where its revert writes."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO runs(run_id, scope, command, sheet, mapping, started) "
-                "VALUES(?,?,?,?,?,?)",
-                (run_id, scope, command, sheet, mapping, started),
+                "INSERT INTO runs(run_id, scope, command, sheet, mapping, started, target) "
+                "VALUES(?,?,?,?,?,?,?)",
+                (run_id, scope, command, sheet, mapping, started, target),
             )
             newest = self.newest_last_updated(scope)
             if newest and self.get_meta(scope, RESUME_KEY) is None:
@@ -101,7 +112,7 @@ class Journal(Database):
         )
 
     # -- run history (revert) ------------------------------------------------------------------
-    _RUN_COLUMNS = "run_id, scope, command, sheet, mapping, started, finished, counts"
+    _RUN_COLUMNS = "run_id, scope, command, sheet, mapping, started, finished, counts, target"
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """One ``runs`` row as a dict (``counts`` decoded), or None."""
@@ -117,20 +128,22 @@ class Journal(Database):
         ``changed``: its journal rows Webflow confirmed (0: the run changed nothing). Never
         creates the scope."""
         rows = self.db.execute(
-            f"SELECT {self._RUN_COLUMNS}, ({_CHANGED}) FROM runs WHERE scope=(SELECT id FROM "
-            "scopes WHERE api_base=? AND collection_id=?) ORDER BY started DESC, run_id DESC "
-            "LIMIT ?",
-            (api_base.rstrip("/"), collection_id, -1 if limit is None else limit),
-        ).fetchall()
+            f"SELECT {self._RUN_COLUMNS}, ({_CHANGED}) FROM runs WHERE scope IN (SELECT id FROM "
+            "scopes WHERE api_base=? AND collection_id IN (?, ?)) "
+            "ORDER BY started DESC, run_id DESC LIMIT ?",
+            (api_base.rstrip("/"), collection_id, collection_id + STAGED_SUFFIX,
+             -1 if limit is None else limit),
+        ).fetchall()  # fmt: skip
         return [{**_run_dict(r[:-1]), "changed": int(r[-1])} for r in rows]
 
-    def last_run_id(self, scope: int, command: str = "sync") -> str | None:
-        """The newest run of ``command`` in ``scope`` that changed something: a scheduled job's
-        runs that found nothing to do are not what ``revert last`` means."""
+    def last_run_id(self, scopes: Sequence[int], command: str = "sync") -> str | None:
+        """The newest run of ``command`` in ``scopes`` that changed something: a scheduled
+        job's runs that found nothing to do are not what ``revert last`` means."""
+        marks = ",".join("?" * len(scopes))
         row = self.db.execute(
-            f"SELECT run_id FROM runs WHERE scope=? AND command=? AND ({_CHANGED}) > 0 "
-            "ORDER BY started DESC, run_id DESC LIMIT 1",
-            (scope, command),
+            f"SELECT run_id FROM runs WHERE scope IN ({marks}) AND command=? AND "
+            f"({_CHANGED}) > 0 ORDER BY started DESC, run_id DESC LIMIT 1",
+            (*scopes, command),
         ).fetchone()
         return str(row[0]) if row else None
 
@@ -154,7 +167,7 @@ class Journal(Database):
 
 
 def _run_dict(row: Sequence[Any]) -> dict[str, Any]:
-    run_id, scope, command, sheet, mapping, started, finished, counts = row
+    run_id, scope, command, sheet, mapping, started, finished, counts, target = row
     return {
         "run_id": run_id,
         "scope": scope,
@@ -164,4 +177,5 @@ def _run_dict(row: Sequence[Any]) -> dict[str, Any]:
         "started": started,
         "finished": finished,
         "counts": loads(counts) or {},
+        "target": target or "live",
     }
