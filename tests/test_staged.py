@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import Workspace, make_workspace
+from support import Workspace, make_workspace, read_rows
 
 from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
@@ -38,7 +38,9 @@ def test_live_leaves_staged_alone_and_both_keeps_them_equal(ws: Workspace) -> No
     f.loc[1, "Summary [fr]"] = "les deux"
     other = f.loc[1, "Item ID"]
     res = ws.run("sync", ws.write_sheet(f), "-m", ws.mapping, "--target", "both", "--json")
-    assert json.loads(res.stdout)["counts"]["updated"] == 1
+    # Row 1's change, and row 0's staged side, which the live-only run had left behind.
+    assert json.loads(res.stdout)["counts"]["updated"] == 2
+    assert staged(ws, item, LOCALE_EN)["summary"] == "live only"
     assert (
         ws.live(other, LOCALE_FR)["summary"]
         == staged(ws, other, LOCALE_FR)["summary"]
@@ -85,3 +87,61 @@ def test_never_published_item_points_to_staged_publish(ws: Workspace) -> None:
     res = ws.run("sync", ws.write_sheet(f), "-m", ws.mapping)
     assert res.exit_code == 1
     assert "not found" in res.stdout and "--target staged --publish" in res.stdout
+
+
+def designer_edit(ws: Workspace, item: str, field_data: dict) -> None:
+    with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
+        c.update_items(DEMO_COLLECTION_ID, [{"id": item, "fieldData": field_data}])
+
+
+def sync_json(ws: Workspace, sheet: Path, *args: str) -> dict:
+    res = ws.run("sync", sheet, "-m", ws.mapping, "--json", *args)
+    out: dict = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["exit_code"] == res.exit_code
+    return out
+
+
+@pytest.mark.parametrize("target", ["both", "staged"])
+def test_an_edit_in_the_designer_is_a_conflict_not_overwritten(ws: Workspace, target: str) -> None:
+    sheet = ws.write_sheet()
+    out = sync_json(ws, sheet, "--target", target)
+    assert out["counts"] == {"unchanged": 900}
+    item = ws.frame.loc[0, "Item ID"]
+    designer_edit(ws, item, {"price": 423.46})
+    f = ws.frame.copy()
+    f.loc[0, "Price"] = 4.56
+    edited = ws.write_sheet(f, "edited.csv")
+    ws.sb.clear_log()
+    res = ws.run("sync", edited, "-m", ws.mapping, "--target", target,
+                 "--results", ws.dir / "r.xlsx")  # fmt: skip
+    assert res.exit_code == 1, res.output
+    assert ws.writes() == []
+    rows = read_rows(ws.dir / "r.xlsx")
+    row = rows[rows["Outcome"] == "conflict"].iloc[0]
+    assert "423.46" in row["Message"] and "4.56" in row["Message"]
+    if target == "both":
+        assert "in the Designer (staged)" in row["Message"]
+    assert staged(ws, item, LOCALE_EN)["price"] == 423.46
+    # The sheet unchanged: the Designer's edit is listed, not written, and the run is clean.
+    out = sync_json(ws, sheet, "--target", target)
+    assert out["exit_code"] == 0 and out["counts"] == {"changed in Webflow": 1, "unchanged": 899}
+    assert out["write_requests"] == 0
+    out = sync_json(ws, edited, "--target", target, "--on-conflict", "overwrite")
+    assert out["counts"] == {"updated": 1, "unchanged": 899}
+    assert staged(ws, item, LOCALE_EN)["price"] == 4.56
+    if target == "both":
+        assert ws.live(item, LOCALE_EN)["price"] == 4.56
+    again = sync_json(ws, edited, "--target", target)  # each side's answer is its base now
+    assert again["counts"] == {"unchanged": 900} and again["write_requests"] == 0
+
+
+def test_both_after_live_only_runs_brings_staged_up_to_date(ws: Workspace) -> None:
+    # A live-only run leaves staged behind; that is csvsync's doing, not a Designer edit.
+    f = ws.frame.copy()
+    f.loc[0, "Summary"] = "live first"
+    sheet = ws.write_sheet(f)
+    sync_json(ws, sheet)
+    out = sync_json(ws, sheet, "--target", "both")
+    item = f.loc[0, "Item ID"]
+    assert out["counts"] == {"updated": 1, "unchanged": 899}
+    assert staged(ws, item, LOCALE_EN)["summary"] == "live first"

@@ -142,6 +142,32 @@ class Job:
         self.staged = staged
         self.scope = self.scope_of(staged)
         self.cache = CollectionCache(self.state, self.scope)
+        self._staged_side: CollectionCache | None = None
+
+    def staged_side(self) -> CollectionCache:
+        """``--target both``: the staged items' cache beside the live one, so that an edit in
+        the Designer is seen too (bound to the schema on first use)."""
+        if self._staged_side is None:
+            cache = CollectionCache(self.state, self.scope_of(staged=True))
+            cache.bind(self.schema, self.primary.cms_locale_id)
+            self._staged_side = cache
+        return self._staged_side
+
+    def refresh_staged_side(self) -> int:
+        """Bring the staged side's cache up to date (``--target both``)."""
+        with self.step("refresh_staged"):
+            cache = self.staged_side()
+            since = None
+            if not self.options.refresh and cache.has_variants():
+                since = cache.refresh_since()
+            items = self.client.iter_items(
+                self.mapping.collection,
+                cms_locale_ids=[loc.cms_locale_id for loc in self.locales],
+                updated_since=since,
+            )
+            count = cache.apply_live(self._counted(items, "pull"))
+            cache.refreshed()
+            return count
 
     def scope_of(self, staged: bool) -> int:
         suffix = STAGED_SUFFIX if staged else ""

@@ -50,6 +50,7 @@ class VariantResult:
     message: str = ""
     item: dict[str, Any] | None = None
     dropped_files: list[str] = field(default_factory=list)
+    staged_item: dict[str, Any] | None = None  # --target both: the staged answer
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,17 @@ class Pusher:
         if not done:
             return
         try:
-            self.client.update_items(
+            items = self.client.update_items(
                 self.collection_id, [r.write.body(self.primary_locale) for r in done]
             )
         except ApiError as exc:
             for r in done:
                 r.outcome = FAILED
                 r.message = f"updated live, but the staged version was refused: {_message(exc)}"
+            return
+        by_key = {(it.get("id"), it.get("cmsLocaleId") or self.primary_locale): it for it in items}
+        for r in done:
+            r.staged_item = by_key.get((r.write.item_id, r.write.locale_id))
 
     def _isolate(self, writes: list[VariantWrite], exc: ApiError) -> list[VariantResult]:
         if len(writes) == 1:
@@ -272,9 +277,11 @@ def push_and_record(
     )
     done = 0
 
+    staged = job.staged_side() if mode == "both" else None
+
     def record(res: BatchResult) -> None:
         nonlocal done
-        record_batch(job.cache, run_id, res)
+        record_batch(job.cache, run_id, res, staged)
         on_batch(res)
         done += len(res.batch.writes)
         job.progress("push", done, total)
@@ -283,16 +290,24 @@ def push_and_record(
         return send_all(job.client, pusher, batches, job.stopping, record)
 
 
-def record_batch(cache: CollectionCache, run_id: str, res: BatchResult) -> None:
+def record_batch(
+    cache: CollectionCache,
+    run_id: str,
+    res: BatchResult,
+    staged: CollectionCache | None = None,
+) -> None:
     """An answered batch in the cache and the journal: what Webflow confirmed becomes live and
     base (less files it dropped); what it refused is marked failed; variants it no longer has
-    are forgotten."""
+    are forgotten. ``staged``: --target both, where the staged answers go."""
     confirmed, failed, gone, offline = [], [], [], []
+    staged_confirmed = []
     for vr in res.results:
         w = vr.write
         if vr.item is not None:
             keys = {f: k for f, k in w.keys.items() if f not in vr.dropped_files}
             confirmed.append(Confirmed(vr.item, keys, w.field_data))
+            if vr.staged_item is not None:
+                staged_confirmed.append(Confirmed(vr.staged_item, keys, w.field_data))
         else:
             failed.append((w.item_id, w.locale_id))
             if vr.outcome == NOT_FOUND:
@@ -300,6 +315,8 @@ def record_batch(cache: CollectionCache, run_id: str, res: BatchResult) -> None:
             elif vr.outcome == NOT_LIVE:
                 offline.append((w.item_id, w.locale_id))
     cache.apply_confirmed(confirmed, run_id=run_id, batch=res.batch.number)
+    if staged is not None and staged_confirmed:
+        staged.apply_confirmed(staged_confirmed)
     if failed:
         cache.state.journal_failed(run_id, failed)
     if gone:

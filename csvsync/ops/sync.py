@@ -39,10 +39,12 @@ from csvsync.pipeline import missing as unnamed
 from csvsync.pipeline.batches import Batch, make_batches, variant_writes
 from csvsync.pipeline.drafts import build_drafts
 from csvsync.pipeline.report import Report, build_report
+from csvsync.pipeline.sides import merge_sides
 from csvsync.pipeline.stateview import StateView
 from csvsync.sheets.read import read_sheet
 from csvsync.sheets.results import check_writable, default_results_path, write_results
 from csvsync.sheets.writeback import write_back
+from csvsync.state.collection import CollectionCache
 from csvsync.state.journal import CREATED_MARK, UNPUBLISHED_MARK
 
 LIVE_ONLY_NOTE = (
@@ -97,6 +99,8 @@ class Planned:
     pulled: int
     gone: unnamed.Unpublish | None  # --unpublish-missing: live items no row names
     notes: list[str] = field(default_factory=list)
+    # --target both: the staged side's base moves and keep-live holds
+    staged_moves: tuple[list[tuple[str, str, str]], list[tuple[str, str, str, int]]] | None = None
 
 
 @dataclass
@@ -148,14 +152,23 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
         resolved, sheet.frame.columns, str(options.sheet), options.allow_missing_columns
     )
     pulled = job.refresh_items()
+    staged_view = None
+    if options.target == "both":  # the Designer's side too: an edit there is an edit
+        job.refresh_staged_side()
+        staged_view = _state_view(job, job.staged_side(), resolved)
     refs = job.ref_targets()
     notes: list[str] = []
-    view = _state_view(job, resolved)
+    view = _state_view(job, job.cache, resolved)
+    staged_moves = None
     with _gc_paused():
         with job.step("build_drafts"):
             drafts = build_drafts(resolved, sheet, refs, missing)
         with job.step("diff.compute"):
             d = diffmod.compute(drafts, resolved, view, options.on_conflict)
+            if staged_view is not None:
+                ds = diffmod.compute(drafts, resolved, staged_view, options.on_conflict)
+                staged_moves = (ds.base_moves, ds.holds)
+                d = merge_sides(d, ds)
         del drafts
     gone = None
     if options.unpublish_missing:
@@ -176,7 +189,7 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
     with job.step("live_values"):
         old = job.cache.live_values(zip(c["item_id"], c["locale_id"], c["field"], strict=True))
     return Planned(command, run_id, started, clock_start, resolved, view, d, batches, old, refs,
-                   missing, pulled, gone, notes)  # fmt: skip
+                   missing, pulled, gone, notes, staged_moves)  # fmt: skip
 
 
 def apply_plan(job: Job, planned: Planned) -> Applied:
@@ -188,6 +201,8 @@ def apply_plan(job: Job, planned: Planned) -> Applied:
                         planned.started.isoformat(), target)  # fmt: skip
     if planned.diff.base_moves:
         job.cache.move_base(planned.diff.base_moves, planned.diff.holds)
+    if planned.staged_moves and planned.staged_moves[0]:
+        job.staged_side().move_base(*planned.staged_moves)
     applied.stopped = _push(job, planned, applied.outcomes)
     if not applied.stopped and options.target == "staged":
         planned.notes.extend(
@@ -290,10 +305,9 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _state_view(job: Job, resolved: ResolvedMapping) -> StateView:
+def _state_view(job: Job, cache: CollectionCache, resolved: ResolvedMapping) -> StateView:
     # Texts only of the short fields that match rows and name items in messages.
     text_fields = sorted({"name", "slug", resolved.mapping.key_field or "slug"})
-    cache = job.cache
     return StateView(
         load_hashes=job.timed("load_hashes", cache.load_hashes),
         load_texts=job.timed("load_texts", lambda: cache.load_texts(text_fields)),

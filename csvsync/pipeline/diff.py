@@ -271,7 +271,7 @@ def compute(
     sub["live_hash"], sub["base_hash"] = live[open_], base[open_]
     changes, base_moves, holds = _classify(sub, s[open_], resolved, state, on_conflict)
     _attach_texts(changes, state)
-    _set_outcomes(v, changes)
+    set_outcomes(v, changes)
     return Diff(variants=v, changes=changes, base_moves=base_moves, holds=holds,
                 creates=_creates(v, cells), republish=_cells_of(v, cells, REPUBLISH))  # fmt: skip
 
@@ -400,7 +400,8 @@ def _attach_texts(changes: pd.DataFrame, state: StateView) -> None:
     changes.loc[shown, "base_key"] = base
 
 
-def _set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:
+def set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:
+    """Each open variant's outcome (its worst field) and the message of its edited fields."""
     pending = (v["outcome"] == "").to_numpy()
     v.loc[pending, "outcome"] = Outcome.UNCHANGED.value
     v["fields"] = ""
@@ -429,6 +430,19 @@ def _set_outcomes(v: pd.DataFrame, changes: pd.DataFrame) -> None:
 
 
 def _conflict_text(rec: Any) -> str:
+    side = getattr(rec, "side", "live")
+    if side != "live":  # --target both: an edit in the Designer (the staged item)
+        designer = f"in the Designer (staged) to '{_short(rec.staged_key)}'"
+        edits = (
+            f"changed in Webflow to '{_short(rec.live_key)}' and {designer}"
+            if side == "both"
+            else f"changed {designer}"
+        )
+        base = rec.staged_base if side == "staged" else rec.base_key
+        if rec.kind == CONFLICT:
+            sheet = _short(rec.key)
+            return f"{rec.field}: {edits}, and in the sheet to '{sheet}' (was '{_short(base)}')"
+        return f"{rec.field}: {edits} (was '{_short(base)}'); the sheet still has the old value"
     if rec.kind == CONFLICT:
         return (
             f"{rec.field}: changed in Webflow to '{_short(rec.live_key)}' and in the "
