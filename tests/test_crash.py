@@ -77,6 +77,20 @@ def wait_for(cond: Callable[[], bool], proc: subprocess.Popen[str], limit: float
         time.sleep(0.005)
 
 
+def kill_when(proc: subprocess.Popen[str], sb: Sandbox, cond: Callable[[], bool]) -> None:
+    """SIGKILL the child once ``cond`` holds, then let the sandbox finish answering the
+    requests the dead client had sent (each connection closes once its request is handled)."""
+    try:
+        wait_for(cond, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    sb.wait_idle(timeout=10, connections=True)
+
+
 def landed(sb: Sandbox) -> int:
     return sum(e["items"] for e in patches(sb) if e["status"] == 200)
 
@@ -118,22 +132,12 @@ def test_sigkill_then_rerun_finishes_the_job(
     sb, mapping, sheet = bulk
     sb.set_faults(latency=0.05)
     proc = start_sync(sb, mapping, sheet, tmp_path / "first.xlsx")
-    try:
-        if point == "before the first batch":
-            wait_for(lambda: any(e["path"] == PATCHES for e in sb.log()), proc)
-        elif point == "mid-run":
-            wait_for(lambda: len(patches(sb)) >= 10, proc)
-        else:
-            wait_for(lambda: sum(1 for e in patches(sb) if e["status"]) >= 24, proc)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    # Let the sandbox finish answering the requests the dead client had sent: each of its
-    # connections closes once the request on it (if any) has been handled.
-    sb.wait_idle(timeout=10, connections=True)
+    points: dict[str, Callable[[], bool]] = {
+        "before the first batch": lambda: any(e["path"] == PATCHES for e in sb.log()),
+        "mid-run": lambda: len(patches(sb)) >= 10,
+        "after the last batch": lambda: sum(1 for e in patches(sb) if e["status"]) >= 24,
+    }
+    kill_when(proc, sb, points[point])
     if point == "mid-run":
         assert 0 < landed(sb) < ITEMS * 3
     check_rerun(sb, mapping, sheet, tmp_path)
@@ -172,15 +176,7 @@ def test_after_a_kill_chain_reverting_every_run_leaves_no_variant_changed(
     for n, after in enumerate((6, 14), 1):  # two runs killed mid-push, each with answers lost
         sb.set_faults(latency=0.05)
         proc = start_sync(sb, mapping, sheet, tmp_path / f"killed-{n}.xlsx")
-        try:
-            wait_for(lambda after=after: len(patches(sb)) >= after, proc)
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=10)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        sb.wait_idle(timeout=10, connections=True)
+        kill_when(proc, sb, lambda after=after: len(patches(sb)) >= after)
     sb.set_faults(latency=0.0)
     proc = start_sync(sb, mapping, sheet, tmp_path / "last.xlsx")
     out, err = proc.communicate(timeout=60)
