@@ -21,12 +21,23 @@ EXIT_SIGTERM = 143
 class CsvsyncError(Exception):
     """Base class. ``hint`` says what to do next; ``exit_code`` follows the README table."""
 
+    kind = "error"  # the stable machine code of --json and --log-file: monitors match on it
     exit_code = EXIT_START
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    def summary(self, exit_code: int | None = None) -> dict[str, object]:
+        """The error as ``--json`` and ``--log-file`` give it: exit code, machine code,
+        message and hint."""
+        return {
+            "exit_code": self.exit_code if exit_code is None else exit_code,
+            "code": self.kind,
+            "message": self.message,
+            "hint": self.hint,
+        }
 
     def __str__(self) -> str:
         if self.hint:
@@ -37,22 +48,32 @@ class CsvsyncError(Exception):
 class ConfigError(CsvsyncError):
     """Bad command-line configuration: token, API base, options."""
 
+    kind = "config"
+
 
 class MappingError(CsvsyncError):
     """The YAML mapping is malformed or does not fit the collection, site or sheet."""
 
+    kind = "mapping"
+
 
 class SheetError(CsvsyncError):
     """The sheet file as a whole cannot be read (encoding, format, header, size)."""
+
+    kind = "sheet"
 
 
 class StateError(CsvsyncError):
     """The state file cannot be used: not csvsync's, damaged, newer, or in a folder that cannot
     be written. Raised before anything is sent or changed in the file."""
 
+    kind = "state"
+
 
 class LockedError(CsvsyncError):
     """Another run holds the lock for this collection."""
+
+    kind = "locked"
 
     exit_code = EXIT_LOCKED
 
@@ -60,11 +81,15 @@ class LockedError(CsvsyncError):
 class StoppedError(CsvsyncError):
     """The run stopped part-way after its first write request."""
 
+    kind = "stopped"
+
     exit_code = EXIT_STOPPED
 
 
 class Interrupted(CsvsyncError):
     """SIGINT or SIGTERM stopped the run before it wrote anything (a pull, a plan's reading)."""
+
+    kind = "interrupted"
 
 
 class InternalError(CsvsyncError):
@@ -72,6 +97,8 @@ class InternalError(CsvsyncError):
 
     Follows the exit-code table like any other error: 2 before the first write request, 4 after.
     """
+
+    kind = "internal"
 
     REPORT = "please report it with the output of the same command run with --debug"
 
@@ -107,6 +134,8 @@ class ApiError(CsvsyncError):
     Carries the HTTP status, Webflow's ``code``, ``message`` and ``details`` and the request's
     method and URL (never its headers, so never the token).
     """
+
+    kind = "api"
 
     def __init__(
         self,
@@ -152,22 +181,34 @@ def _detail_text(detail: Any) -> str:
 class AuthError(ApiError):
     """401/403: the token is missing, wrong, or lacks a scope."""
 
+    kind = "auth"
+
 
 class NotFoundError(ApiError):
     """404 resource_not_found."""
+
+    kind = "not_found"
 
 
 class ConflictError(ApiError):
     """409 conflict (never-published item, collection structure changed)."""
 
+    kind = "conflict"
+
 
 class ValidationApiError(ApiError):
     """400 validation_error / bad_request."""
+
+    kind = "validation"
 
 
 class RateLimitError(ApiError):
     """429 too_many_requests that outlived the retry budget."""
 
+    kind = "rate_limited"
+
 
 class ServerError(ApiError):
     """5xx, timeouts and dropped connections that outlived the retry budget."""
+
+    kind = "server_error"

@@ -161,6 +161,8 @@ def test_sigterm_and_sigint_stop_after_the_batches_in_flight(
             proc.wait()
     assert proc.returncode == code, out + err
     assert "Traceback" not in err
+    summary = json.loads(out)  # --json: one object, on this exit too
+    assert summary["exit_code"] == code and summary["stopped"]
     rows = pd.read_excel(results, sheet_name="Rows", engine="openpyxl")
     outcomes = rows["Outcome"].value_counts().to_dict()
     assert outcomes.get("updated", 0) == landed(sb)  # what was in flight finished and was recorded

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from click.testing import Result
 from support import BULK_COLLECTION_ID, Workspace, make_workspace, read_rows, seed_bulk
 
 from csvsync.ops.context import _acquire_lock
@@ -387,3 +388,57 @@ def make_workspace_with_token(sb: Sandbox, tmp_path: Path, token: str) -> Worksp
         return make_workspace(sb, tmp_path)
     finally:
         demo.DEMO_TOKEN, support.DEMO_TOKEN = saved
+
+
+# -- monitoring: one JSON object and one end line on every exit ----------------------------------
+
+
+def only_json(res: Result) -> dict:
+    lines = res.stdout.strip().splitlines()
+    assert len(lines) == 1, res.output
+    out: dict = json.loads(lines[0])
+    assert out["exit_code"] == res.exit_code
+    return out
+
+
+def test_json_and_the_log_end_line_on_every_exit(ws: Workspace) -> None:
+    sheet = ws.write_sheet()
+    log = ws.dir / "run.jsonl"
+    logged = ("--log-file", log, "--log-format", "json")
+    # 0 and 1: the run's summary
+    assert only_json(ws.run("sync", sheet, "-m", ws.mapping, "--json", *logged))["counts"]
+    bad = ws.frame.astype({"Price": object})
+    bad.loc[0, "Price"] = "lots"
+    out = only_json(ws.run("sync", ws.write_sheet(bad, "bad.csv"), "-m", ws.mapping, "--json"))
+    assert out["exit_code"] == 1 and out["counts"]["invalid"] == 1
+    # 2: the run cannot start (a sheet that is not there)
+    res = ws.run("sync", ws.dir / "nowhere.csv", "-m", ws.mapping, "--json", *logged)
+    out = only_json(res)
+    assert out["exit_code"] == 2 and out["command"] == "sync"
+    assert out["error"]["code"] == "sheet" and "nowhere.csv" in out["error"]["message"]
+    assert set(out["error"]) == {"exit_code", "code", "message", "hint"}
+    # 3: another run holds the lock
+    lock = _acquire_lock(ws.mapping.parent / ".csvsync" / "state.db", ws.sb.base_url,
+                         DEMO_COLLECTION_ID)  # fmt: skip
+    try:
+        for command in (["sync", sheet], ["plan", sheet], ["pull"], ["revert", "last"]):
+            out = only_json(ws.run(*command, "-m", ws.mapping, "--json", *logged))
+            assert out["exit_code"] == 3 and out["error"]["code"] == "locked", command
+    finally:
+        lock.release()
+    # pull takes --json and --log-file too
+    out = only_json(ws.run("pull", "-m", ws.mapping, "--json", *logged))
+    assert set(out) == {"command", "pulled", "exit_code"} and out["exit_code"] == 0
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    ends = [(e["command"], e["exit_code"], (e.get("error") or {}).get("code")) for e in events
+            if e["event"] == "end"]  # fmt: skip
+    assert ends == [
+        ("sync", 0, None),
+        ("sync", 2, "sheet"),
+        ("sync", 3, "locked"),
+        ("plan", 3, "locked"),
+        ("pull", 3, "locked"),
+        ("revert", 3, "locked"),
+        ("pull", 0, None),
+    ]
+    assert all(DEMO_TOKEN not in line for line in log.read_text().splitlines())

@@ -335,13 +335,51 @@ def _one_line(text: str) -> str:
 
 
 @contextmanager
-def errors_to_exit(stop: Stop | None = None) -> Iterator[None]:
+def errors_to_exit(stop: Stop | None = None, report: Report | None = None) -> Iterator[None]:
     """Turn a library error raised in the block into ``Error: ...`` and its exit code (the
-    signal's, 130 or 143, when SIGINT or SIGTERM stopped the run)."""
+    signal's, 130 or 143, when SIGINT or SIGTERM stopped the run). With ``report``, the error
+    is also the run's ``--json`` object and its ``end`` line in ``--log-file``."""
     try:
         yield
     except CsvsyncError as exc:
-        fail(exc, stop.exit_code(exc.exit_code) if stop is not None else None)
+        code = stop.exit_code(exc.exit_code) if stop is not None else exc.exit_code
+        if report is not None:
+            report.failed(exc, code)
+        fail(exc, code)
+
+
+@dataclass
+class Report:
+    """Where a command says how it ended, whatever the exit: the ``--json`` object on stdout
+    and the ``end`` event of ``--log-file`` (the log is opened here, closed by ``close``)."""
+
+    command: str
+    output: OutputArgs
+    log: Callable[[dict[str, Any]], None] | None = None
+
+    @classmethod
+    def open(cls, command: str, output: OutputArgs) -> Report:
+        from csvsync.console.log import RunLog
+
+        log = RunLog(output.log_file, output.log_format) if output.log_file else None
+        return cls(command, output, log)
+
+    def event(self, event: dict[str, Any]) -> None:
+        if self.log is not None:
+            self.log(event)
+
+    def failed(self, exc: CsvsyncError, code: int) -> None:
+        error = exc.summary(code)
+        self.event({"event": "end", "command": self.command, "exit_code": code, "error": error})
+        if self.output.as_json:
+            import json
+
+            click.echo(json.dumps({"command": self.command, "exit_code": code, "error": error}))
+
+    def close(self) -> None:
+        close = getattr(self.log, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass

@@ -16,12 +16,13 @@ import click
 
 from csvsync.cli.common import (
     ApiArgs,
+    OutputArgs,
     PathType,
+    Report,
     api_options,
     color,
     errors_to_exit,
-    json_option,
-    quiet_option,
+    output_options,
     run_options,
     show_option,
     stop_on_signals,
@@ -55,8 +56,7 @@ if TYPE_CHECKING:
     help="Item-variants per write request (Webflow takes at most 100).",
 )
 @show_option
-@json_option
-@quiet_option
+@output_options
 def revert(
     api: ApiArgs,
     target: str | None,
@@ -66,8 +66,7 @@ def revert(
     results: Path | None,
     batch_size: int,
     show: str,
-    as_json: bool,
-    quiet: bool,
+    output: OutputArgs,
 ) -> None:
     """Put back the values a run replaced. TARGET: a run id, its results workbook, or `last`.
 
@@ -79,6 +78,7 @@ def revert(
     from csvsync.ops import revert as lib
     from csvsync.options import RunOptions
 
+    as_json, quiet = output.as_json, output.quiet
     if list_runs:
         with errors_to_exit():
             # --list reads the state only: no token needed.
@@ -88,26 +88,32 @@ def revert(
             )
         click.echo(json.dumps(runs) if as_json else render_runs(runs, color=color()))
         return
-    with errors_to_exit():
-        if not target:
-            raise ConfigError(
-                "revert needs a run id, a results workbook or `last`",
-                "`csvsync revert --list -m MAPPING` shows the runs",
-            )
 
     def on_plan(plan: RevertResult) -> None:
         if not (quiet or as_json):
             click.echo(render_plan(plan, show, color=color()))
 
+    report = Report.open("revert", output)
     progress = ProgressDisplay(quiet=quiet or as_json)
     try:
-        with stop_on_signals() as stop, errors_to_exit(stop):
-            options = run_options(api, results=results, batch_size=batch_size, stop=stop.event)
+        report.event({"event": "start", "command": "revert", "target": target})
+        with stop_on_signals() as stop, errors_to_exit(stop, report):
+            if not target:
+                raise ConfigError(
+                    "revert needs a run id, a results workbook or `last`",
+                    "`csvsync revert --list -m MAPPING` shows the runs",
+                )
+            options = run_options(api, results=results, batch_size=batch_size, stop=stop.event,
+                                  on_event=report.log)  # fmt: skip
             result = lib.revert(options, target, dry_run=dry_run, on_plan=on_plan,
                                 progress=progress)  # fmt: skip
+        code = stop.exit_code(result.exit_code)
+        report.event({"event": "end", "command": "revert", "run_id": result.run_id,
+                      "reverted_run": result.reverted["run_id"], "counts": result.counts,
+                      "exit_code": code})  # fmt: skip
     finally:
         progress.close()
-    code = stop.exit_code(result.exit_code)
+        report.close()
     if as_json:
         click.echo(json.dumps({**revert_summary(result), "exit_code": code}))
     elif not quiet or code:

@@ -10,12 +10,12 @@ import click
 from csvsync.cli.common import (
     ApiArgs,
     OutputArgs,
+    Report,
     SheetArgs,
     api_options,
     color,
     errors_to_exit,
     output_options,
-    quiet_option,
     run_options,
     sheet_options,
     show_option,
@@ -25,20 +25,26 @@ from csvsync.cli.common import (
 
 @click.command()
 @api_options
-@quiet_option
-def pull(api: ApiArgs, quiet: bool) -> None:
+@output_options
+def pull(api: ApiArgs, output: OutputArgs) -> None:
     """Refresh the state cache from live items."""
     from csvsync.console.progress import ProgressDisplay
     from csvsync.console.text import pulled_text
     from csvsync.ops.sync import pull as do_pull
 
-    progress = ProgressDisplay(quiet=quiet)
+    report = Report.open("pull", output)
+    progress = ProgressDisplay(quiet=output.quiet or output.as_json)
     try:
-        with stop_on_signals() as stop, errors_to_exit(stop):
+        report.event({"event": "start", "command": "pull"})
+        with stop_on_signals() as stop, errors_to_exit(stop, report):
             count = do_pull(run_options(api, stop=stop.event), progress)
+        report.event({"event": "end", "command": "pull", "pulled": count, "exit_code": 0})
     finally:
         progress.close()
-    if not quiet:
+        report.close()
+    if output.as_json:
+        click.echo(json.dumps({"command": "pull", "pulled": count, "exit_code": 0}))
+    elif not output.quiet:
         click.echo(pulled_text(count))
 
 
@@ -69,21 +75,19 @@ def sync(api: ApiArgs, sheet: SheetArgs, output: OutputArgs) -> None:
 
 def _run(command: str, api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show: str) -> None:
     from csvsync.console.json import run_summary
-    from csvsync.console.log import RunLog
     from csvsync.console.progress import ProgressDisplay
     from csvsync.console.text import render_result
     from csvsync.ops import sync as lib
 
-    log = RunLog(output.log_file, output.log_format) if output.log_file else None
+    report = Report.open(command, output)
     progress = ProgressDisplay(quiet=output.quiet or output.as_json)
     try:
-        with stop_on_signals() as stop, errors_to_exit(stop):
-            options = run_options(api, sheet, stop=stop.event, on_event=log)
+        with stop_on_signals() as stop, errors_to_exit(stop, report):
+            options = run_options(api, sheet, stop=stop.event, on_event=report.log)
             result = (lib.plan if command == "plan" else lib.sync)(options, progress)
     finally:
         progress.close()
-        if log is not None:
-            log.close()
+        report.close()
     code = stop.exit_code(result.exit_code)
     if output.as_json:
         click.echo(json.dumps({**run_summary(result), "exit_code": code}))

@@ -268,6 +268,7 @@ def finish(job: Job, planned: Planned, applied: Applied | None = None) -> RunRes
             )
     job.event(
         "end",
+        command=result.command,
         run_id=result.run_id,
         counts=result.counts,
         requests=result.requests,
