@@ -41,6 +41,19 @@ def pytest_runtest_makereport(
     return report
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _lock_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests' runs lock in a folder of their own, not the machine's ``/tmp/csvsync-locks``
+    (the subprocesses they start inherit it); ``tests/test_lock.py`` tests the default."""
+    before = os.environ.get("CSVSYNC_LOCK_DIR")
+    os.environ["CSVSYNC_LOCK_DIR"] = str(tmp_path_factory.mktemp("locks"))
+    yield
+    if before is None:
+        os.environ.pop("CSVSYNC_LOCK_DIR", None)
+    else:
+        os.environ["CSVSYNC_LOCK_DIR"] = before
+
+
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     """A running demo-seeded sandbox (in memory), stopped after the test."""

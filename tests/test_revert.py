@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from support import Workspace, make_workspace
 
-from csvsync.ops.context import _acquire_lock
+from csvsync.ops import lock as run_lock
 from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_DE, LOCALE_EN, LOCALE_FR
@@ -266,7 +266,7 @@ def test_unknown_run_id_exits_2_with_one_line(ws: Workspace) -> None:
 
 def test_revert_exits_3_while_the_lock_is_held(ws: Workspace) -> None:
     synced = sync_edits(ws)
-    lock = _acquire_lock(ws.dir / ".csvsync" / "state.db", ws.sb.base_url, DEMO_COLLECTION_ID)
+    lock = run_lock.acquire(ws.sb.base_url, DEMO_COLLECTION_ID)
     try:
         res = ws.run("revert", synced["run_id"], "-m", ws.mapping)
         assert res.exit_code == 3, res.output

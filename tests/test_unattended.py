@@ -13,7 +13,7 @@ import pytest
 from click.testing import Result
 from support import BULK_COLLECTION_ID, Workspace, make_workspace, read_rows, seed_bulk
 
-from csvsync.ops.context import _acquire_lock
+from csvsync.ops import lock as run_lock
 from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_EN
@@ -45,8 +45,7 @@ def edit_live(ws: Workspace, item: str, field_data: dict) -> None:
 
 def test_a_second_run_exits_3_while_the_lock_is_held(ws: Workspace) -> None:
     sheet = ws.write_sheet()
-    state = ws.mapping.parent / ".csvsync" / "state.db"
-    lock = _acquire_lock(state, ws.sb.base_url, DEMO_COLLECTION_ID)
+    lock = run_lock.acquire(ws.sb.base_url, DEMO_COLLECTION_ID)
     try:
         for command in (["sync", sheet], ["plan", sheet], ["pull"]):
             res = ws.run(*command, "-m", ws.mapping)
@@ -418,8 +417,7 @@ def test_json_and_the_log_end_line_on_every_exit(ws: Workspace) -> None:
     assert out["error"]["code"] == "sheet" and "nowhere.csv" in out["error"]["message"]
     assert set(out["error"]) == {"exit_code", "code", "message", "hint"}
     # 3: another run holds the lock
-    lock = _acquire_lock(ws.mapping.parent / ".csvsync" / "state.db", ws.sb.base_url,
-                         DEMO_COLLECTION_ID)  # fmt: skip
+    lock = run_lock.acquire(ws.sb.base_url, DEMO_COLLECTION_ID)
     try:
         for command in (["sync", sheet], ["plan", sheet], ["pull"], ["revert", "last"]):
             out = only_json(ws.run(*command, "-m", ws.mapping, "--json", *logged))

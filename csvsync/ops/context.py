@@ -8,7 +8,6 @@ the state and the client, then the schema and locales (from the state's cache wh
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import time
@@ -19,26 +18,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from filelock import FileLock, Timeout
-
 from csvsync.errors import (
     EXIT_STOPPED,
     ConfigError,
     CsvsyncError,
     InternalError,
     Interrupted,
-    LockedError,
     MappingError,
     NotFoundError,
-    StateError,
 )
 from csvsync.mapping.mapping import Mapping, ResolvedMapping, load_mapping, resolve
 from csvsync.models import Locale, RefTarget, SchemaField
+from csvsync.ops import lock
 from csvsync.options import Progress, RunOptions
 from csvsync.sheets.results import RunSummary
 from csvsync.state.cache import State
 from csvsync.state.collection import CollectionCache
-from csvsync.state.db import prepare_folder, state_failure
+from csvsync.state.db import state_failure
 from csvsync.state.journal import STAGED_SUFFIX
 from csvsync.webflow.client import (
     ClientOptions,
@@ -117,7 +113,7 @@ class Job:
         state_path = options.resolved_state_path()
         try:
             with ExitStack() as undo:  # what is open so far is closed if a later step fails
-                self.lock = _acquire_lock(state_path, self.api_base, self.mapping.collection)
+                self.lock = lock.acquire(self.api_base, self.mapping.collection)
                 undo.callback(self.lock.release)
                 self.state = State(state_path)
                 undo.callback(self.state.close)
@@ -366,28 +362,6 @@ class Job:
             )
             out[str(target)] = self.state.ref_target(scope)
         return out
-
-
-def _acquire_lock(state_path: Path, api_base: str, collection: str) -> FileLock:
-    """An operating-system lock per (API base, collection), released if the process dies."""
-    digest = hashlib.sha256(f"{api_base}|{collection}".encode()).hexdigest()[:16]
-    path = state_path.parent / "locks" / f"{digest}.lock"
-    prepare_folder(state_path)
-    prepare_folder(path)
-    lock = FileLock(str(path))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise LockedError(
-            f"another csvsync run holds the lock for collection {collection} at {api_base}",
-            f"wait for it to finish; the lock file is {path}",
-        ) from None
-    except OSError as exc:
-        raise StateError(
-            f"the lock file {path} cannot be created ({exc.strerror or type(exc).__name__})",
-            hint="pass --state with a path in a folder you can write",
-        ) from None
-    return lock
 
 
 def token_from_env(token_file: Path | None) -> str:
