@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import zipfile
 from collections.abc import Iterator
@@ -440,3 +441,53 @@ def test_json_and_the_log_end_line_on_every_exit(ws: Workspace) -> None:
         ("pull", 0, None),
     ]
     assert all(DEMO_TOKEN not in line for line in log.read_text().splitlines())
+
+
+def status_json(ws: Workspace) -> dict:
+    res = ws.run("status", "-m", ws.mapping, "--json")
+    out = only_json(res)
+    return out
+
+
+def test_status_says_how_the_runs_stand_and_exits_1_on_problems(ws: Workspace) -> None:
+    out = status_json(ws)
+    assert out["exit_code"] == 0 and out["last_run"] is None and out["lock"] is None
+    sheet = ws.write_sheet()
+    synced = run_json(ws, "sync", sheet, "-m", ws.mapping)
+    out = status_json(ws)
+    assert out["exit_code"] == 0 and out["last_run"]["run_id"] == synced["run_id"]
+    assert "Clean." in ws.run("status", "-m", ws.mapping).stdout
+    held = run_lock.acquire(ws.sb.base_url, DEMO_COLLECTION_ID)
+    try:
+        assert status_json(ws)["lock"]["pid"] == os.getpid()
+        assert "A run holds the lock now" in ws.run("status", "-m", ws.mapping).stdout
+    finally:
+        held.release()
+    # A conflict left open: exit 1, and the counts say what is open.
+    edit_live(ws, ws.frame.loc[0, "Item ID"], {"summary": "Editor's text"})
+    f = ws.frame.copy()
+    f.loc[0, "Summary"] = "Sheet's text"
+    run_json(ws, "sync", ws.write_sheet(f, "conflict.csv"), "-m", ws.mapping)
+    out = status_json(ws)
+    assert out["exit_code"] == 1 and out["open_conflicts"] == {"conflict": 1}
+    assert "left 1 conflict" in out["problems"][0]
+    # A publish Webflow refused stays a problem until it goes live.
+    f.loc[0, "Summary"] = "Editor's text"
+    f.loc[1, "Summary"] = "staged"
+    bad = f.loc[1, "Item ID"]
+    ws.sb.set_faults(reject=[{"item_id": bad, "on": "publish", "description": "locked"}])
+    staged = ws.write_sheet(f, "staged.csv")
+    run_json(ws, "sync", staged, "-m", ws.mapping, "--target", "staged", "--publish")
+    out = status_json(ws)
+    assert out["exit_code"] == 1 and out["unpublished"][0]["item_id"] == bad
+    assert "publish refused" in out["problems"][-1]
+    ws.sb.set_faults(reject=[])
+    run_json(ws, "sync", staged, "-m", ws.mapping, "--target", "staged")
+    out = status_json(ws)
+    assert out["unpublished"] == [] and out["exit_code"] == 0, out
+    db = sqlite3.connect(ws.dir / ".csvsync" / "state.db")
+    with db:  # as if the last run had been killed
+        db.execute("UPDATE runs SET finished=NULL WHERE run_id=?", (out["last_run"]["run_id"],))
+    db.close()
+    out = status_json(ws)
+    assert out["exit_code"] == 1 and "killed part-way" in out["problems"][0]
