@@ -126,5 +126,10 @@ def summary_order(outcome: object) -> int:
     return 99 if rank is None else rank
 
 
+def has_problems(counts: dict[str, int]) -> bool:
+    """Whether a run's counts hold an outcome someone should look at."""
+    return any(n and is_problem(o) for o, n in counts.items())
+
+
 PROBLEMS: tuple[Outcome, ...] = tuple(o for o, r in TABLE.items() if r.problem)
 FAILING: frozenset[Outcome] = frozenset(o for o, r in TABLE.items() if r.fails)

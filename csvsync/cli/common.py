@@ -230,6 +230,7 @@ class OutputArgs:
     quiet: bool
     log_file: Path | None = None
     log_format: str = "text"
+    notify_url: str | None = field(default=None, repr=False)  # a secret, like the token
 
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
@@ -254,6 +255,13 @@ output_options = _gathered(
             default="text",
             show_default=True,
             help="Log lines as plain text or as one JSON object each.",
+        ),
+        click.option(
+            "--notify-url",
+            envvar="CSVSYNC_NOTIFY_URL",
+            metavar="URL",
+            help="After a run with problems, POST its JSON summary here (Slack-compatible "
+            "'text' too). A secret: never printed or logged (env CSVSYNC_NOTIFY_URL).",
         ),
     ),
 )
@@ -340,6 +348,8 @@ def errors_to_exit(stop: Stop | None = None, report: Report | None = None) -> It
     signal's, 130 or 143, when SIGINT or SIGTERM stopped the run). With ``report``, the error
     is also the run's ``--json`` object and its ``end`` line in ``--log-file``."""
     try:
+        if report is not None:
+            report.check()
         yield
     except CsvsyncError as exc:
         code = stop.exit_code(exc.exit_code) if stop is not None else exc.exit_code
@@ -368,13 +378,39 @@ class Report:
         if self.log is not None:
             self.log(event)
 
+    def check(self) -> None:
+        """Refuse a bad ``--notify-url`` before anything runs (without quoting it)."""
+        if self.output.notify_url:
+            from csvsync.webflow.notify import check_notify_url
+
+            check_notify_url(self.output.notify_url)
+
     def failed(self, exc: CsvsyncError, code: int) -> None:
         error = exc.summary(code)
         self.event({"event": "end", "command": self.command, "exit_code": code, "error": error})
+        payload = {"command": self.command, "exit_code": code, "error": error}
         if self.output.as_json:
             import json
 
-            click.echo(json.dumps({"command": self.command, "exit_code": code, "error": error}))
+            click.echo(json.dumps(payload))
+        self.finished(payload, problems=True)
+
+    def finished(self, payload: dict[str, Any], problems: bool) -> None:
+        """After a run with problems, POST ``payload`` to ``--notify-url``. A notification that
+        fails is one warning on stderr: the run's exit code stands."""
+        url = self.output.notify_url
+        if not url or not problems:
+            return
+        from csvsync.console.json import notify_text
+        from csvsync.webflow.notify import check_notify_url, notify
+
+        try:
+            check_notify_url(url)
+        except CsvsyncError:
+            return  # refused before the run: already said
+        why = notify(url, {**payload, "text": notify_text(payload)})
+        if why:
+            click.echo(f"Warning: the notification could not be sent: {why}", err=True)
 
     def close(self) -> None:
         close = getattr(self.log, "close", None)

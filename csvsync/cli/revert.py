@@ -77,6 +77,7 @@ def revert(
     from csvsync.console.revert import render_outcome, render_plan, render_runs
     from csvsync.ops import revert as lib
     from csvsync.options import RunOptions
+    from csvsync.outcomes import has_problems
 
     as_json, quiet = output.as_json, output.quiet
     if list_runs:
@@ -114,8 +115,10 @@ def revert(
     finally:
         progress.close()
         report.close()
+    summary = {**revert_summary(result), "exit_code": code}
+    report.finished(summary, problems=code != 0 or has_problems(result.counts))
     if as_json:
-        click.echo(json.dumps({**revert_summary(result), "exit_code": code}))
+        click.echo(json.dumps(summary))
     elif not quiet or code:
         if quiet:  # the plan was not printed: show what needs attention
             click.echo(render_plan(result, show, color=color()))

@@ -78,6 +78,7 @@ def _run(command: str, api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show:
     from csvsync.console.progress import ProgressDisplay
     from csvsync.console.text import render_result
     from csvsync.ops import sync as lib
+    from csvsync.outcomes import has_problems
 
     report = Report.open(command, output)
     progress = ProgressDisplay(quiet=output.quiet or output.as_json)
@@ -89,8 +90,10 @@ def _run(command: str, api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show:
         progress.close()
         report.close()
     code = stop.exit_code(result.exit_code)
+    summary = {**run_summary(result), "exit_code": code}
+    report.finished(summary, problems=code != 0 or has_problems(result.counts))
     if output.as_json:
-        click.echo(json.dumps({**run_summary(result), "exit_code": code}))
+        click.echo(json.dumps(summary))
     elif not output.quiet or code:
         click.echo(render_result(result, show, color=color()))
     sys.exit(code)

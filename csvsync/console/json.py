@@ -41,3 +41,15 @@ def revert_summary(result: RevertResult) -> dict[str, Any]:
         "results": str(result.results_path) if result.results_path else None,
         "stopped": result.stopped, "exit_code": result.exit_code,
     }  # fmt: skip
+
+
+def notify_text(payload: dict[str, Any]) -> str:
+    """The one line a chat shows for a run's notification (Slack's ``text``)."""
+    head = f"csvsync {payload.get('command', '')}: exit {payload.get('exit_code')}"
+    error = payload.get("error")
+    if isinstance(error, dict):
+        return f"{head}: {error.get('message')}"
+    counts = payload.get("counts") or {}
+    words = ", ".join(f"{n} {o}" for o, n in sorted(counts.items()))
+    run = payload.get("run_id")
+    return f"{head}: {words or 'nothing to do'}" + (f" (run {run})" if run else "")

@@ -191,7 +191,18 @@ def check_options(options: ClientOptions) -> None:
 
 
 def check_api_base(api_base: str) -> str:
-    """Return ``api_base`` without a trailing slash, or refuse it with a ``ConfigError``.
+    """Return ``api_base`` without a trailing slash, or refuse it with a ``ConfigError``
+    (the rules: ``check_url``)."""
+    return check_url(api_base)
+
+
+def check_url(
+    api_base: str, name: str = "API base", hint: str | None = None, secret: bool = False
+) -> str:
+    """Return the URL without a trailing slash, or refuse it with a ``ConfigError``.
+
+    ``name`` and ``hint`` word the refusal; a ``secret`` URL (a webhook's carries its key) is
+    never quoted in it.
 
     The host checked is the host connected to: the URL is read by urllib3's ``parse_url``, the
     parser requests connects with, and ``urlsplit`` must read the same scheme, host and port.
@@ -203,10 +214,11 @@ def check_api_base(api_base: str) -> str:
     loopback (127.0.0.0/8, ::1, localhost). Messages show the URL without its user-info.
     """
     base = api_base.strip()
-    shown = without_userinfo(base)
+    shown = "" if secret else f" {without_userinfo(base)!r}"
+    default_hint = hint or _BASE_HINT
 
-    def refuse(why: str, hint: str = _BASE_HINT) -> ConfigError:
-        return ConfigError(f"API base {shown!r} {why}", hint=hint)
+    def refuse(why: str, hint: str | None = None) -> ConfigError:
+        return ConfigError(f"{name}{shown} {why}", hint=hint or default_hint)
 
     odd = next((c for c in base if not "!" <= c <= "~"), None)  # printable ASCII only
     if odd is not None and odd.isprintable() and not odd.isspace():
@@ -244,7 +256,9 @@ def check_api_base(api_base: str) -> str:
         raise refuse("is not an http(s) URL with a host")
     if theirs[0] == "http" and not _is_loopback(host):
         raise refuse(
-            "uses plain http, which would send the token unencrypted",
+            "uses plain http, which would send "
+            + ("the token" if name == "API base" else "it")
+            + " unencrypted",
             hint="use https, or http only for a local sandbox (127.0.0.1, localhost, ::1)",
         )
     return base.rstrip("/")
