@@ -63,3 +63,19 @@ def test_a_mass_unpublish_is_refused_without_yes(ws: Workspace) -> None:
     res = ws.run("sync", sheet, "-m", ws.mapping, "--unpublish-missing", "--yes")
     assert res.exit_code == 0, res.output
     assert live_ids(ws) == set(ws.frame["Item ID"].head(50))
+
+
+def test_yes_never_unpublishes_from_an_empty_sheet_nor_more_than_half(ws: Workspace) -> None:
+    empty = ws.write_sheet(ws.frame.head(0), "empty.csv")
+    res = ws.run("sync", empty, "-m", ws.mapping, "--unpublish-missing", "--yes",
+                 "--max-unpublish", "1")  # fmt: skip
+    assert res.exit_code == 2 and "the sheet has no data rows" in res.stderr
+    assert ws.writes() == [] and len(live_ids(ws)) == 100
+    forty = ws.write_sheet(ws.frame.head(40), "forty.csv")  # 60 of 100 to go
+    res = ws.run("sync", forty, "-m", ws.mapping, "--unpublish-missing", "--yes")
+    assert res.exit_code == 2 and "more than half the collection" in res.stderr
+    assert "--max-unpublish 0.6" in res.stderr and ws.writes() == []
+    res = ws.run("sync", forty, "-m", ws.mapping, "--unpublish-missing", "--yes",
+                 "--max-unpublish", "0.6")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert len(live_ids(ws)) == 40

@@ -174,7 +174,8 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
     if options.unpublish_missing:
         gone = unnamed.candidates(d.variants, resolved, view.texts, view.variants)
         try:
-            unnamed.check_guard(gone, options.max_unpublish, options.yes)
+            rows = int(d.variants["row"].nunique()) if len(d.variants) else 0
+            unnamed.check_guard(gone, options.max_unpublish, options.yes, rows)
         except CsvsyncError as exc:
             if command == "sync":
                 raise

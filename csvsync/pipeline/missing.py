@@ -52,11 +52,32 @@ def candidates(
     return Unpublish(missing, names, len(live_ids), {})
 
 
-def check_guard(plan: Unpublish, max_fraction: float, yes: bool) -> None:
-    """Refuse a mass unpublish without ``--yes``."""
-    if yes or not plan.item_ids or plan.live_count == 0:
+HARD_FLOOR = 0.5  # above this share, only a raised --max-unpublish goes ahead, never --yes alone
+
+
+def check_guard(plan: Unpublish, max_fraction: float, yes: bool, rows: int = 1) -> None:
+    """Refuse a mass unpublish without ``--yes``; refuse, whatever ``--yes`` says, a sheet with
+    no data rows (an empty export must never empty the site) and more than half the collection
+    unless ``--max-unpublish`` was raised past it."""
+    if not plan.item_ids or plan.live_count == 0:
         return
     share = len(plan.item_ids) / plan.live_count
+    if rows == 0:
+        raise CsvsyncError(
+            f"the sheet has no data rows: --unpublish-missing would unpublish all "
+            f"{len(plan.item_ids)} live items",
+            "a sheet with no rows never unpublishes anything (not even with --yes); check the "
+            "sheet, or unpublish in Webflow",
+        )
+    if share > HARD_FLOOR and max_fraction <= HARD_FLOOR:
+        raise CsvsyncError(
+            f"--unpublish-missing would unpublish {len(plan.item_ids)} of {plan.live_count} live "
+            f"items ({share:.0%}), more than half the collection",
+            f"--yes does not lift this: pass --max-unpublish {min(1.0, round(share + 0.005, 2))} "
+            "as well if the sheet really is complete",
+        )
+    if yes:
+        return
     if share > max_fraction:
         raise CsvsyncError(
             f"--unpublish-missing would unpublish {len(plan.item_ids)} of {plan.live_count} live "
