@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -220,3 +221,58 @@ def test_the_first_import_into_an_empty_collection_creates_every_row(tmp_path: P
         res = ws.run("sync", sheet, "-m", ws.mapping, "--json")
         assert res.exit_code == 0, res.output
         assert json.loads(res.stdout.splitlines()[-1])["counts"] == {"created": 2}
+
+
+def requests_of(ws: Workspace) -> tuple[list[dict], list[dict]]:
+    """(staged-list reads, write requests) in the sandbox log since it was cleared."""
+    log = ws.sb.log()
+    reads = [e for e in log if e["method"] == "GET" and e["path"].endswith("/items")]
+    return reads, [e for e in log if e["method"] in ("POST", "PATCH", "DELETE")]
+
+
+def test_200_new_rows_cost_no_read_per_row_and_bulk_writes(ws: Workspace) -> None:
+    sheet = ws.write_sheet(new_rows(ws, 200))
+    ws.run("pull", "-m", ws.mapping)
+    ws.sb.clear_log()
+    out = json.loads(ws.run("sync", sheet, "-m", ws.mapping, "--json").stdout)
+    assert out["counts"] == {"created": 600}, out
+    reads, writes = requests_of(ws)
+    assert len(reads) <= 2  # at most one read per 100 new rows (here none: no slug was taken)
+    # 2 bulk creates, 400 translations in 4 PATCHes, 2 publishes
+    assert len(writes) == 8, [(e["method"], e["path"]) for e in writes]
+
+
+@pytest.mark.parametrize("killed", [True, False])
+def test_finishing_drafts_a_killed_create_left_costs_a_fresh_create(
+    ws: Workspace, killed: bool
+) -> None:
+    rows = new_rows(ws, 100)
+    sheet = ws.write_sheet(rows)
+    run = json.loads(ws.run("sync", ws.write_sheet(name="first.csv"), "-m", ws.mapping,
+                            "--json").stdout)  # fmt: skip
+    with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
+        # What a create killed after its bulk POST leaves: drafts with the primary values only.
+        c.create_items_bulk(
+            DEMO_COLLECTION_ID,
+            [LOCALE_EN, LOCALE_FR, LOCALE_DE],
+            [{"name": f"New {i}", "slug": f"new-{i}"} for i in range(100)],
+            is_draft=True,
+        )
+    if killed:
+        db = sqlite3.connect(ws.dir / ".csvsync" / "state.db")
+        with db:
+            db.execute("UPDATE runs SET finished=NULL WHERE run_id=?", (run["run_id"],))
+        db.close()
+    ws.sb.clear_log()
+    out = json.loads(ws.run("sync", sheet, "-m", ws.mapping, "--json").stdout)
+    assert out["exit_code"] == 0 and out["counts"] == {"updated": 300}, out
+    reads, writes = requests_of(ws)
+    # A fresh create of 100 items in 3 locales: 1 bulk POST, 2 PATCHes, 1 publish. Without a
+    # killed run to warn it, csvsync first tries the create, which Webflow refuses (1 more).
+    assert len(writes) == (3 + 1 if killed else 1 + 3 + 1), [
+        (e["method"], e["path"]) for e in writes
+    ]
+    assert len(reads) <= 4  # one listing of the staged items (400 items, 100 a page)
+    for i in (0, 99):
+        assert by_slug(ws, f"nouveau-{i}", LOCALE_FR)[0]["fieldData"]["name"] == f"Nouveau {i}"
+        assert not by_slug(ws, f"new-{i}", LOCALE_EN)[0]["isDraft"]

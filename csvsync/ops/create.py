@@ -4,20 +4,29 @@ One locale: ``POST /items/live`` in bulk. Several: ``POST /items/bulk`` across t
 shared id), each secondary variant's own values written to its staged variant (``PATCH /items``
 with its ``cmsLocaleId``), then ``POST /items/publish`` for all of them, reading its ``errors``.
 
-Before creating, an item with the same primary slug is looked up through the staged list (it
-finds drafts and archived items the live cache cannot see) and updated instead. A create is
-never re-sent blindly: after a timeout or a lost answer the item is looked up by slug first.
+An item whose primary slug an existing item already has (a draft or an archived item the live
+cache cannot see, or one a killed run created) is updated and published instead of duplicated.
+Finding them costs at most one read per 100 new rows: the new items are created in bulk straight
+away, and Webflow's refusal of a batch names each taken slug (``Unique value is already in
+database: 'slug'``); those are then looked up, through one listing of the staged items when that
+is no more pages than the slugs to look up, else one by one. When existing drafts are likely
+(the last run was killed) or the listing is that cheap anyway, the listing comes first, so no
+create is refused. The items found are finished in bulk too: their values in requests of 100
+variants, then one publish per 100 items, as a fresh create would cost. A create is never re-sent
+blindly: after a timeout or a lost answer the items are looked up first.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from csvsync.errors import ApiError, NotFoundError, ServerError
+from csvsync.errors import ApiError, NotFoundError, ServerError, ValidationApiError
 from csvsync.outcomes import Outcome
 from csvsync.webflow.client import WebflowClient
 
@@ -49,6 +58,8 @@ class CreateTarget:
     locales: list[str]
     found_existing: list[NewItem] = field(default_factory=list)
     staged_only: bool = False  # --target staged without --publish: create drafts, publish none
+    known_items: int = 0  # items the cache knows live: what one listing of the staged costs
+    look_first: bool = False  # drafts are likely (the last run was killed): list them first
 
 
 def new_items(creates: pd.DataFrame | None) -> list[NewItem]:
@@ -72,6 +83,20 @@ def new_items(creates: pd.DataFrame | None) -> list[NewItem]:
     return sorted(items.values(), key=lambda it: it.row)
 
 
+_TAKEN = re.compile(r"Unique value is already in database: '(.*)'")
+
+
+def _taken_slugs(exc: ApiError) -> set[str]:
+    """The slugs a refused create names as taken (Webflow's 400 details, one per field)."""
+    out = set()
+    for d in exc.details:
+        if isinstance(d, dict) and str(d.get("param") or "") == "slug":
+            m = _TAKEN.match(str(d.get("description") or ""))
+            if m:
+                out.add(m.group(1))
+    return out
+
+
 def _chunks(items: list[NewItem]) -> Iterator[list[NewItem]]:
     for i in range(0, len(items), CHUNK):
         yield items[i : i + CHUNK]
@@ -84,9 +109,16 @@ class Creator:
         self.t = target
 
     def run(self, items: list[NewItem]) -> None:
-        fresh = [it for it in items if not self._adopt_existing(it)]
+        fresh = list(items)
+        pages = math.ceil((self.t.known_items + len(items)) / CHUNK) or 1
+        if self.t.look_first or pages <= math.ceil(len(items) / CHUNK):
+            found = self._adopt_all(fresh, self._staged_by_slug())
+            fresh = [it for it in fresh if it not in found]
+        taken: list[NewItem] = []
         for chunk in _chunks(fresh):
-            self._create(chunk)
+            taken += self._create(chunk)
+        if taken:
+            self._adopt_all(taken, self._lookup(taken), missing_fails=True)
         done = [it for it in items if it.item_id and not it.outcome]
         if len(self.t.locales) > 1:
             self._write_secondary(done)
@@ -105,48 +137,106 @@ class Creator:
         )
         return next(iter(found), None)
 
-    def _adopt_existing(self, item: NewItem) -> bool:
-        existing = self.find_by_slug(item.slug(self.t.primary))
-        if existing is None:
-            return False
-        item.item_id = existing["id"]
-        self.t.found_existing.append(item)
-        # Rare (an earlier draft or a lost answer), so one request per locale is fine: Webflow
-        # cannot add a locale to an existing item, and a batch would fail for a missing one.
-        have, lacking = [], []
-        for loc in self.t.locales:
-            if not item.field_data.get(loc):
-                continue
-            entry: dict[str, Any] = {"id": item.item_id, "fieldData": item.field_data[loc]}
-            if loc != self.t.primary:
-                entry["cmsLocaleId"] = loc
-            try:
-                self.t.client.update_items(self.t.collection_id, [entry])
-                have.append(loc)
-            except NotFoundError:
-                lacking.append(loc)
-            except ApiError as exc:
-                item.outcome, item.message = (
-                    Outcome.FAILED,
-                    f"an existing item has this slug: {exc}",
-                )
-                return True
-        if not self.t.staged_only:
-            self._publish([item], have)
-        item.message = (
-            f"an item with slug '{item.slug(self.t.primary)}' already existed "
-            "(a draft, or not live): updated and published it instead of a duplicate"
-        )
-        if lacking:
-            item.message += (
-                f"; it has no variant in {len(lacking)} mapped locale(s), and "
-                "Webflow's API cannot add one: add the translation in the Designer"
-            )
-        if not item.outcome:
-            item.outcome = Outcome.UPDATED
-        return True
+    def _staged_by_slug(self) -> dict[str, str]:
+        """Primary slug -> id of every staged item: one listing, 100 items a page."""
+        listing = self.t.client.iter_items(self.t.collection_id, cms_locale_ids=[self.t.primary])
+        return {
+            str((it.get("fieldData") or {}).get("slug")): str(it["id"])
+            for it in listing
+            if (it.get("fieldData") or {}).get("slug")
+        }
 
-    def _create(self, chunk: list[NewItem]) -> None:
+    def _lookup(self, items: list[NewItem]) -> dict[str, str]:
+        """Slug -> id of the items Webflow said exist: a listing if that is fewer reads."""
+        pages = math.ceil((self.t.known_items + len(items)) / CHUNK) or 1
+        if len(items) >= pages:
+            return self._staged_by_slug()
+        out = {}
+        for it in items:
+            slug = it.slug(self.t.primary)
+            found = self.find_by_slug(slug)
+            if found is not None:
+                out[slug] = str(found["id"])
+        return out
+
+    def _adopt_all(
+        self, items: list[NewItem], ids: dict[str, str], missing_fails: bool = False
+    ) -> list[NewItem]:
+        """Update (and publish) the items whose slug an existing item has, in bulk; returns
+        them. ``missing_fails``: an item Webflow said exists but was not found is failed."""
+        found = []
+        for it in items:
+            item_id = ids.get(it.slug(self.t.primary))
+            if item_id is None:
+                if missing_fails and not it.outcome:
+                    it.outcome, it.message = (
+                        Outcome.FAILED,
+                        f"not created: Webflow says slug '{it.slug(self.t.primary)}' is taken, "
+                        "and no item with it was found",
+                    )
+                continue
+            it.item_id = item_id
+            found.append(it)
+        if not found:
+            return []
+        self.t.found_existing.extend(found)
+        entries = [(it, loc) for it in found for loc in self.t.locales if it.field_data.get(loc)]
+        lacking: dict[int, list[str]] = {}
+        for i in range(0, len(entries), CHUNK):
+            part = entries[i : i + CHUNK]
+            try:
+                self.t.client.update_items(
+                    self.t.collection_id, [self._entry(it, loc) for it, loc in part]
+                )
+            except NotFoundError:
+                # Some item lacks a locale's variant (Webflow cannot add one): one at a time.
+                for it, loc in part:
+                    try:
+                        self.t.client.update_items(self.t.collection_id, [self._entry(it, loc)])
+                    except NotFoundError:
+                        lacking.setdefault(id(it), []).append(loc)
+                    except ApiError as exc:
+                        it.outcome = Outcome.FAILED
+                        it.message = f"an existing item has this slug: {exc}"
+            except ApiError as exc:
+                for it, _ in part:
+                    it.outcome = Outcome.FAILED
+                    it.message = f"an existing item has this slug: {exc}"
+        if not self.t.staged_only:
+            # One publish per 100 items that have the same locales (most: all of them).
+            groups: dict[tuple[str, ...], list[NewItem]] = {}
+            for it in found:
+                if not it.outcome:
+                    have = tuple(
+                        loc for loc in self.t.locales if loc not in lacking.get(id(it), [])
+                    )
+                    groups.setdefault(have, []).append(it)
+            for have, group in groups.items():
+                self._publish(group, list(have))
+        for it in found:
+            if it.outcome:
+                continue
+            it.message = (
+                f"an item with slug '{it.slug(self.t.primary)}' already existed "
+                "(a draft, or not live): updated and published it instead of a duplicate"
+            )
+            if lacking.get(id(it)):
+                it.message += (
+                    f"; it has no variant in {len(lacking[id(it)])} mapped locale(s), and "
+                    "Webflow's API cannot add one: add the translation in the Designer"
+                )
+            it.outcome = Outcome.UPDATED
+        return found
+
+    def _entry(self, it: NewItem, loc: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"id": it.item_id, "fieldData": it.field_data.get(loc, {})}
+        if loc != self.t.primary:
+            entry["cmsLocaleId"] = loc
+        return entry
+
+    def _create(self, chunk: list[NewItem]) -> list[NewItem]:
+        """Create ``chunk`` in one request; returns the items whose slug Webflow says is
+        taken (to be looked up and updated instead)."""
         client, cid, primary = self.t.client, self.t.collection_id, self.t.primary
         try:
             if len(self.t.locales) == 1:
@@ -159,20 +249,25 @@ class Creator:
                     cid, self.t.locales, [it.field_data.get(primary, {}) for it in chunk]
                 )
         except ServerError:
-            # The request may have landed: find each item by slug before anyone sends it again.
+            # The request may have landed: find the items before anyone sends them again.
+            ids = self._lookup(chunk)
             for it in chunk:
-                found = self.find_by_slug(it.slug(primary))
-                if found is not None:
-                    it.item_id = found["id"]
-                else:
+                it.item_id = ids.get(it.slug(primary))
+                if it.item_id is None:
                     it.outcome, it.message = (
                         Outcome.FAILED,
                         "not created: Webflow did not answer; run again",
                     )
-            return
+            return []
+        except ValidationApiError as exc:
+            taken = _taken_slugs(exc)
+            clash = [it for it in chunk if it.slug(primary) in taken]
+            if taken and clash:
+                rest = [it for it in chunk if it not in clash]
+                return clash + (self._create(rest) if rest else [])
+            return self._fail_each(chunk, exc)
         except ApiError as exc:
-            self._fail_each(chunk, exc)
-            return
+            return self._fail_each(chunk, exc)
         by_slug = {}
         for variant in answer:
             loc = variant.get("cmsLocaleId") or primary
@@ -185,14 +280,18 @@ class Creator:
                     Outcome.FAILED,
                     "Webflow's answer did not include this item",
                 )
+        return []
 
-    def _fail_each(self, chunk: list[NewItem], exc: ApiError) -> None:
-        """A refused batch: create one at a time so one bad row does not block the others."""
+    def _fail_each(self, chunk: list[NewItem], exc: ApiError) -> list[NewItem]:
+        """A refused batch: create one at a time so one bad row does not block the others;
+        returns those whose slug is taken."""
         if len(chunk) == 1:
             chunk[0].outcome, chunk[0].message = Outcome.FAILED, f"not created: {exc}"
-            return
+            return []
+        taken = []
         for it in chunk:
-            self._create([it])
+            taken += self._create([it])
+        return taken
 
     def _write_staged(self, pairs: list[tuple[NewItem, str]]) -> None:
         body = []

@@ -362,6 +362,8 @@ def _create(job: Job, run_id: str, d: diffmod.Diff, outcomes: Outcomes) -> dict[
             job.primary.cms_locale_id,
             locales,
             staged_only=staged_only,
+            known_items=job.cache.item_count(),
+            look_first=job.cache.killed_before(run_id),
         )
     ).run(items)
     made = {row: it.item_id for it in items if it.item_id for row in it.rows.values()}

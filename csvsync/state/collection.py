@@ -127,6 +127,23 @@ class CollectionCache:
     ) -> None:
         self.state.published(self.scope, done, refused)
 
+    def item_count(self) -> int:
+        """Items the cache knows live (their primary-locale variants)."""
+        row = self.state.db.execute(
+            "SELECT COUNT(*) FROM variants WHERE scope=? AND locale_id=?",
+            (self.scope, self.primary_locale),
+        ).fetchone()
+        return int(row[0])
+
+    def killed_before(self, run_id: str) -> bool:
+        """Whether the run before ``run_id`` in this scope never finished (it was killed)."""
+        row = self.state.db.execute(
+            "SELECT finished FROM runs WHERE scope=? AND run_id<>? "
+            "ORDER BY started DESC, run_id DESC LIMIT 1",
+            (self.scope, run_id),
+        ).fetchone()
+        return row is not None and row[0] is None
+
     def held_hashes(self) -> dict[tuple[str, str, str], int]:
         return self.state.held_hashes(self.scope)
 
