@@ -276,3 +276,39 @@ def test_finishing_drafts_a_killed_create_left_costs_a_fresh_create(
     for i in (0, 99):
         assert by_slug(ws, f"nouveau-{i}", LOCALE_FR)[0]["fieldData"]["name"] == f"Nouveau {i}"
         assert not by_slug(ws, f"new-{i}", LOCALE_EN)[0]["isDraft"]
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("create", {"creates": 2, "publishes": 1}),
+        ("both", {"fields": 1, "staged fields": 1}),
+        ("staged publish", {"fields": 1, "publishes": 1}),
+        ("unpublish", {"fields": 1, "unpublishes": 1}),
+    ],
+)
+def test_plan_counts_every_write_request_the_sync_sends(
+    ws: Workspace, case: str, expected: dict[str, int]
+) -> None:
+    f = ws.frame.copy()
+    f.loc[0, "Summary"] = "changed"
+    extra: list[str] = []
+    if case == "create":
+        f = new_rows(ws, 10)
+    elif case == "both":
+        extra = ["--target", "both"]
+    elif case == "staged publish":
+        extra = ["--target", "staged", "--publish"]
+    else:
+        f = f.drop(index=[5, 6])
+        extra = ["--unpublish-missing"]
+    sheet = ws.write_sheet(f)
+    ws.run("pull", "-m", ws.mapping)
+    plan = ws.run("plan", sheet, "-m", ws.mapping, *extra, "--json")
+    out = json.loads(plan.stdout)
+    assert out["would_send"] == expected, out
+    total = sum(expected.values())
+    text = ws.run("plan", sheet, "-m", ws.mapping, *extra).stdout
+    assert f"A sync would send {total} write request(s)" in text
+    done = json.loads(ws.run("sync", sheet, "-m", ws.mapping, *extra, "--json").stdout)
+    assert done["write_requests"] == total, done

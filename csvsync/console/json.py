@@ -22,6 +22,8 @@ def run_summary(result: RunResult) -> dict[str, Any]:
         "stopped": result.stopped, "exit_code": result.exit_code,
         "workbook_error": result.workbook_error,
         "created": {str(row): item for row, item in result.created.items()},
+        **({"would_send": result.would_send, "would_send_total": sum(result.would_send.values())}
+           if result.command == "plan" else {}),
     }  # fmt: skip
 
 

@@ -22,6 +22,15 @@ from csvsync.outcomes import PROBLEMS, style
 SAMPLE = 20
 
 
+def would_send_line(kinds: dict[str, int]) -> str:
+    """ "A sync would send N write request(s) (...)." with the kinds when there is more than one."""
+    total = sum(kinds.values())
+    line = f"A sync would send {total} write request(s)"
+    if len(kinds) > 1 or (kinds and "fields" not in kinds):
+        line += " (" + ", ".join(f"{n} {k}" for k, n in kinds.items()) + ")"
+    return line + "."
+
+
 def _short(value: Any, limit: int = 50) -> str:
     if value is None or value == "":
         return "(empty)"
@@ -50,7 +59,7 @@ def render_result(
     for note in result.notes:
         console.print(Text(note, style="yellow"))
     if result.command == "plan":
-        console.print(f"A sync would send {result.batches} write request(s).")
+        console.print(would_send_line(result.would_send))
     else:
         console.print(sent_line(result))
     print_ending(console, result)

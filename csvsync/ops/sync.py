@@ -66,6 +66,9 @@ class RunResult(RunTally):
     created: dict[int, str] = field(default_factory=dict)  # sheet row -> new item id
     written_back: Path | None = None
     notes: list[str] = field(default_factory=list)
+    # plan: the write requests a sync would send, per kind (fields, staged, creates, publishes,
+    # unpublishes); their sum is what the plan says
+    would_send: dict[str, int] = field(default_factory=dict)
     # Set when an output could not be written where asked after the push (the results workbook,
     # which then went to a fallback path, or the --write-back copy): the run exits 4.
     workbook_error: str | None = None
@@ -236,6 +239,8 @@ def finish(job: Job, planned: Planned, applied: Applied | None = None) -> RunRes
     )
     if applied is not None:
         result.stopped, result.created = applied.stopped, applied.created
+    else:
+        result.would_send = would_send(job, planned)
     tags = {loc.cms_locale_id: loc.tag for loc in job.locales}
     display = display_values(job, planned.refs)
     with _gc_paused(), job.step("build_report"):
@@ -279,6 +284,47 @@ def finish(job: Job, planned: Planned, applied: Applied | None = None) -> RunRes
         results=str(result.results_path or ""),
     )
     return result
+
+
+def would_send(job: Job, planned: Planned) -> dict[str, int]:
+    """The write requests a sync of ``planned`` would send, per kind: what ``apply_plan`` does,
+    counted without sending (a refused request that is split or retried costs more)."""
+    options = job.options
+    out: dict[str, int] = {}
+
+    def add(kind: str, n: int) -> None:
+        if n:
+            out[kind] = out.get(kind, 0) + n
+
+    def per100(n: int) -> int:
+        return -(-n // 100)
+
+    add("fields", len(planned.batches))
+    if options.target == "both":
+        add("staged fields", len(planned.batches))  # the same values to the staged items
+    if options.target == "staged":
+        written = {w.item_id for b in planned.batches for w in b.writes}
+        waiting = {i for i, _, _, asked, _ in job.cache.unpublished_writes()
+                   if asked or options.publish}  # fmt: skip
+        if options.publish or waiting:
+            add("publishes", per100(len((written if options.publish else set()) | waiting)))
+    again = planned.diff.republish
+    if again is not None and len(again) and not job.staged:
+        variants = again[["item_id", "locale_id"]].drop_duplicates()
+        add("publishes", per100(len(variants)) + per100(variants["item_id"].nunique()))
+    items = new_items(planned.diff.creates)
+    if items:
+        locales = [loc.cms_locale_id for loc in job.locales]
+        add("creates", per100(len(items)))
+        if len(locales) > 1:
+            primary = job.primary.cms_locale_id
+            secondary = sum(1 for it in items for loc in it.field_data if loc != primary)
+            add("creates", per100(secondary))
+            if not (options.target == "staged" and not options.publish):
+                add("publishes", per100(len(items)))
+    if planned.gone is not None:
+        add("unpublishes", per100(len(planned.gone.item_ids)))
+    return out
 
 
 def sheet_options(job: Job) -> SheetOptions:
