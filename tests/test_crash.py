@@ -153,6 +153,9 @@ def test_sigterm_and_sigint_stop_after_the_batches_in_flight(
     proc = start_sync(sb, mapping, sheet, results)
     try:
         wait_for(lambda: len(patches(sb)) >= 6, proc)
+        # Mid-wave: four batches on the wire for another ~60 ms, four more queued behind them.
+        time.sleep(0.04)
+        signalled = time.time()
         proc.send_signal(sig)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -163,6 +166,10 @@ def test_sigterm_and_sigint_stop_after_the_batches_in_flight(
     assert "Traceback" not in err
     summary = json.loads(out)  # --json: one object, on this exit too
     assert summary["exit_code"] == code and summary["stopped"]
+    # No batch starts after the signal: every PATCH reached the sandbox before it (a few
+    # milliseconds of grace for a request already on the wire).
+    late = [e["time"] - signalled for e in patches(sb) if e["time"] > signalled + 0.02]
+    assert late == [], f"batches started after the signal, at +{late} s"
     rows = pd.read_excel(results, sheet_name="Rows", engine="openpyxl")
     outcomes = rows["Outcome"].value_counts().to_dict()
     assert outcomes.get("updated", 0) == landed(sb)  # what was in flight finished and was recorded

@@ -119,6 +119,7 @@ class Job:
                 undo.callback(self.state.close)
                 self.client = WebflowClient(client_options)
                 undo.callback(self.client.close)
+                self.client.stop_writes_when(self.stopping)
                 # The staged target compares with the staged items: a cache of its own.
                 self.bind_target(options.target == "staged")
                 undo.pop_all()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 from csvsync.errors import ConfigError
@@ -85,6 +85,11 @@ class WebflowClient:
         return self._loop.stats
 
     # -- sites and collections -------------------------------------------------------------------
+
+    def stop_writes_when(self, stop: Callable[[], bool]) -> None:
+        """Once ``stop()`` is true, no write request starts (``StoppedError`` instead); reads,
+        and retries of a write already sent, go on."""
+        self._loop.stop_writes = stop
 
     def introspect(self) -> dict[str, Any]:
         return _as_dict(self._loop.call(Call("GET", "/token/introspect")))
@@ -294,6 +299,8 @@ class WebflowClient:
         """
         workers = self.options.max_in_flight
         source = iter(inputs)
+        if stop is not None:
+            fn = _unless(stop, fn)
         # Insertion-ordered: the first key is always the earliest input still pending.
         pending: dict[Future[R], T] = {}
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="csvsync-http")
@@ -309,6 +316,8 @@ class WebflowClient:
                 for future in done:
                     item = pending.pop(future)
                     error = future.exception()
+                    if error is None and future.result() is _SKIPPED:
+                        continue  # a stop came before it started: dropped, never yielded
                     yield item, (error if error is not None else future.result())
                 if stop is not None and stop():
                     for future in [f for f in pending if f.cancel()]:
@@ -320,6 +329,20 @@ class WebflowClient:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+_SKIPPED: Any = object()
+
+
+def _unless(stop: Callable[[], bool], fn: Callable[[T], R]) -> Callable[[T], R]:
+    """``fn``, except that an input a worker picks up after ``stop()`` is skipped."""
+
+    def call(item: T) -> R:
+        if stop():
+            return cast(R, _SKIPPED)
+        return fn(item)
+
+    return call
 
 
 def _fill(

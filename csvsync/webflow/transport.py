@@ -43,7 +43,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -58,7 +58,7 @@ from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
 from csvsync import __version__
-from csvsync.errors import ApiError, ConfigError, ServerError
+from csvsync.errors import ApiError, ConfigError, ServerError, StoppedError
 from csvsync.webflow.errors import api_error
 from csvsync.webflow.pacing import Backoff, Clock, Pacer, SystemClock
 from csvsync.webflow.wire import Request, Response, Transport, TransportError
@@ -390,6 +390,8 @@ class RequestLoop:
         self._in_flight = threading.BoundedSemaphore(options.max_in_flight)
         self._stats = ClientStats()
         self._lock = threading.Lock()
+        # Set by the run: once true, no write request starts (one already sent may be retried).
+        self.stop_writes: Callable[[], bool] | None = None
         self._outage_since: float | None = None
 
     def __repr__(self) -> str:
@@ -408,7 +410,7 @@ class RequestLoop:
         retries = 0
         while True:
             try:
-                return self._attempt(call)
+                return self._attempt(call, fresh=retries == 0)
             except _Retry as failure:
                 # A 429's Retry-After is enforced by the Pacer for every thread; backoff is ours.
                 delay = failure.delay
@@ -446,7 +448,7 @@ class RequestLoop:
             )
             raise error from None
 
-    def _attempt(self, call: Call) -> Any:
+    def _attempt(self, call: Call, fresh: bool = True) -> Any:
         request = Request(
             call.method,
             self.api_base + call.path,
@@ -459,6 +461,13 @@ class RequestLoop:
         with self._in_flight:
             # Pace after taking a slot: the recorded start must be the real start.
             start, waited = self.pacer.acquire()
+            if fresh and call.method != "GET" and self.stop_writes and self.stop_writes():
+                # Checked after the pacer's wait, the last moment before sending: a stop that
+                # came while this request waited its turn sends nothing new.
+                raise StoppedError(
+                    "stopped: interrupted; the batches in flight were finished",
+                    "run the same command again to send the rest",
+                )
             self._count_attempt(call, waited)
             failure: Exception | None = None
             began = time.perf_counter()
