@@ -84,6 +84,8 @@ class RunOptions:
     timeout: float = 30.0
     on_conflict: str = "report"
     write_results: bool = True
+    keep_results: int | None = None  # default-named workbooks of a sheet to keep (None: all)
+    keep_runs: int = 1000  # runs (and their journals) the state keeps per collection
     write_back: bool = False  # a copy of the sheet with new items' ids filled in
     # live: PATCH /items/live (the site changes at once; the staged version keeps the old
     # values). staged: PATCH /items (the Designer's version; --publish puts it live). both.

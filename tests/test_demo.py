@@ -30,4 +30,6 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "888 unchanged, 12 updated" in out
     assert "900 unchanged" in out.split("sync again")[1]
     assert "Sent 0 write request(s)" in out.split("sync again")[1]
-    assert len(list((tmp_path / "d").glob("products.sync-*.xlsx"))) == 2
+    # the no-op sync leaves no workbook (nothing changed, nothing to look at)
+    assert "No results workbook" in out.split("sync again")[1]
+    assert len(list((tmp_path / "d").glob("products.sync-*.xlsx"))) == 1

@@ -539,7 +539,7 @@ PERMISSION_CASES = [
         "state-read-only-folder",
         (*PLAN, "--state", "{dir}/ro/state.db"),
         read_only_folder,
-        "cannot be created",
+        "cannot be written",
         no_requests=True,
         after=restore_permissions,
     ),

@@ -72,7 +72,7 @@ def test_quiet_prints_nothing_on_success_and_json_is_one_object(ws: Workspace) -
         "results",
         "exit_code",
     }
-    assert Path(out["results"]).exists()
+    assert out["results"] is None  # a run that changed nothing leaves no workbook
 
 
 @pytest.mark.slow
@@ -491,3 +491,58 @@ def test_status_says_how_the_runs_stand_and_exits_1_on_problems(ws: Workspace) -
     db.close()
     out = status_json(ws)
     assert out["exit_code"] == 1 and "killed part-way" in out["problems"][0]
+
+
+# -- nothing fills a disk ------------------------------------------------------------------------
+
+
+def test_a_no_op_run_writes_no_workbook_and_keep_results_keeps_the_newest(ws: Workspace) -> None:
+    sheet = ws.write_sheet()
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping)
+    assert out["results"] is None and list(ws.dir.glob("products.*.xlsx")) == []
+    assert run_json(ws, "sync", sheet, "-m", ws.mapping, "--results", ws.dir / "asked.xlsx")[
+        "results"
+    ]  # named: always written
+    f = ws.frame.copy()
+    paths = []
+    for n in range(4):
+        f.loc[0, "Summary"] = f"change {n}"
+        out = run_json(ws, "sync", ws.write_sheet(f), "-m", ws.mapping, "--keep-results", "2")
+        paths.append(Path(out["results"]))
+    left = sorted(ws.dir.glob("products.*.xlsx"))
+    assert left == sorted(paths[-2:])  # the newest two of this sheet's default-named workbooks
+    assert (ws.dir / "asked.xlsx").exists()
+
+
+def test_prune_drops_old_runs_and_says_which_can_no_longer_be_reverted(ws: Workspace) -> None:
+    f = ws.frame.copy()
+    ids = []
+    for n in range(3):
+        f.loc[0, "Summary"] = f"change {n}"
+        ids.append(run_json(ws, "sync", ws.write_sheet(f), "-m", ws.mapping)["run_id"])
+    res = ws.run("prune", "-m", ws.mapping, "--keep-runs", "1")
+    assert res.exit_code == 0, res.output
+    assert "can no longer be reverted" in res.stdout
+    assert ids[0] in res.stdout and ids[1] in res.stdout and ids[2] not in res.stdout
+    runs = json.loads(ws.run("revert", "--list", "-m", ws.mapping, "--json").stdout)
+    assert [r["run_id"] for r in runs] == [ids[2]]
+    res = ws.run("revert", ids[0], "-m", ws.mapping)
+    assert res.exit_code == 2 and "unknown run id" in res.stderr
+    db = sqlite3.connect(ws.dir / ".csvsync" / "state.db")
+    left = db.execute("SELECT DISTINCT run_id FROM journal").fetchall()
+    db.close()
+    assert left == [(ids[2],)]
+    out = json.loads(ws.run("prune", "-m", ws.mapping, "--keep-runs", "5", "--json").stdout)
+    assert out == {"dropped": [], "exit_code": 0}
+
+
+def test_every_run_keeps_the_newest_runs_by_itself(ws: Workspace) -> None:
+    from csvsync.ops import sync as lib
+    from csvsync.options import RunOptions
+
+    sheet = ws.write_sheet()
+    for _ in range(4):
+        lib.sync(RunOptions(mapping=ws.mapping, sheet=sheet, api_base=ws.sb.base_url,
+                            token=DEMO_TOKEN, keep_runs=2))  # fmt: skip
+    runs = json.loads(ws.run("revert", "--list", "-m", ws.mapping, "--json").stdout)
+    assert len(runs) == 2

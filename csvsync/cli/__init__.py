@@ -20,7 +20,7 @@ from csvsync.cli.common import fail
 from csvsync.cli.editor import export, init
 from csvsync.cli.local import demo, sandbox
 from csvsync.cli.revert import revert
-from csvsync.cli.status import status
+from csvsync.cli.status import prune, status
 from csvsync.cli.sync import plan, pull, sync
 from csvsync.errors import EXIT_SIGINT, InternalError
 
@@ -84,7 +84,7 @@ def cli(debug: bool) -> None:
     del debug  # read by cli.common.debugging() from the root context
 
 
-for command in (pull, plan, sync, sandbox, demo, init, export, revert, status):
+for command in (pull, plan, sync, sandbox, demo, init, export, revert, status, prune):
     cli.add_command(command)
 
 

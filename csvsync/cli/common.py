@@ -27,7 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 PathType = click.Path(path_type=Path, dir_okay=False)
 
 
-def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+def stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     def apply(func: F) -> F:
         for dec in reversed(decorators):
             func = dec(func)
@@ -70,7 +70,7 @@ class ApiArgs:
 api_options = _gathered(
     ApiArgs,
     "api",
-    _stack(
+    stack(
         click.option(
             "-m", "--mapping", "mapping", required=True, type=PathType, help="YAML column mapping."
         ),
@@ -136,6 +136,7 @@ class SheetArgs:
     delimiter: str | None
     allow_missing_columns: bool
     results: Path | None
+    keep_results: int | None
     batch_size: int
     on_conflict: str
     write_back: bool
@@ -149,7 +150,7 @@ class SheetArgs:
 sheet_options = _gathered(
     SheetArgs,
     "sheet",
-    _stack(
+    stack(
         click.argument("sheet", type=PathType),
         click.option(
             "--sheet",
@@ -166,7 +167,14 @@ sheet_options = _gathered(
         click.option(
             "--results",
             type=PathType,
-            help="Results workbook path (replaced atomically). Default: next to the sheet.",
+            help="Results workbook path (replaced atomically). Default: next to the sheet, "
+            "and none for a run that changed nothing and found no problem.",
+        ),
+        click.option(
+            "--keep-results",
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="Keep only the newest N default-named results workbooks of this sheet.",
         ),
         click.option(
             "--batch-size",
@@ -241,7 +249,7 @@ json_option = click.option(
 output_options = _gathered(
     OutputArgs,
     "output",
-    _stack(
+    stack(
         json_option,
         quiet_option,
         click.option(
@@ -290,6 +298,7 @@ def run_options(api: ApiArgs, sheet: SheetArgs | None = None, **extra: Any) -> R
         more = dict(
             sheet=sheet.sheet,
             results=sheet.results,
+            keep_results=sheet.keep_results,
             batch_size=sheet.batch_size,
             allow_missing_columns=sheet.allow_missing_columns,
             write_back=sheet.write_back,

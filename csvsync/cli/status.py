@@ -1,4 +1,4 @@
-"""``csvsync status``: the click shell over ``ops/status.py`` (its text: ``console/status.py``)."""
+"""``csvsync status`` and ``prune``: click shells over ``ops/status.py`` and ``ops/prune.py``."""
 
 from __future__ import annotations
 
@@ -8,27 +8,34 @@ from pathlib import Path
 
 import click
 
-from csvsync.cli.common import PathType, errors_to_exit, json_option
+from csvsync.cli.common import F, PathType, errors_to_exit, json_option, stack
 from csvsync.options import DEFAULT_API_BASE
 
 
+def state_file_options(func: F) -> F:
+    """The options of the commands that read the state file only: no token, no network."""
+    return stack(
+        click.option(
+            "-m", "--mapping", "mapping", required=True, type=PathType, help="YAML column mapping."
+        ),
+        click.option(
+            "--api-base",
+            envvar="CSVSYNC_API_BASE",
+            default=DEFAULT_API_BASE,
+            show_default=True,
+            help="Webflow API base URL (env CSVSYNC_API_BASE).",
+        ),
+        click.option(
+            "--state",
+            "state_path",
+            type=PathType,
+            help="State cache file. Default: .csvsync/state.db next to the mapping.",
+        ),
+    )(func)
+
+
 @click.command()
-@click.option(
-    "-m", "--mapping", "mapping", required=True, type=PathType, help="YAML column mapping."
-)
-@click.option(
-    "--api-base",
-    envvar="CSVSYNC_API_BASE",
-    default=DEFAULT_API_BASE,
-    show_default=True,
-    help="Webflow API base URL (env CSVSYNC_API_BASE).",
-)
-@click.option(
-    "--state",
-    "state_path",
-    type=PathType,
-    help="State cache file. Default: .csvsync/state.db next to the mapping.",
-)
+@state_file_options
 @json_option
 def status(mapping: Path, api_base: str, state_path: Path | None, as_json: bool) -> None:
     """How the collection's runs stand: exit 0 when the last run was clean, 1 when not.
@@ -44,3 +51,39 @@ def status(mapping: Path, api_base: str, state_path: Path | None, as_json: bool)
         st = get_status(RunOptions(mapping=mapping, api_base=api_base, state_path=state_path))
     click.echo(json.dumps(st.as_dict()) if as_json else render_status(st))
     sys.exit(st.exit_code)
+
+
+@click.command()
+@state_file_options
+@click.option(
+    "--keep-runs",
+    type=click.IntRange(min=1),
+    required=True,
+    metavar="N",
+    help="Keep the newest N runs of the collection, with their journals.",
+)
+@json_option
+def prune(
+    mapping: Path, api_base: str, state_path: Path | None, keep_runs: int, as_json: bool
+) -> None:
+    """Drop the collection's runs older than the newest N, with their journals.
+
+    Those runs can no longer be reverted; the command lists them. Every run already keeps the
+    newest 1,000 by itself.
+    """
+    from csvsync.ops.prune import prune as do_prune
+    from csvsync.options import RunOptions
+
+    with errors_to_exit():
+        gone = do_prune(
+            RunOptions(mapping=mapping, api_base=api_base, state_path=state_path), keep_runs
+        )
+    if as_json:
+        click.echo(json.dumps({"dropped": gone, "exit_code": 0}))
+        return
+    if not gone:
+        click.echo(f"Nothing to drop: at most {keep_runs} runs are recorded.")
+        return
+    click.echo(f"Dropped {len(gone)} run(s) and their journals; these can no longer be reverted:")
+    for run in gone:
+        click.echo(f"  {run['run_id']}  {run['command']}  {run['started']}")

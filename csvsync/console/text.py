@@ -63,6 +63,8 @@ def render_result(
     else:
         console.print(sent_line(result))
     print_ending(console, result)
+    if result.results_path is None and not result.workbook_error:
+        console.print("No results workbook: nothing changed and nothing needs a look.")
     if result.workbook_error:
         console.print(Text(result.workbook_error, style="red"))
     if result.written_back:

@@ -222,6 +222,13 @@ class Job:
             notes=tuple(notes),
         )
 
+    def prune_runs(self) -> None:
+        """The automatic prune after a run: the collection keeps its newest ``keep_runs`` runs
+        and their journals (``ops/prune.py``)."""
+        gone = self.state.prune_runs(self.api_base, self.mapping.collection, self.options.keep_runs)
+        if gone:
+            self.event("pruned", runs=len(gone), newest_dropped=gone[0]["run_id"])
+
     def stopping(self) -> bool:
         """True once SIGINT/SIGTERM asked the run to stop."""
         return self.options.stop is not None and self.options.stop.is_set()

@@ -315,6 +315,7 @@ def revert(
                 result.counts,
                 stopped=result.stopped is not None,
             )
+            job.prune_runs()
         if options.write_results and (options.results is not None or not dry_run):
             result.results_path = _write_workbook(options, job, result, started)
     return result

@@ -42,7 +42,12 @@ from csvsync.pipeline.report import Report, build_report
 from csvsync.pipeline.sides import merge_sides
 from csvsync.pipeline.stateview import StateView
 from csvsync.sheets.read import read_sheet
-from csvsync.sheets.results import check_writable, default_results_path, write_results
+from csvsync.sheets.results import (
+    check_writable,
+    default_results_path,
+    prune_workbooks,
+    write_results,
+)
 from csvsync.sheets.writeback import write_back
 from csvsync.state.collection import CollectionCache
 from csvsync.state.journal import CREATED_MARK, UNPUBLISHED_MARK
@@ -256,9 +261,12 @@ def finish(job: Job, planned: Planned, applied: Applied | None = None) -> RunRes
             result.counts,
             stopped=result.stopped is not None,
         )
-    if options.write_results:
+        job.prune_runs()
+    if options.write_results and (options.results is not None or _worth_a_workbook(result)):
         with job.step("write_results"):
             result.results_path = _write_results(job, result, planned.started, applied is not None)
+        if options.keep_results and options.results is None and options.sheet is not None:
+            prune_workbooks(options.sheet, options.keep_results)
     if options.write_back and result.created and job.mapping.key_column:
         assert options.sheet is not None
         try:
@@ -462,6 +470,17 @@ def _tally(res: BatchResult) -> dict[str, int]:
     for vr in res.results:
         counts[vr.outcome] = counts.get(vr.outcome, 0) + 1
     return counts
+
+
+def _worth_a_workbook(result: RunResult) -> bool:
+    """A run that changed nothing and found no problem leaves no workbook (unless --results
+    names one): at 96 cron runs a day, those would be most of the disk."""
+    return bool(
+        set(result.counts) - {Outcome.UNCHANGED.value}
+        or result.stopped
+        or result.missing_columns
+        or result.notes
+    )
 
 
 def _write_results(job: Job, result: RunResult, started: datetime, wrote: bool) -> Path | None:

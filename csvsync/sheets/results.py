@@ -19,6 +19,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import uuid
 import zipfile
 import zlib
@@ -116,6 +117,30 @@ class RunSummary:
 
 # --------------------------------------------------------------------------------------------
 # File names and atomic writing
+
+
+def prune_workbooks(sheet_path: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` default-named workbooks of ``sheet_path`` (any
+    command's: ``<stem>.<command>-<UTC time>[-n].xlsx`` beside it); returns those deleted.
+    Only names csvsync gives are touched: a workbook named with ``--results`` is the user's."""
+    pattern = re.compile(
+        rf"^{re.escape(sheet_path.stem)}\.(?:plan|sync|revert)-(\d{{8}}T\d{{6}}Z)(?:-\d+)?\.xlsx$"
+    )
+    found = []
+    for path in sheet_path.parent.iterdir() if sheet_path.parent.is_dir() else []:
+        m = pattern.match(path.name)
+        if m and path.is_file() and not path.is_symlink():
+            # Within one second names are reused once pruned: the write time orders them.
+            found.append((m.group(1), path.stat().st_mtime_ns, path))
+    found.sort(reverse=True)
+    gone = []
+    for _, _, path in found[keep:]:
+        try:
+            path.unlink()
+            gone.append(path)
+        except OSError:
+            continue  # another process's, or read-only: left, tried again next run
+    return gone
 
 
 def default_results_path(sheet_path: Path, command: str, now: datetime) -> Path:

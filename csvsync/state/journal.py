@@ -147,6 +147,23 @@ class Journal(Database):
         ).fetchone()
         return str(row[0]) if row else None
 
+    def prune_runs(self, api_base: str, collection_id: str, keep: int) -> list[dict[str, Any]]:
+        """Drop all but the newest ``keep`` runs of (API base, collection), both sides, with
+        their journals: those runs can no longer be reverted. Returns the runs dropped."""
+        runs = self.list_runs(api_base, collection_id)
+        old = runs[keep:]
+        if not old:
+            return []
+        ids = [(r["run_id"],) for r in old]
+        with self.transaction() as db:
+            db.executemany("DELETE FROM journal WHERE run_id=?", ids)
+            db.executemany("DELETE FROM runs WHERE run_id=?", ids)
+            db.executemany(
+                "DELETE FROM meta WHERE scope=? AND key=?",
+                [(r["scope"], "reverts:" + r["run_id"]) for r in old],
+            )
+        return old
+
     def journal_for(
         self, run_id: str, status: str = "confirmed"
     ) -> list[tuple[int, str, str, str, Any, Any]]:
