@@ -130,7 +130,7 @@ api_options = _gathered(
 
 @dataclass(frozen=True)
 class SheetArgs:
-    sheet: Path
+    sheet: Path | None
     sheet_name: str | None
     encoding: str | None
     delimiter: str | None
@@ -151,7 +151,7 @@ sheet_options = _gathered(
     SheetArgs,
     "sheet",
     stack(
-        click.argument("sheet", type=PathType),
+        click.argument("sheet", type=PathType, required=False),
         click.option(
             "--sheet",
             "sheet_name",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
 from csvsync.cli.common import (
     ApiArgs,
     OutputArgs,
+    PathType,
     Report,
     SheetArgs,
     api_options,
@@ -53,30 +55,55 @@ def pull(api: ApiArgs, output: OutputArgs) -> None:
 @sheet_options
 @show_option
 @output_options
-def plan(api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show: str) -> None:
+@click.option(
+    "--save-plan",
+    type=PathType,
+    metavar="FILE",
+    help="Also write the plan with its fingerprint, for `sync --plan FILE` to apply exactly.",
+)
+def plan(
+    api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show: str, save_plan: Path | None
+) -> None:
     """Dry run: show what a sync would change, field by field. Writes nothing to Webflow.
 
     SHEET is a CSV (.csv, .tsv, .txt) or XLSX (.xlsx, .xlsm) file.
     """
-    _run("plan", api, sheet, output, show)
+    _run("plan", api, sheet, output, show, save_plan)
 
 
 @click.command()
 @api_options
 @sheet_options
 @output_options
-def sync(api: ApiArgs, sheet: SheetArgs, output: OutputArgs) -> None:
+@click.option(
+    "--plan",
+    "plan_file",
+    type=PathType,
+    metavar="FILE",
+    help="Apply exactly this saved plan (from `plan --save-plan`; no SHEET): refused, nothing "
+    "sent, if the sheet, the mapping or a planned cell moved since.",
+)
+def sync(api: ApiArgs, sheet: SheetArgs, output: OutputArgs, plan_file: Path | None) -> None:
     """Push the changed item-variants and write the results workbook.
 
     SHEET is a CSV (.csv, .tsv, .txt) or XLSX (.xlsx, .xlsm) file.
     """
-    _run("sync", api, sheet, output, "some")
+    _run("sync", api, sheet, output, "some", plan_file)
 
 
-def _run(command: str, api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show: str) -> None:
+def _run(
+    command: str,
+    api: ApiArgs,
+    sheet: SheetArgs,
+    output: OutputArgs,
+    show: str,
+    plan_file: Path | None = None,
+) -> None:
     from csvsync.console.json import run_summary
     from csvsync.console.progress import ProgressDisplay
     from csvsync.console.text import render_result
+    from csvsync.errors import ConfigError
+    from csvsync.ops import saved_plan
     from csvsync.ops import sync as lib
     from csvsync.outcomes import has_problems
 
@@ -84,8 +111,21 @@ def _run(command: str, api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show:
     progress = ProgressDisplay(quiet=output.quiet or output.as_json)
     try:
         with stop_on_signals() as stop, errors_to_exit(stop, report):
+            saved = command == "sync" and plan_file is not None
+            if (sheet.sheet is None) != saved:
+                raise ConfigError(
+                    f"{command} needs a SHEET" if not saved else "sync --plan takes no SHEET",
+                    "the saved plan names its sheet"
+                    if saved
+                    else f"csvsync {command} SHEET -m MAPPING",
+                )
             options = run_options(api, sheet, stop=stop.event, on_event=report.log)
-            result = (lib.plan if command == "plan" else lib.sync)(options, progress)
+            if plan_file is None:
+                result = (lib.plan if command == "plan" else lib.sync)(options, progress)
+            elif command == "plan":
+                result = saved_plan.plan_and_save(options, plan_file, progress)
+            else:
+                result = saved_plan.sync_saved(options, plan_file, progress)
     finally:
         progress.close()
         report.close()
