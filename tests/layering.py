@@ -26,9 +26,11 @@ RANKS: dict[str, int] = {
     "webflow": 7,
     "ops": 8,
     "console": 9,
-    "cli": 10,
+    # The editor's page is a shell like the CLI; ``csvsync serve`` (cli) starts it, so it sits
+    # just below the CLI.
     "web": 10,
-    "__main__": 11,
+    "cli": 11,
+    "__main__": 12,
 }
 # Rooms that may be imported from any room (the package's own version string lives here).
 ROOT_NAMES = {"__version__"}
@@ -152,6 +154,9 @@ CONFINED: dict[str, set[str]] = {
     "urllib3": {"webflow"},
     "click": {"cli"},
     "rich": {"console"},
+    "starlette": {"web"},
+    "jinja2": {"web"},
+    "uvicorn": {"web"},
 }
 
 

@@ -22,6 +22,7 @@ from csvsync.cli.local import demo, sandbox
 from csvsync.cli.revert import revert
 from csvsync.cli.status import prune, status
 from csvsync.cli.sync import plan, pull, sync
+from csvsync.cli.web import serve
 from csvsync.errors import EXIT_SIGINT, InternalError
 
 
@@ -84,7 +85,7 @@ def cli(debug: bool) -> None:
     del debug  # read by cli.common.debugging() from the root context
 
 
-for command in (pull, plan, sync, sandbox, demo, init, export, revert, status, prune):
+for command in (pull, plan, sync, sandbox, demo, init, export, revert, status, prune, serve):
     cli.add_command(command)
 
 

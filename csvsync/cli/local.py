@@ -72,11 +72,28 @@ def sandbox(
     show_default=True,
     help="Where the demo's sheet, mapping, state and results go.",
 )
-def demo(workdir: Path) -> None:
+@click.option(
+    "--serve",
+    "serve_page",
+    is_flag=True,
+    help="Instead: the sandbox, the sample data and the editor's page together (Ctrl-C stops).",
+)
+@click.option("--port", type=int, default=8000, show_default=True, help="With --serve: the port.")
+@click.option("--open", "open_browser", is_flag=True, help="With --serve: open a browser.")
+def demo(workdir: Path, serve_page: bool, port: int, open_browser: bool) -> None:
     """Start the sandbox, then plan and sync the sample sheet end to end."""
     from csvsync.console.text import render_result
-    from csvsync.ops.demo import run_demo
+    from csvsync.ops.demo import run_demo, serve_demo
 
     with errors_to_exit():
+        if serve_page:
+            from csvsync.cli.web import start_page
+
+            def page(mappings: Path, api_base: str, token: str) -> None:
+                start_page(mappings, api_base, token, "127.0.0.1", port,
+                           workdir / ".csvsync-web", 50, open_browser)  # fmt: skip
+
+            serve_demo(workdir, click.echo, page)
+            return
         code = run_demo(workdir, click.echo, render_result)
     sys.exit(code)

@@ -198,6 +198,24 @@ def run_demo(workdir: Path, echo: Callable[[str], None], render: Callable[[RunRe
         return max(first.exit_code, second.exit_code)
 
 
+def serve_demo(
+    workdir: Path, echo: Callable[[str], None], page: Callable[[Path, str, str], None]
+) -> None:
+    """The sandbox and the sample data, then ``page(mappings folder, API base, token)`` (the
+    editor's page, which serves until interrupted), then the sandbox stops."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    state = workdir / "mappings" / ".csvsync"
+    if state.exists():
+        shutil.rmtree(state)  # a new sandbox each time
+    with Sandbox(SandboxOptions(seed="demo", token=DEMO_TOKEN)) as sb:
+        echo(f"Sandbox (a local Webflow emulator) serving {sb.base_url}")
+        mapping = workdir / "mappings" / "products.yaml"
+        mapping.parent.mkdir(exist_ok=True)
+        write_samples(workdir, mapping, live_demo_items(sb))
+        echo(f"Sample sheets to upload: {workdir / 'products.xlsx'} and {workdir / 'products.csv'}")
+        page(mapping.parent, sb.base_url, DEMO_TOKEN)
+
+
 def regenerate_samples(root: Path) -> None:
     """Rewrite ``sample_data/products.*`` and ``mappings/demo-products.yaml`` under ``root``."""
     with Sandbox(SandboxOptions(seed="demo", token=DEMO_TOKEN)) as sb:

@@ -25,6 +25,7 @@ from csvsync.ops.context import Job
 from csvsync.ops.create import new_items
 from csvsync.ops.sync import Planned, RunResult, apply_plan, build_plan, finish, would_send
 from csvsync.options import Progress, RunOptions
+from csvsync.outcomes import Outcome
 from csvsync.pipeline.hashing import key_hashes
 
 FORMAT = "csvsync-plan/1"
@@ -185,8 +186,11 @@ def moved(doc: dict[str, Any], job: Job, planned: Planned) -> list[str]:
     if then["sha256"] == now["sha256"]:
         return []
     out = []
-    old = {tuple(c[:3]): c[3:] for c in then["cells"]}
-    new = {tuple(c[:3]): c[3:] for c in now["cells"]}
+    c = planned.diff.changes
+    cells = zip(c["item_id"], c["locale_id"], c["field"], strict=True)
+    kinds = dict(zip(cells, c["kind"], strict=True))
+    old = {tuple(r[:3]): r[3:] for r in then["cells"]}
+    new = {tuple(r[:3]): r[3:] for r in now["cells"]}
     for key in sorted(old.keys() | new.keys()):
         a, b = old.get(key), new.get(key)
         if a == b:
@@ -195,7 +199,13 @@ def moved(doc: dict[str, Any], job: Job, planned: Planned) -> list[str]:
         if a is None:
             out.append(f"{fld} of item {item} ({loc}) would now be written too")
         elif b is None:
-            out.append(f"{fld} of item {item} ({loc}) would no longer be written (it moved)")
+            kind = kinds.get(key)
+            why = (
+                f"changed in Webflow since the plan (now {kind})"
+                if kind in (Outcome.CONFLICT, Outcome.DRIFT)
+                else "would no longer be written (live or the sheet moved)"
+            )
+            out.append(f"{fld} of item {item} ({loc}) {why}")
         elif a[0] != b[0]:
             out.append(f"{fld} of item {item} ({loc}): the sheet's value changed")
         elif a[1] != b[1]:

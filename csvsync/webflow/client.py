@@ -8,6 +8,7 @@ retries, the retry budget) through a ``Transport`` (``ClientOptions.transport``;
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -303,7 +304,7 @@ class WebflowClient:
             fn = _unless(stop, fn)
         # Insertion-ordered: the first key is always the earliest input still pending.
         pending: dict[Future[R], T] = {}
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="csvsync-http")
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=_POOL_PREFIX)
         try:
             _fill(pool, fn, source, pending, 2 * workers)
             while pending:
@@ -325,13 +326,18 @@ class WebflowClient:
                     continue
                 _fill(pool, fn, source, pending, 2 * workers)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # A generator dropped mid-way may be finalised on one of the pool's own threads (the
+            # garbage collector runs where the last reference goes): that thread cannot wait
+            # for itself, so there the pool is only told to stop (Python 3.13 raises otherwise).
+            own = threading.current_thread().name.startswith(_POOL_PREFIX)
+            pool.shutdown(wait=not own, cancel_futures=True)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
 
 
 _SKIPPED: Any = object()
+_POOL_PREFIX = "csvsync-http"
 
 
 def _unless(stop: Callable[[], bool], fn: Callable[[T], R]) -> Callable[[T], R]:

@@ -1,0 +1,93 @@
+"""The page's runs: each upload is a folder in the data folder (sheet, saved plan, workbooks),
+and a confirmed plan runs in a thread of its own, with progress and a stop button."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from csvsync.errors import CsvsyncError
+
+SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
+
+
+@dataclass
+class PageRun:
+    """One upload: its plan, and once confirmed the sync in a thread."""
+
+    run_key: str
+    collection: str  # the mapping's name
+    folder: Path
+    sheet: Path
+    plan_result: Any = None  # RunResult of the plan
+    sync_result: Any = None  # RunResult of the sync, once done
+    error: CsvsyncError | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    progress: tuple[int, int] = (0, 0)
+    started: float = 0.0
+    thread: threading.Thread | None = None
+
+    @property
+    def plan_file(self) -> Path:
+        return self.folder / "plan.json"
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def on_progress(self, stage: str, done: int, total: int) -> None:
+        if stage == "push":
+            self.progress = (done, total)
+
+
+class Runs:
+    """The runs of this server, by key; their folders under ``data_dir`` (mode 0700)."""
+
+    def __init__(self, data_dir: Path, keep: int) -> None:
+        self.data_dir = data_dir
+        self.keep = keep
+        data_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(data_dir, 0o700)
+        self._runs: dict[str, PageRun] = {}
+        self._lock = threading.Lock()
+
+    def new(self, collection: str, filename: str, data: bytes) -> PageRun:
+        """A run folder holding the uploaded sheet (its name kept only for its suffix)."""
+        suffix = Path(filename).suffix.lower()
+        if suffix not in SHEET_SUFFIXES:
+            raise CsvsyncError(
+                f"{filename!r} is not a sheet csvsync reads",
+                "upload a CSV, TSV or XLSX file",
+            )
+        key = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
+        folder = self.data_dir / key
+        folder.mkdir(mode=0o700)
+        sheet = folder / f"sheet{suffix}"
+        sheet.write_bytes(data)
+        run = PageRun(key, collection, folder, sheet)
+        with self._lock:
+            self._runs[key] = run
+            self._prune()
+        return run
+
+    def get(self, key: str) -> PageRun | None:
+        with self._lock:
+            return self._runs.get(key)
+
+    def busy(self, collection: str) -> PageRun | None:
+        with self._lock:
+            return next(
+                (r for r in self._runs.values() if r.collection == collection and r.running), None
+            )
+
+    def _prune(self) -> None:
+        done = sorted((r for r in self._runs.values() if not r.running), key=lambda r: r.run_key)
+        for run in done[: max(0, len(self._runs) - self.keep)]:
+            self._runs.pop(run.run_key, None)
+            shutil.rmtree(run.folder, ignore_errors=True)

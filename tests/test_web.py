@@ -1,0 +1,199 @@
+"""The editor's page over HTTP (Starlette's TestClient) against the sandbox: the whole flow and
+every refusal, and the token in no page or download."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from starlette.testclient import TestClient
+from support import Workspace, make_workspace
+
+from csvsync.ops.demo import DEMO_MAPPING, DEMO_TOKEN
+from csvsync.sandbox import Sandbox, SandboxOptions
+from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_EN
+from csvsync.web.app import create_app
+from csvsync.web.config import WebConfig
+from csvsync.webflow import ClientOptions, WebflowClient
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    with Sandbox(SandboxOptions(seed="demo", token=DEMO_TOKEN, rate_limit=100_000)) as sb:
+        yield make_workspace(sb, tmp_path)
+
+
+def page_client(ws: Workspace, **config: object) -> TestClient:
+    mappings = ws.dir / "mappings"
+    mappings.mkdir(exist_ok=True)
+    (mappings / "products.yaml").write_text(DEMO_MAPPING, encoding="utf-8")
+    (mappings / "broken.yaml").write_text("site: [unclosed\n", encoding="utf-8")
+    cfg = WebConfig(mappings, ws.dir / "data", ws.sb.base_url, DEMO_TOKEN, **config)  # type: ignore[arg-type]
+    return TestClient(create_app(cfg), base_url="http://127.0.0.1:8000")
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def edited_sheet(ws: Workspace, bad: bool = True) -> bytes:
+    f = ws.frame.astype({"Price": object})
+    f.loc[0, "Summary"] = "Edited on the page"
+    f.loc[1, "Summary [fr]"] = "Modifié sur la page"
+    if bad:
+        f.loc[2, "Price"] = "lots"
+    return f.to_csv(index=False).encode("utf-8")
+
+
+def plan(client: TestClient, sheet: bytes, target: str = "live") -> str:
+    token = csrf_of(client.get("/c/products").text)
+    res = client.post(
+        "/c/products/plan",
+        data={"csrf": token, "target": target},
+        files={"sheet": ("products.csv", sheet, "text/csv")},
+        follow_redirects=False,
+    )
+    assert res.status_code == 303, res.text
+    return str(res.headers["location"])
+
+
+def wait_done(client: TestClient, url: str) -> str:
+    for _ in range(600):  # bounded: 30 s
+        html = client.get(url).text
+        if "Sending" not in html:
+            return html
+        time.sleep(0.05)
+    raise AssertionError("the run did not finish")
+
+
+def test_the_whole_flow_from_cards_to_results(ws: Workspace) -> None:
+    client = page_client(ws)
+    pages = []
+    index = client.get("/")
+    pages.append(index.text)
+    assert index.status_code == 200 and "products" in index.text
+    assert "This mapping does not load" in index.text  # broken.yaml: its error, not a crash
+    assert "default-src 'self'" in index.headers["content-security-policy"]
+    export = client.get("/c/products/export.xlsx")
+    assert export.status_code == 200
+    assert len(pd.read_excel(io.BytesIO(export.content), engine="openpyxl")) == 300
+    url = plan(client, edited_sheet(ws))
+    html = client.get(url).text
+    pages.append(html)
+    assert "Rows to fix first (1)" in html and "lots" in html
+    assert "Edited on the page" in html and "A sync would send <strong>1</strong>" in html
+    fr = client.get(url, params={"locale": "fr-FR"}).text  # filtered on the server
+    assert "Modifié sur la page" in fr and "Edited on the page" not in fr
+    confirm = client.post(url + "/confirm", data={"csrf": csrf_of(html)}, follow_redirects=False)
+    assert confirm.status_code == 303
+    done = wait_done(client, confirm.headers["location"])
+    pages.append(done)
+    assert "Done" in done and "2</strong> updated" in done and "1</strong> invalid" in done
+    book = client.get(confirm.headers["location"] + "/results.xlsx")
+    rows = pd.read_excel(io.BytesIO(book.content), sheet_name="Rows", engine="openpyxl")
+    assert (rows["Outcome"] == "updated").sum() == 2
+    assert ws.live(ws.frame.loc[0, "Item ID"], LOCALE_EN)["summary"] == "Edited on the page"
+    history = client.get("/c/products").text
+    pages.append(history)
+    assert "sync" in history
+    downloads = [export.content, book.content, client.get(url + "/plan.xlsx").content]
+    assert all(DEMO_TOKEN not in p for p in pages)
+    assert all(DEMO_TOKEN.encode() not in d for d in downloads)
+
+
+def test_forms_without_token_from_elsewhere_or_too_big_are_refused(ws: Workspace) -> None:
+    client = page_client(ws, max_upload=10_000)
+    sheet = {"sheet": ("products.csv", edited_sheet(ws), "text/csv")}
+    assert client.post("/c/products/plan", files=sheet).status_code in (403, 413)
+    token = csrf_of(client.get("/c/products").text)
+    small = {"sheet": ("p.csv", b"Item ID\n", "text/csv")}
+    res = client.post("/c/products/plan", data={"csrf": "forged"}, files=small)
+    assert res.status_code == 403
+    res = client.post("/c/products/plan", data={"csrf": token}, files=small,
+                      headers={"origin": "http://evil.example"})  # fmt: skip
+    assert res.status_code == 403
+    res = client.post("/c/products/plan", data={"csrf": token}, files=sheet)
+    assert res.status_code == 413
+    assert client.get("/c/..%2Fetc").status_code == 404  # mappings by name only
+    assert client.get("/c/nope").status_code == 404
+    assert ws.writes() == []
+
+
+def test_a_plan_that_moved_sends_nothing_and_says_what_moved(ws: Workspace) -> None:
+    client = page_client(ws)
+    url = plan(client, edited_sheet(ws, bad=False))
+    html = client.get(url).text
+    with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
+        c.update_items_live(
+            DEMO_COLLECTION_ID, [{"id": ws.frame.loc[0, "Item ID"], "fieldData": {"summary": "x"}}]
+        )
+    ws.sb.clear_log()
+    confirm = client.post(url + "/confirm", data={"csrf": csrf_of(html)}, follow_redirects=False)
+    done = wait_done(client, confirm.headers["location"])
+    assert "Nothing was sent" in done and "changed in Webflow since the plan" in done
+    assert ws.writes() == []
+
+
+def test_a_second_run_of_a_busy_collection_is_refused(ws: Workspace) -> None:
+    client = page_client(ws)
+    first = plan(client, edited_sheet(ws, bad=False))
+    second = plan(client, edited_sheet(ws, bad=False))
+    token = csrf_of(client.get(first).text)
+    ws.sb.set_faults(latency=0.5)
+    try:
+        res = client.post(first + "/confirm", data={"csrf": token}, follow_redirects=False)
+        assert res.status_code == 303
+        busy = client.post(second + "/confirm", data={"csrf": token})
+        assert busy.status_code == 409 and "is still sending" in busy.text
+    finally:
+        ws.sb.reset_faults()
+    wait_done(client, res.headers["location"])
+
+
+def test_serve_refuses_an_address_beyond_this_machine(ws: Workspace) -> None:
+    res = ws.run("serve", "--host", "0.0.0.0", "--mappings", ws.dir)
+    assert res.exit_code == 2 and res.stderr.count("\n") == 1
+    assert "has no sign-in yet" in res.stderr and DEMO_TOKEN not in res.output
+
+
+@pytest.mark.slow
+def test_demo_serve_shows_the_page_with_the_demo_collection(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "csvsync", "demo", "--serve", "--dir", str(tmp_path / "d"),
+         "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={k: v for k, v in os.environ.items() if k != "WEBFLOW_API_TOKEN"},
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for _ in range(50):  # bounded: the first lines, up to the page's address
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "page is at" in line or not line:
+                break
+        assert any(f"http://127.0.0.1:{port}/" in x for x in lines), lines
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
+            html = answer.read().decode("utf-8")
+        assert "products" in html and DEMO_COLLECTION_ID in html
+        assert DEMO_TOKEN not in html
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
