@@ -103,6 +103,18 @@ def test_the_whole_flow_from_cards_to_results(ws: Workspace) -> None:
     history = client.get("/c/products").text
     pages.append(history)
     assert "sync" in history
+    # Undo: its dry run first, then the values go back.
+    link = re.search(r'href="(/c/products/undo/[^"]+)"', history)
+    assert link, history
+    preview = client.get(link.group(1)).text
+    pages.append(preview)
+    assert "2</strong> would revert" in preview and "Edited on the page" in preview
+    assert ws.live(ws.frame.loc[0, "Item ID"], LOCALE_EN)["summary"] == "Edited on the page"
+    undo = client.post(link.group(1), data={"csrf": csrf_of(preview)}, follow_redirects=False)
+    undone = wait_done(client, undo.headers["location"])
+    pages.append(undone)
+    assert "2</strong> reverted" in undone, undone
+    assert ws.live(ws.frame.loc[0, "Item ID"], LOCALE_EN)["summary"] == ws.frame.loc[0, "Summary"]
     downloads = [export.content, book.content, client.get(url + "/plan.xlsx").content]
     assert all(DEMO_TOKEN not in p for p in pages)
     assert all(DEMO_TOKEN.encode() not in d for d in downloads)

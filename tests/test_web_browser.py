@@ -1,6 +1,7 @@
 """The editor's flow in a real browser: Playwright driving Debian's Chromium against the page on
 loopback, the page against the sandbox. Upload a sheet with one bad row, see the counts and the
-bad row's message, confirm, download the workbook and check it.
+bad row's message, confirm, download the workbook and check it, undo the run and see the values
+back.
 
 Chromium comes from Debian (``apt-get install chromium``, as ``.ci/run`` does); never from
 ``playwright install``. Without it the test skips, and under ``CI=true`` a skip fails.
@@ -94,8 +95,16 @@ def test_upload_plan_confirm_and_download_in_chromium(
             book = tmp_path / "results.xlsx"
             download.value.save_as(book)
             assert DEMO_TOKEN not in page.content()
+            item = ws.frame.loc[0, "Item ID"]
+            assert ws.live(item, LOCALE_EN)["summary"] == "Changed in the browser"
+            # Undo: the dry run first, then the values are back in the sandbox.
+            page.get_by_role("link", name="← products").click()
+            page.get_by_role("link", name="Undo…").first.click()
+            page.wait_for_selector("text=Nothing has been sent yet")
+            page.get_by_role("button", name="Undo: put these values back").click()
+            page.wait_for_selector("h1:text('Done')", timeout=30_000)
+            assert ws.live(item, LOCALE_EN)["summary"] == ws.frame.loc[0, "Summary"]
         finally:
             browser.close()
     rows = pd.read_excel(book, sheet_name="Rows", engine="openpyxl")
     assert (rows["Outcome"] == "updated").sum() == 1 and (rows["Outcome"] == "invalid").sum() == 1
-    assert ws.live(ws.frame.loc[0, "Item ID"], LOCALE_EN)["summary"] == "Changed in the browser"

@@ -59,6 +59,8 @@ def create_app(config: WebConfig) -> Starlette:
         Route("/c/{name}/p/{key}", page.plan_page),
         Route("/c/{name}/p/{key}/plan.xlsx", page.plan_workbook),
         Route("/c/{name}/p/{key}/confirm", page.confirm, methods=["POST"]),
+        Route("/c/{name}/undo/{run_id}", page.undo_page),
+        Route("/c/{name}/undo/{run_id}", page.undo, methods=["POST"]),
         Route("/c/{name}/r/{key}", page.run_page),
         Route("/c/{name}/r/{key}/stop", page.stop, methods=["POST"]),
         Route("/c/{name}/r/{key}/results.xlsx", page.results_workbook),
@@ -257,6 +259,46 @@ class _Page:
         except CsvsyncError as exc:
             run.error = exc
 
+    async def undo_page(self, request: Request) -> HTMLResponse:
+        """Undo a run: its dry run first (what goes back, what was edited since)."""
+        from csvsync.ops.revert import revert
+
+        name, run_id = request.path_params["name"], request.path_params["run_id"]
+        path = self.mapping_path(name)
+        if not re.fullmatch(r"[0-9TZ]{16}-[0-9a-f]{6}", run_id):
+            raise HTTPException(404)
+        try:
+            result = await run_in_threadpool(
+                lambda: revert(self.options(path, write_results=False), run_id, dry_run=True)
+            )
+        except CsvsyncError as exc:
+            return self.render("error.html", 400, name=name, error=str(exc))
+        changes = result.changes().head(200).to_dict("records")
+        return self.render("undo.html", name=name, run_id=run_id, result=result,
+                           counts=sorted(result.counts.items()), changes=changes)  # fmt: skip
+
+    async def undo(self, request: Request) -> Response:
+        from csvsync.ops.revert import revert
+
+        name, run_id = request.path_params["name"], request.path_params["run_id"]
+        path = self.mapping_path(name)
+        await self.checked_form(request)
+        if self.runs.busy(name) is not None:
+            return self.render("busy.html", 409, name=name, busy=self.runs.busy(name))
+        run = self.runs.new(name, "undo.csv", b"")
+        options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop)
+        run.started = time.time()
+
+        def work() -> None:
+            try:
+                run.sync_result = revert(options, run_id, progress=run.on_progress)
+            except CsvsyncError as exc:
+                run.error = exc
+
+        run.thread = threading.Thread(target=work, name=f"csvsync-undo-{run_id}", daemon=True)
+        run.thread.start()
+        return RedirectResponse(f"/c/{name}/r/{run.run_key}", status_code=303)
+
     async def run_page(self, request: Request) -> HTMLResponse:
         name, key = request.path_params["name"], request.path_params["key"]
         run = self.page_run(name, key)
@@ -266,7 +308,7 @@ class _Page:
         )
         problems = []
         if result is not None:
-            rows = result.report.rows
+            rows = result.rows() if callable(getattr(result, "rows", None)) else result.report.rows
             problems = rows[rows["outcome"].isin([str(p) for p in PROBLEMS])].head(200)
             problems = problems.to_dict("records")
         return self.render(
