@@ -34,6 +34,7 @@ class Status:
     lock: dict[str, Any] | None = None  # pid and since of the run holding it, or None
     unpublished: list[dict[str, Any]] = field(default_factory=list)  # staged, not published
     not_live: int = 0  # variants unpublished or archived in Webflow that rows name
+    items: int | None = None  # items the cache knows live (None: never pulled)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -54,6 +55,7 @@ class Status:
             "open_conflicts": self.open_conflicts,
             "unpublished": self.unpublished,
             "not_live": self.not_live,
+            "items": self.items,
             "lock": self.lock,
             "problems": self.problems,
             "exit_code": self.exit_code,
@@ -88,12 +90,7 @@ def _read(state: State, out: Status) -> None:
         run.pop("scope", None)
     out.last_run = runs[0] if runs else None
     out.last_sync = next((r for r in runs if r["command"] == "sync"), None)
-    scopes = dict(
-        state.db.execute(
-            "SELECT collection_id, id FROM scopes WHERE api_base=? AND collection_id IN (?, ?)",
-            (out.api_base, out.collection, out.collection + STAGED_SUFFIX),
-        ).fetchall()
-    )
+    scopes = state.find_scopes(out.api_base, [out.collection, out.collection + STAGED_SUFFIX])
     staged = scopes.get(out.collection + STAGED_SUFFIX)
     if staged is not None:
         out.unpublished = [
@@ -102,6 +99,7 @@ def _read(state: State, out: Status) -> None:
         ]
     live = scopes.get(out.collection)
     if live is not None:
+        out.items = state.item_count(live)
         off = state.offline(live)
         out.not_live = int((off["reason"] == "webflow").sum()) if len(off) else 0
     last = out.last_run

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -228,6 +228,22 @@ class Database:
             "INSERT INTO scopes(api_base, collection_id) VALUES(?, ?)", (api_base, collection_id)
         )
         return int(cur.lastrowid or 0)
+
+    def find_scopes(self, api_base: str, collection_ids: Sequence[str]) -> dict[str, int]:
+        """collection id -> scope id of those that exist (never creates one)."""
+        marks = ",".join("?" * len(collection_ids))
+        rows = self.db.execute(
+            f"SELECT collection_id, id FROM scopes WHERE api_base=? AND collection_id IN ({marks})",
+            (api_base.rstrip("/"), *collection_ids),
+        ).fetchall()
+        return {str(c): int(i) for c, i in rows}
+
+    def item_count(self, scope: int) -> int:
+        """Items cached in ``scope`` (each counted once, whatever its locales)."""
+        row = self.db.execute(
+            "SELECT COUNT(DISTINCT item_id) FROM variants WHERE scope=?", (scope,)
+        ).fetchone()
+        return int(row[0])
 
     def get_meta(self, scope: int, key: str) -> Any:
         row = self.db.execute(

@@ -143,7 +143,8 @@ class _Page:
                 m = load_mapping(path)
                 st = status(self.options(path))
                 card.update(site=m.site, collection=m.collection, locales=list(m.locales or {}),
-                            last_run=st.last_run, problems=st.problems, lock=st.lock)  # fmt: skip
+                            last_run=st.last_run, problems=st.problems, lock=st.lock,
+                            items=st.items)  # fmt: skip
             except CsvsyncError as exc:
                 card["error"] = str(exc)
             cards.append(card)

@@ -30,6 +30,7 @@ class PageRun:
     error: CsvsyncError | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     progress: tuple[int, int] = (0, 0)
+    pushing_since: float = 0.0  # when the first batch was answered (the rate's start)
     started: float = 0.0
     thread: threading.Thread | None = None
 
@@ -43,7 +44,22 @@ class PageRun:
 
     def on_progress(self, stage: str, done: int, total: int) -> None:
         if stage == "push":
+            if not self.pushing_since:
+                self.pushing_since = time.monotonic()
             self.progress = (done, total)
+
+    @property
+    def started_text(self) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(self.started)) if self.started else ""
+
+    def pace(self) -> tuple[float, float | None]:
+        """(item-variants a second, seconds left), from the answered batches so far."""
+        done, total = self.progress
+        spent = time.monotonic() - self.pushing_since if self.pushing_since else 0.0
+        if not done or spent <= 0:
+            return 0.0, None
+        rate = done / spent
+        return rate, (total - done) / rate if total else None
 
 
 class Runs:
