@@ -289,7 +289,49 @@ def task_reads(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def task_page(spec: dict[str, Any]) -> dict[str, Any]:
+    """The editor's page in this process (Starlette's TestClient): upload the sheet, then time
+    the plan page's first screen and a locale filter, answered by the server."""
+    import re
+    import shutil
+
+    from starlette.testclient import TestClient
+
+    from csvsync.web.app import create_app
+    from csvsync.web.config import WebConfig
+
+    folder = Path(spec["state"]).parent / "page"
+    mappings = folder / "mappings"
+    (mappings / ".csvsync").mkdir(parents=True, exist_ok=True)
+    shutil.copy(spec["mapping"], mappings / "bench.yaml")
+    shutil.copy(spec["state"], mappings / ".csvsync" / "state.db")  # the warm cache
+    app = create_app(WebConfig(mappings, folder / "data", spec["api_base"], TOKEN))
+    client = TestClient(app, base_url="http://127.0.0.1:8000")
+    html = client.get("/c/bench").text
+    token = re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    sheet = Path(spec["sheet"])
+    start = time.perf_counter()
+    res = client.post("/c/bench/plan", data={"csrf": token, "target": "live"},
+                      files={"sheet": (sheet.name, sheet.read_bytes())},
+                      follow_redirects=False)  # fmt: skip
+    planned = time.perf_counter() - start
+    url = res.headers["location"]
+    start = time.perf_counter()
+    first = client.get(url)
+    first_screen = time.perf_counter() - start
+    start = time.perf_counter()
+    filtered = client.get(url, params={"locale": spec.get("locale", "fr-FR"), "page": "3"})
+    filter_time = time.perf_counter() - start
+    return {
+        "plan": planned, "first_screen": first_screen, "filter": filter_time,
+        "status": [res.status_code, first.status_code, filtered.status_code],
+        "first_bytes": len(first.content), "filter_bytes": len(filtered.content),
+        "rss_mb": peak_rss_mb(),
+    }  # fmt: skip
+
+
 CHILD_TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "page": task_page,
     "plan": task_plan,
     "sync": task_plan,
     "pull": task_pull,
@@ -489,6 +531,9 @@ class Bench:
                          for k in ("xlsx", "csv")}  # fmt: skip
                 self.plan_lines(full, reads, plans)
                 self.growth_lines()
+                page = self.child("page-full", "page", base, "full",
+                                  sheet=str(self.dir / "plan-full.xlsx"))  # fmt: skip
+                self.page_lines(full, page, plans["xlsx"])
                 sb.clear_log()
                 res = self.child("sync-full", "sync", base, "full",
                                  sheet=str(self.dir / "sync-full.csv"),
@@ -525,6 +570,23 @@ class Bench:
             rep.add("3", f"plan {kind.upper()}: work after parsing / calamine read",
                     f"{post:.2f} s / {cal:.2f} s = {post / cal:.2f}", "<= 1.00",
                     post <= cal)  # fmt: skip
+
+    def page_lines(self, full: Workload, page: dict[str, Any], plan: dict[str, Any]) -> None:
+        """Issue 15: the editor's plan page for the full set, from plan computed to first
+        screen, a locale filter, and the page server's memory above a plan's own."""
+        rep = self.report
+        ok = page["status"] == [303, 200, 200]
+        rep.add("P", f"plan page ({full.variants:,} variants): plan computed -> first screen",
+                f"{page['first_screen']:.2f} s ({page['first_bytes'] / 1024:.0f} KiB)", "< 2 s",
+                ok and page["first_screen"] < 2)  # fmt: skip
+        size = page["filter_bytes"] / 1024
+        rep.add("P", "  a locale filter, answered by the server (page 3)",
+                f"{page['filter']:.2f} s ({size:.0f} KiB)", "shown")  # fmt: skip
+        above = page["rss_mb"] - plan["rss_mb"]
+        rep.add("P", "  page server's peak RSS above the CLI plan's",
+                f"{page['rss_mb']:.0f} MB - {plan['rss_mb']:.0f} MB = {above:.0f} MB", "< 300 MB",
+                above < 300)  # fmt: skip
+        rep.add("P", "  upload and plan through the page", f"{page['plan']:.2f} s", "shown")
 
     def growth_lines(self) -> None:
         for kind in ("xlsx", "csv"):
