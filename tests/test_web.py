@@ -209,3 +209,13 @@ def test_demo_serve_shows_the_page_with_the_demo_collection(tmp_path: Path) -> N
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def test_an_upload_that_needs_too_much_memory_is_refused_without_harm(ws: Workspace) -> None:
+    client = page_client(ws, parse_memory=64 * 1024**2)  # too little for the reader at all
+    token = csrf_of(client.get("/c/products").text)
+    res = client.post("/c/products/plan", data={"csrf": token},
+                      files={"sheet": ("p.csv", edited_sheet(ws), "text/csv")})  # fmt: skip
+    assert res.status_code == 400 and "MB to read" in res.text
+    assert ws.writes() == []
+    assert client.get("/").status_code == 200  # the server is fine

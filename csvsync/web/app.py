@@ -38,6 +38,7 @@ from csvsync.ops.revert import list_runs
 from csvsync.options import RunOptions
 from csvsync.outcomes import PROBLEMS, summary_order
 from csvsync.web.config import WebConfig
+from csvsync.web.guard import check_upload
 from csvsync.web.runs import PageRun, Runs
 
 PAGE = 50  # field changes per page of a plan
@@ -185,6 +186,10 @@ class _Page:
             raise HTTPException(400, "unknown target")
         try:
             run = self.runs.new(name, upload.filename, data)
+            mapping = load_mapping(path)
+            await run_in_threadpool(
+                check_upload, run.sheet, mapping.sheet, self.config.parse_memory
+            )
             options = self.options(path, sheet=run.sheet, results=run.folder / "plan.xlsx",
                                    target=target)  # fmt: skip
             run.plan_result = await run_in_threadpool(

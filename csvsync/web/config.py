@@ -22,5 +22,6 @@ class WebConfig:
     token: str = field(default="", repr=False)  # never sent to a browser
     max_upload: int = MAX_UPLOAD
     keep_runs: int = 50  # page runs kept in the data folder
+    parse_memory: int = 2 * 1024**3  # an upload is first read in a child limited to this
     # Signs the CSRF tokens; new at each start, so a form from an earlier server is refused.
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
