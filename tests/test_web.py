@@ -219,3 +219,16 @@ def test_an_upload_that_needs_too_much_memory_is_refused_without_harm(ws: Worksp
     assert res.status_code == 400 and "MB to read" in res.text
     assert ws.writes() == []
     assert client.get("/").status_code == 200  # the server is fine
+
+
+def test_a_mapping_names_its_own_token(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = page_client(ws)
+    path = ws.dir / "mappings" / "products.yaml"
+    path.write_text("token_env: SHOP_TOKEN\n" + DEMO_MAPPING, encoding="utf-8")
+    res = client.get("/c/products/export.xlsx")
+    assert res.status_code == 400 and "SHOP_TOKEN, which is not set" in res.text
+    monkeypatch.setenv("SHOP_TOKEN", DEMO_TOKEN)
+    assert client.get("/c/products/export.xlsx").status_code == 200
+    monkeypatch.setenv("SHOP_TOKEN", "wrong-site-token")
+    res = client.get("/c/products/export.xlsx")
+    assert res.status_code == 400 and "wrong-site-token" not in res.text

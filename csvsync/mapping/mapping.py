@@ -26,6 +26,8 @@ TOP_KEYS = {
     "site",
     "collection",
     "sheet",
+    "token_env",
+    "token_file",
     "key",
     "layout",
     "locales",
@@ -83,6 +85,10 @@ class Mapping:
     empty: str
     fields: tuple[FieldMap, ...]
     lines: dict[str, int] = field(default_factory=dict)
+    # Which token this collection's site uses (tokens are per site; an agency's folder of
+    # mappings spans sites): an environment variable's name, or a file (relative to the mapping).
+    token_env: str | None = None
+    token_file: Path | None = None
     locale_lines: dict[str, int] = field(default_factory=dict)
 
     def where(self, key: str | None = None, line: int | None = None) -> str:
@@ -344,7 +350,17 @@ def load_mapping(path: Path | str) -> Mapping:
         fields=fields,
         lines=dict(data.lines),
         locale_lines=locale_lines,
+        token_env=_str(path, data, "token_env"),
+        token_file=_token_file(path, data),
     )
+
+
+def _token_file(path: Path, data: LineDict) -> Path | None:
+    name = _str(path, data, "token_file")
+    if name is None:
+        return None
+    file = Path(name).expanduser()
+    return file if file.is_absolute() else path.parent / file
 
 
 def _parse_key(path: Path, data: LineDict) -> tuple[str | None, str | None]:

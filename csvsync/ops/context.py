@@ -399,6 +399,23 @@ def token_from_env(token_file: Path | None) -> str:
     return _checked_token(os.environ.get("WEBFLOW_API_TOKEN", "").strip(), "WEBFLOW_API_TOKEN")
 
 
+def token_for(mapping: Mapping, fallback: str) -> str:
+    """The token a mapping names (``token_file:``, read as ``--token-file`` is, or
+    ``token_env:``), else ``fallback`` (the server's ``WEBFLOW_API_TOKEN`` / ``--token-file``)."""
+    if mapping.token_file is not None:
+        return token_from_env(mapping.token_file)
+    if mapping.token_env:
+        token = os.environ.get(mapping.token_env, "").strip()
+        if not token:
+            raise ConfigError(
+                f"{mapping.where('token_env')}: the mapping's token is in {mapping.token_env}, "
+                "which is not set",
+                f"set {mapping.token_env} where the page is started",
+            )
+        return _checked_token(token, mapping.token_env)
+    return fallback
+
+
 def _checked_token(token: str, source: str) -> str:
     bad = next((i for i, ch in enumerate(token) if not "!" <= ch <= "~"), None)
     if bad is not None:

@@ -104,9 +104,11 @@ class _Page:
         raise HTTPException(404)
 
     def options(self, mapping: Path, **more: Any) -> RunOptions:
-        return RunOptions(
-            mapping=mapping, api_base=self.config.api_base, token=self.config.token, **more
-        )
+        """A run's options for this mapping, with the token it names (else the server's)."""
+        from csvsync.ops.context import token_for
+
+        token = token_for(load_mapping(mapping), self.config.token)
+        return RunOptions(mapping=mapping, api_base=self.config.api_base, token=token, **more)
 
     async def checked_form(self, request: Request) -> Any:
         """The form of a POST that changes something: same origin, CSRF token, size cap."""
@@ -249,7 +251,10 @@ class _Page:
             return self.render("busy.html", 409, name=name, busy=busy)
         if run.thread is None:
             path = self.mapping_path(name)
-            options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop)
+            try:
+                options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop)
+            except CsvsyncError as exc:
+                return self.render("error.html", 400, name=name, error=str(exc))
             run.started = time.time()
             run.thread = threading.Thread(
                 target=self._sync, args=(run, options), name=f"csvsync-page-{key}", daemon=True
@@ -292,7 +297,10 @@ class _Page:
         if self.runs.busy(name) is not None:
             return self.render("busy.html", 409, name=name, busy=self.runs.busy(name))
         run = self.runs.new(name, "undo.csv", b"")
-        options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop)
+        try:
+            options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop)
+        except CsvsyncError as exc:
+            return self.render("error.html", 400, name=name, error=str(exc))
         run.started = time.time()
 
         def work() -> None:
