@@ -170,9 +170,10 @@ def test_a_second_run_of_a_busy_collection_is_refused(ws: Workspace) -> None:
 
 
 def test_serve_refuses_an_address_beyond_this_machine(ws: Workspace) -> None:
-    res = ws.run("serve", "--host", "0.0.0.0", "--mappings", ws.dir)
+    res = ws.run("serve", "--host", "0.0.0.0", "--mappings", ws.dir,
+                 env={"CSVSYNC_WEB_PASSWORD": ""})  # fmt: skip
     assert res.exit_code == 2 and res.stderr.count("\n") == 1
-    assert "has no sign-in yet" in res.stderr and DEMO_TOKEN not in res.output
+    assert "without sign-in" in res.stderr and DEMO_TOKEN not in res.output
 
 
 @pytest.mark.slow
@@ -232,3 +233,46 @@ def test_a_mapping_names_its_own_token(ws: Workspace, monkeypatch: pytest.Monkey
     monkeypatch.setenv("SHOP_TOKEN", "wrong-site-token")
     res = client.get("/c/products/export.xlsx")
     assert res.status_code == 400 and "wrong-site-token" not in res.text
+
+
+def test_sign_in_guards_every_page_and_throttles_failures(ws: Workspace) -> None:
+    from csvsync.web.auth import COOKIE, hash_password
+
+    client = page_client(ws, users={"ana": hash_password("correct horse")})
+    res = client.get("/", follow_redirects=False)
+    assert res.status_code == 303 and res.headers["location"] == "/login"
+    assert client.post("/c/products/plan").status_code == 403
+    assert client.get("/static/app.css").status_code == 200
+    login = client.get("/login").text
+    token = csrf_of(login)
+    bad = client.post("/login", data={"csrf": token, "name": "ana", "password": "wrong"})
+    assert bad.status_code == 401 and COOKIE not in client.cookies
+    ok = client.post("/login", data={"csrf": token, "name": "ana", "password": "correct horse"},
+                     follow_redirects=False)  # fmt: skip
+    assert ok.status_code == 303
+    cookie = ok.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    assert client.get("/").status_code == 200 and "products" in client.get("/").text
+    client.cookies.set(COOKIE, client.cookies[COOKIE][:-2] + "00")  # forged signature
+    assert client.get("/", follow_redirects=False).status_code == 303
+    other = page_client(ws, users={"ana": hash_password("correct horse")})
+    for _ in range(5):
+        other.post("/login", data={"csrf": token, "name": "ana", "password": "nope"})
+    locked = other.post("/login", data={"csrf": token, "name": "ana", "password": "correct horse"})
+    assert locked.status_code in (403, 429)
+
+
+def test_serve_beyond_loopback_needs_sign_in(ws: Workspace, tmp_path: Path) -> None:
+    from csvsync.web.server import check_host
+
+    check_host("0.0.0.0", signs_in=True)  # allowed with sign-in
+    users = tmp_path / "users"
+    users.write_text("ana:not-a-hash\n", encoding="utf-8")
+    res = ws.run("serve", "--host", "0.0.0.0", "--users", users, "--mappings", ws.dir)
+    assert res.exit_code == 2 and "not a 'name:hash' line" in res.stderr
+    from click.testing import CliRunner
+
+    from csvsync.cli import cli
+
+    res = CliRunner().invoke(cli, ["serve", "--hash-password", "ana"], input="pw\npw\n")
+    assert res.exit_code == 0 and res.stdout.strip().splitlines()[-1].startswith("ana:scrypt$")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,7 +15,7 @@ from csvsync.options import DEFAULT_API_BASE
 
 def start_page(
     mappings: Path, api_base: str, token: str, host: str, port: int, data_dir: Path,
-    keep_runs: int, open_browser: bool,
+    keep_runs: int, open_browser: bool, sign_in: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
     try:
         from csvsync.web.config import WebConfig
@@ -23,7 +25,7 @@ def start_page(
             f"the page needs csvsync's web extra ({exc.name} is not installed)",
             "pip install 'csvsync[web]'",
         ) from None
-    config = WebConfig(mappings, data_dir, api_base, token, keep_runs=keep_runs)
+    config = WebConfig(mappings, data_dir, api_base, token, keep_runs=keep_runs, **(sign_in or {}))
     serve(config, host, port, open_browser, click.echo)
 
 
@@ -61,13 +63,64 @@ def start_page(
     type=PathType,
     help="File holding the API token (mode 600). Default: env WEBFLOW_API_TOKEN.",
 )
+@click.option(
+    "--users",
+    "users_file",
+    type=PathType,
+    help="Sign-in: a file of 'name:hash' lines (make them with --hash-password NAME).",
+)
+@click.option(
+    "--password-file",
+    type=PathType,
+    help="Sign-in with one password, read from this file (or env CSVSYNC_WEB_PASSWORD).",
+)
+@click.option(
+    "--public-url",
+    help="The page's address as browsers see it (behind a reverse proxy); https makes the "
+    "session cookie Secure.",
+)
+@click.option(
+    "--hash-password",
+    "hash_for",
+    metavar="NAME",
+    help="Print a users-file line for NAME (the password is asked for) and exit.",
+)
 def serve(
     mappings: Path, host: str, port: int, data_dir: Path, keep_runs: int, open_browser: bool,
-    api_base: str, token_file: Path | None,
+    api_base: str, token_file: Path | None, users_file: Path | None,
+    password_file: Path | None, public_url: str | None, hash_for: str | None,
 ) -> None:  # fmt: skip
     """Serve the editor's page: drop a sheet, see what changes, confirm, get the results."""
     from csvsync.ops.context import token_from_env
 
+    if hash_for is not None:
+        from csvsync.web.auth import hash_password
+
+        secret = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        click.echo(f"{hash_for}:{hash_password(secret)}")
+        return
     with errors_to_exit():
         token = token_from_env(token_file)
-        start_page(mappings, api_base, token, host, port, data_dir, keep_runs, open_browser)
+        sign_in: dict[str, Any] = {"public_url": public_url}
+        if users_file is not None:
+            from csvsync.web.auth import load_users
+
+            sign_in["users"] = load_users(users_file)
+        elif password_file is not None:
+            sign_in["password"] = _read_secret(password_file)
+        elif os.environ.get("CSVSYNC_WEB_PASSWORD"):
+            sign_in["password"] = os.environ["CSVSYNC_WEB_PASSWORD"]
+        start_page(mappings, api_base, token, host, port, data_dir, keep_runs, open_browser,
+                   sign_in)  # fmt: skip
+
+
+def _read_secret(path: Path) -> str:
+    try:
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            raise ConfigError(f"{path}: readable by others", f"run: chmod 600 {path}")
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+    if not text:
+        raise ConfigError(f"{path}: the password file is empty")
+    return text

@@ -37,6 +37,7 @@ from csvsync.ops import saved_plan
 from csvsync.ops.revert import list_runs
 from csvsync.options import RunOptions
 from csvsync.outcomes import PROBLEMS, summary_order
+from csvsync.web.auth import COOKIE, Auth
 from csvsync.web.config import WebConfig
 from csvsync.web.guard import check_upload
 from csvsync.web.runs import PageRun, Runs
@@ -53,6 +54,9 @@ def create_app(config: WebConfig) -> Starlette:
     """The page's ASGI app for ``config``."""
     page = _Page(config)
     routes = [
+        Route("/login", page.login_page),
+        Route("/login", page.login, methods=["POST"]),
+        Route("/logout", page.logout, methods=["POST"]),
         Route("/", page.index),
         Route("/c/{name}", page.collection),
         Route("/c/{name}/export.xlsx", page.export),
@@ -67,7 +71,30 @@ def create_app(config: WebConfig) -> Starlette:
         Route("/c/{name}/r/{key}/results.xlsx", page.results_workbook),
         Mount("/static", StaticFiles(packages=[("csvsync.web", "static")]), name="static"),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(_Headers)])
+    middleware = [Middleware(_Headers)]
+    if page.auth is not None:
+        middleware.append(Middleware(_SignedIn, auth=page.auth))
+    return Starlette(routes=routes, middleware=middleware)
+
+
+class _SignedIn(BaseHTTPMiddleware):
+    """Every page but the sign-in and the static files needs a signed-in session."""
+
+    def __init__(self, app: Any, auth: Auth) -> None:
+        super().__init__(app)
+        self.auth = auth
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        path = request.url.path
+        if path == "/login" or path.startswith("/static/"):
+            return await call_next(request)
+        user = self.auth.user(request.cookies.get(COOKIE))
+        if user is None:
+            if request.method != "GET":
+                return HTMLResponse("Sign in first.", status_code=403)
+            return RedirectResponse("/login", status_code=303)
+        request.state.user = user
+        return await call_next(request)
 
 
 class _Headers(BaseHTTPMiddleware):
@@ -84,6 +111,12 @@ class _Page:
         self.config = config
         self.runs = Runs(config.data_dir, config.keep_runs)
         self.csrf = hmac.new(config.secret.encode(), b"csrf", "sha256").hexdigest()
+        self.auth = (
+            Auth(config.secret, dict(config.users), config.password,
+                 secure=(config.public_url or "").startswith("https://"))
+            if config.signs_in
+            else None
+        )  # fmt: skip
         self.env = Environment(
             loader=PackageLoader("csvsync.web", "templates"),
             autoescape=select_autoescape(["html"]),
@@ -91,7 +124,9 @@ class _Page:
 
     # -- helpers -------------------------------------------------------------------------------
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = self.env.get_template(template).render(csrf=self.csrf, **context)
+        html = self.env.get_template(template).render(
+            csrf=self.csrf, signs_in=self.auth is not None, **context
+        )
         return HTMLResponse(html, status_code=status)
 
     def mapping_path(self, name: str) -> Path:
@@ -113,7 +148,10 @@ class _Page:
     async def checked_form(self, request: Request) -> Any:
         """The form of a POST that changes something: same origin, CSRF token, size cap."""
         origin = request.headers.get("origin")
-        if origin is not None and urlsplit(origin).netloc != request.headers.get("host"):
+        allowed = {request.headers.get("host")}
+        if self.config.public_url:
+            allowed.add(urlsplit(self.config.public_url).netloc)
+        if origin is not None and urlsplit(origin).netloc not in allowed:
             raise HTTPException(403, "this form must be sent from the page itself")
         size = int(request.headers.get("content-length") or 0)
         if size > self.config.max_upload:
@@ -129,6 +167,34 @@ class _Page:
         if run is None or run.collection != name:
             raise HTTPException(404)
         return run
+
+    # -- sign-in -------------------------------------------------------------------------------
+    async def login_page(self, request: Request) -> HTMLResponse:
+        return self.render("login.html", users=bool(self.auth and self.auth.users))
+
+    async def login(self, request: Request) -> Response:
+        if self.auth is None:
+            return RedirectResponse("/", status_code=303)
+        form = await self.checked_form(request)
+        client = request.client.host if request.client else "?"
+        if self.auth.locked_out(client):
+            return self.render("login.html", 429, users=bool(self.auth.users),
+                               error="Too many failed sign-ins: wait a minute.")  # fmt: skip
+        cookie = self.auth.sign_in(client, str(form.get("name") or ""),
+                                   str(form.get("password") or ""))  # fmt: skip
+        if cookie is None:
+            return self.render("login.html", 401, users=bool(self.auth.users),
+                               error="That name and password do not match.")  # fmt: skip
+        res = RedirectResponse("/", status_code=303)
+        res.set_cookie(COOKIE, cookie, max_age=int(self.auth.ttl), httponly=True,
+                       samesite="strict", secure=self.auth.secure)  # fmt: skip
+        return res
+
+    async def logout(self, request: Request) -> Response:
+        await self.checked_form(request)
+        res = RedirectResponse("/login", status_code=303)
+        res.delete_cookie(COOKIE)
+        return res
 
     # -- routes --------------------------------------------------------------------------------
     async def index(self, request: Request) -> HTMLResponse:

@@ -23,5 +23,14 @@ class WebConfig:
     max_upload: int = MAX_UPLOAD
     keep_runs: int = 50  # page runs kept in the data folder
     parse_memory: int = 2 * 1024**3  # an upload is first read in a child limited to this
+    # Sign-in (needed beyond loopback): a users file's name -> scrypt hash, or one password.
+    users: dict[str, str] = field(default_factory=dict, repr=False)
+    password: str | None = field(default=None, repr=False)
+    public_url: str | None = None  # the origin browsers use, behind a reverse proxy
+
+    @property
+    def signs_in(self) -> bool:
+        return bool(self.users or self.password)
+
     # Signs the CSRF tokens; new at each start, so a form from an earlier server is refused.
     secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)

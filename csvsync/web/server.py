@@ -1,7 +1,7 @@
 """Running the page: uvicorn on loopback, the address printed, optionally a browser opened.
 
-Only loopback addresses are served in this version: the page has no sign-in yet, and anyone who
-reaches it could sync with the server's token. Another ``--host`` is refused with what to do.
+Beyond loopback the page is served only with sign-in (``auth.py``): anyone who reaches it could
+otherwise sync with the server's token. Without it, another ``--host`` is refused with what to do.
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ from csvsync.web.app import create_app
 from csvsync.web.config import WebConfig
 
 
-def check_host(host: str) -> None:
+def check_host(host: str, signs_in: bool = False) -> None:
+    """Beyond loopback only with sign-in (a users file or a password)."""
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
         loopback = False
-    if not loopback:
+    if not loopback and not signs_in:
         raise ConfigError(
-            f"--host {host} would serve the page beyond this machine, and it has no sign-in yet",
-            "serve on 127.0.0.1 and reach it through an SSH tunnel or a reverse proxy that "
-            "authenticates",
+            f"--host {host} would serve the page beyond this machine without sign-in",
+            "add --users FILE (or CSVSYNC_WEB_PASSWORD / --password-file), or serve on "
+            "127.0.0.1 behind an SSH tunnel",
         )
 
 
@@ -39,7 +40,7 @@ def serve(
     echo: Callable[[str], None] = print,
 ) -> None:
     """Serve the page until interrupted (Ctrl-C, SIGTERM)."""
-    check_host(host)
+    check_host(host, config.signs_in)
     app = create_app(config)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     url = f"http://{host}:{port}/"
