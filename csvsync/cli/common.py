@@ -53,6 +53,32 @@ def _gathered(cls: type, name: str, decorators: Callable[[F], F]) -> Callable[[F
 
 # -- the API connection: every command that talks to Webflow -------------------------------------
 
+# Single options shared by commands with other option sets (status, init, export, serve).
+mapping_option = click.option(
+    "-m", "--mapping", "mapping", required=True, type=PathType, help="YAML column mapping."
+)
+
+api_base_option = click.option(
+    "--api-base",
+    envvar="CSVSYNC_API_BASE",
+    default=DEFAULT_API_BASE,
+    show_default=True,
+    help="Webflow API base URL (env CSVSYNC_API_BASE).",
+)
+
+token_file_option = click.option(
+    "--token-file",
+    type=PathType,
+    help="File holding the API token (mode 600). Default: env WEBFLOW_API_TOKEN.",
+)
+
+state_option = click.option(
+    "--state",
+    "state_path",
+    type=PathType,
+    help="State cache file. Default: .csvsync/state.db next to the mapping.",
+)
+
 
 @dataclass(frozen=True)
 class ApiArgs:
@@ -71,27 +97,10 @@ api_options = _gathered(
     ApiArgs,
     "api",
     stack(
-        click.option(
-            "-m", "--mapping", "mapping", required=True, type=PathType, help="YAML column mapping."
-        ),
-        click.option(
-            "--api-base",
-            envvar="CSVSYNC_API_BASE",
-            default=DEFAULT_API_BASE,
-            show_default=True,
-            help="Webflow API base URL (env CSVSYNC_API_BASE).",
-        ),
-        click.option(
-            "--token-file",
-            type=PathType,
-            help="File holding the API token (mode 600). Default: env WEBFLOW_API_TOKEN.",
-        ),
-        click.option(
-            "--state",
-            "state_path",
-            type=PathType,
-            help="State cache file. Default: .csvsync/state.db next to the mapping.",
-        ),
+        mapping_option,
+        api_base_option,
+        token_file_option,
+        state_option,
         click.option("--refresh", is_flag=True, help="Reload schema, locales and all live items."),
         click.option(
             "--rate-window",

@@ -12,12 +12,13 @@ import click
 from csvsync.cli.common import (
     ApiArgs,
     PathType,
+    api_base_option,
     api_options,
     errors_to_exit,
     quiet_option,
     run_options,
+    token_file_option,
 )
-from csvsync.options import DEFAULT_API_BASE
 
 
 @click.command()
@@ -34,18 +35,8 @@ from csvsync.options import DEFAULT_API_BASE
     help="wide: a column per field and locale; long: a row per item and locale.",
 )  # fmt: skip
 @click.option("--force", is_flag=True, help="Replace an existing mapping file.")
-@click.option(
-    "--api-base",
-    envvar="CSVSYNC_API_BASE",
-    default=DEFAULT_API_BASE,
-    show_default=True,
-    help="Webflow API base URL (env CSVSYNC_API_BASE).",
-)
-@click.option(
-    "--token-file",
-    type=PathType,
-    help="File holding the API token (mode 600). Default: env WEBFLOW_API_TOKEN.",
-)
+@api_base_option
+@token_file_option
 @click.option(
     "--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for one answer."
 )

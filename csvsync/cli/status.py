@@ -8,30 +8,20 @@ from pathlib import Path
 
 import click
 
-from csvsync.cli.common import F, PathType, errors_to_exit, json_option, stack
-from csvsync.options import DEFAULT_API_BASE
+from csvsync.cli.common import (
+    F,
+    api_base_option,
+    errors_to_exit,
+    json_option,
+    mapping_option,
+    stack,
+    state_option,
+)
 
 
 def state_file_options(func: F) -> F:
     """The options of the commands that read the state file only: no token, no network."""
-    return stack(
-        click.option(
-            "-m", "--mapping", "mapping", required=True, type=PathType, help="YAML column mapping."
-        ),
-        click.option(
-            "--api-base",
-            envvar="CSVSYNC_API_BASE",
-            default=DEFAULT_API_BASE,
-            show_default=True,
-            help="Webflow API base URL (env CSVSYNC_API_BASE).",
-        ),
-        click.option(
-            "--state",
-            "state_path",
-            type=PathType,
-            help="State cache file. Default: .csvsync/state.db next to the mapping.",
-        ),
-    )(func)
+    return stack(mapping_option, api_base_option, state_option)(func)
 
 
 @click.command()

@@ -8,9 +8,8 @@ from typing import Any
 
 import click
 
-from csvsync.cli.common import PathType, errors_to_exit
+from csvsync.cli.common import PathType, api_base_option, errors_to_exit, token_file_option
 from csvsync.errors import ConfigError
-from csvsync.options import DEFAULT_API_BASE
 
 
 def start_page(
@@ -51,18 +50,8 @@ def start_page(
     help="Page runs kept in the data folder.",
 )  # fmt: skip
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
-@click.option(
-    "--api-base",
-    envvar="CSVSYNC_API_BASE",
-    default=DEFAULT_API_BASE,
-    show_default=True,
-    help="Webflow API base URL (env CSVSYNC_API_BASE).",
-)
-@click.option(
-    "--token-file",
-    type=PathType,
-    help="File holding the API token (mode 600). Default: env WEBFLOW_API_TOKEN.",
-)
+@api_base_option
+@token_file_option
 @click.option(
     "--users",
     "users_file",

@@ -13,8 +13,7 @@ from typing import Any
 from csvsync.mapping.mapping import load_mapping
 from csvsync.ops import lock
 from csvsync.options import RunOptions
-from csvsync.state.cache import State
-from csvsync.state.db import state_failure
+from csvsync.state.cache import State, opened
 from csvsync.webflow.client import check_api_base
 
 
@@ -28,16 +27,8 @@ def prune(options: RunOptions, keep: int) -> list[dict[str, Any]]:
         return []
     held = lock.acquire(api_base, mapping.collection)
     try:
-        state = State(path)
-        try:
+        with opened(path) as state:
             return drop(state, api_base, mapping.collection, keep)
-        except Exception as exc:
-            failure = state_failure(path, exc)
-            if failure is None:
-                raise
-            raise failure from None
-        finally:
-            state.close()
     finally:
         held.release()
 

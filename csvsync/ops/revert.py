@@ -50,8 +50,7 @@ from csvsync.sheets.results import (
     read_run_id,
     write_results,
 )
-from csvsync.state.cache import State, cell_key
-from csvsync.state.db import state_failure
+from csvsync.state.cache import State, cell_key, opened
 from csvsync.state.journal import (
     CREATED_MARK,
     MARKS,
@@ -208,8 +207,7 @@ def list_runs(options: RunOptions, limit: int | None = None) -> list[dict[str, A
     path = options.resolved_state_path()
     if not path.exists():
         return []
-    state = State(path)
-    try:
+    with opened(path) as state:
         runs = state.list_runs(api_base, mapping.collection, limit)
         for run in runs:
             run["reverts"] = (
@@ -219,13 +217,6 @@ def list_runs(options: RunOptions, limit: int | None = None) -> list[dict[str, A
             )
             del run["scope"]
         return runs
-    except Exception as exc:
-        failure = state_failure(path, exc)
-        if failure is None:
-            raise
-        raise failure from None
-    finally:
-        state.close()
 
 
 def resolve_run(state: State, scopes: Sequence[int], target: str) -> dict[str, Any]:

@@ -15,8 +15,7 @@ from csvsync.mapping.mapping import load_mapping
 from csvsync.ops import lock
 from csvsync.options import RunOptions
 from csvsync.outcomes import FAILING, Outcome
-from csvsync.state.cache import State
-from csvsync.state.db import state_failure
+from csvsync.state.cache import State, opened
 from csvsync.state.journal import STAGED_SUFFIX
 from csvsync.webflow.client import check_api_base
 
@@ -71,16 +70,8 @@ def status(options: RunOptions) -> Status:
     path = options.resolved_state_path()
     if not path.exists():
         return out
-    state = State(path)
-    try:
+    with opened(path) as state:
         _read(state, out)
-    except Exception as exc:
-        failure = state_failure(path, exc)
-        if failure is None:
-            raise
-        raise failure from None
-    finally:
-        state.close()
     return out
 
 

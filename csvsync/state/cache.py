@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,7 +31,7 @@ import pandas as pd
 from csvsync.convert.to_api import api_key
 from csvsync.models import FILE_TYPES, RefTarget, SchemaField
 from csvsync.pipeline.hashing import StateHashes, field_hashes, key_hashes, variant_keys
-from csvsync.state.db import RESUME_KEY, dumps
+from csvsync.state.db import RESUME_KEY, dumps, state_failure
 from csvsync.state.journal import Journal
 
 CHUNK = 500  # variants per write: hashes are computed column-wise for a whole chunk
@@ -643,3 +645,19 @@ def _with_source_urls(value: Any, sources: dict[str, str]) -> Any:
     if isinstance(value, list):
         return [_with_source_urls(v, sources) for v in value]
     return value
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[State]:
+    """The state file at ``path`` for a command that reads or tidies it outside a run
+    (``status``, ``prune``, ``revert --list``): damage found on the way is one ``StateError``."""
+    state = State(path)
+    try:
+        yield state
+    except Exception as exc:
+        failure = state_failure(path, exc)
+        if failure is None:
+            raise
+        raise failure from None
+    finally:
+        state.close()
