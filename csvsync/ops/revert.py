@@ -55,6 +55,7 @@ from csvsync.state.journal import (
     CREATED_MARK,
     MARKS,
     PUBLISHED_MARK,
+    REVERTS_META,
     UNPUBLISH_MARKS,
     UNPUBLISHED_MARK,
 )
@@ -75,8 +76,6 @@ CHANGED_SINCE, NOT_FOUND, FAILED, NOT_SENT = (
 )
 # Which field outcome names a variant's line in the Rows sheet: the first that occurs.
 SEVERITY = (FAILED, NOT_SENT, NOT_FOUND, CHANGED_SINCE, REVERTED, WOULD_REVERT, ALREADY)
-
-REVERTS_META = "reverts:"  # meta key prefix: revert run id -> the run it reverted
 
 
 @dataclass

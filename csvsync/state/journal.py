@@ -22,6 +22,7 @@ UNPUBLISH_MARKS = frozenset({CREATED_MARK, PUBLISHED_MARK})  # reverted by unpub
 MARKS = UNPUBLISH_MARKS | {UNPUBLISHED_MARK}
 # The staged items of a collection are cached under a scope of their own: its id plus this.
 STAGED_SUFFIX = "#staged"
+REVERTS_META = "reverts:"  # meta key prefix: a revert's run id -> the run it reverted
 
 
 # A run's journal rows that Webflow confirmed: what the run changed (and a revert can restore).
@@ -128,12 +129,10 @@ class Journal(Database):
         ``changed``: its journal rows Webflow confirmed (0: the run changed nothing). Never
         creates the scope."""
         rows = self.db.execute(
-            f"SELECT {self._RUN_COLUMNS}, ({_CHANGED}) FROM runs WHERE scope IN (SELECT id FROM "
-            "scopes WHERE api_base=? AND collection_id IN (?, ?)) "
+            f"SELECT {self._RUN_COLUMNS}, ({_CHANGED}) FROM runs WHERE scope IN ({_SCOPES}) "
             "ORDER BY started DESC, run_id DESC LIMIT ?",
-            (api_base.rstrip("/"), collection_id, collection_id + STAGED_SUFFIX,
-             -1 if limit is None else limit),
-        ).fetchall()  # fmt: skip
+            (*_scope_args(api_base, collection_id), -1 if limit is None else limit),
+        ).fetchall()
         return [{**_run_dict(r[:-1]), "changed": int(r[-1])} for r in rows]
 
     def last_run_id(self, scopes: Sequence[int], command: str = "sync") -> str | None:
@@ -150,8 +149,14 @@ class Journal(Database):
     def prune_runs(self, api_base: str, collection_id: str, keep: int) -> list[dict[str, Any]]:
         """Drop all but the newest ``keep`` runs of (API base, collection), both sides, with
         their journals: those runs can no longer be reverted. Returns the runs dropped."""
-        runs = self.list_runs(api_base, collection_id)
-        old = runs[keep:]
+        # No per-run counts here: this runs after every sync, and counting each run's journal
+        # would read the whole journal each time.
+        rows = self.db.execute(
+            f"SELECT {self._RUN_COLUMNS} FROM runs WHERE scope IN ({_SCOPES}) "
+            "ORDER BY started DESC, run_id DESC LIMIT -1 OFFSET ?",
+            (*_scope_args(api_base, collection_id), keep),
+        ).fetchall()
+        old = [_run_dict(r) for r in rows]
         if not old:
             return []
         ids = [(r["run_id"],) for r in old]
@@ -160,7 +165,7 @@ class Journal(Database):
             db.executemany("DELETE FROM runs WHERE run_id=?", ids)
             db.executemany(
                 "DELETE FROM meta WHERE scope=? AND key=?",
-                [(r["scope"], "reverts:" + r["run_id"]) for r in old],
+                [(r["scope"], REVERTS_META + r["run_id"]) for r in old],
             )
         return old
 
@@ -181,6 +186,14 @@ class Journal(Database):
             "SELECT status, COUNT(*) FROM journal WHERE run_id=? GROUP BY status", (run_id,)
         ).fetchall()
         return {str(s): int(n) for s, n in rows}
+
+
+# The scopes of one collection's runs, live and staged (arguments: ``_scope_args``).
+_SCOPES = "SELECT id FROM scopes WHERE api_base=? AND collection_id IN (?, ?)"
+
+
+def _scope_args(api_base: str, collection_id: str) -> tuple[str, str, str]:
+    return api_base.rstrip("/"), collection_id, collection_id + STAGED_SUFFIX
 
 
 def _run_dict(row: Sequence[Any]) -> dict[str, Any]:
