@@ -153,18 +153,7 @@ class Job:
     def refresh_staged_side(self) -> int:
         """Bring the staged side's cache up to date (``--target both``)."""
         with self.step("refresh_staged"):
-            cache = self.staged_side()
-            since = None
-            if not self.options.refresh and cache.has_variants():
-                since = cache.refresh_since()
-            items = self.client.iter_items(
-                self.mapping.collection,
-                cms_locale_ids=[loc.cms_locale_id for loc in self.locales],
-                updated_since=since,
-            )
-            count = cache.apply_live(self._counted(items, "pull"))
-            cache.refreshed()
-            return count
+            return self._read_items(self.staged_side(), staged=True)
 
     def scope_of(self, staged: bool) -> int:
         suffix = STAGED_SUFFIX if staged else ""
@@ -305,19 +294,7 @@ class Job:
             return self._refresh_items()
 
     def _refresh_items(self) -> int:
-        locale_ids = [loc.cms_locale_id for loc in self.locales]
-        since = None
-        if not self.options.refresh and self.cache.has_variants():
-            since = self.cache.refresh_since()
-        reader = self.client.iter_items if self.staged else self.client.iter_items_live
-        items = reader(self.mapping.collection, cms_locale_ids=locale_ids, updated_since=since)
-        archived: list[tuple[str, str]] = []
-        count = self.cache.apply_live(self._live_only(self._counted(items, "pull"), archived))
-        if archived:
-            # Not on the live site: out of the cache (every cached variant is live), and
-            # remembered, so a row that names one is ``not live`` and nothing is sent for it.
-            self.cache.forget_variants(archived, ("webflow", datetime.now(UTC).isoformat(), None))
-        self.cache.refreshed()
+        count = self._read_items(self.cache, self.staged)
         # What a killed run sent and never heard back about is in the cache now: its journal
         # says whether it landed, so that run can be reverted in full.
         settled = self.cache.settle_pending()
@@ -325,14 +302,35 @@ class Job:
             self.event("settled", **settled)
         return count
 
+    def _read_items(self, cache: CollectionCache, staged: bool) -> int:
+        """Read into ``cache`` what changed since it was last read (all of it when empty or
+        with --refresh), from the staged items or the live ones."""
+        since = None
+        if not self.options.refresh and cache.has_variants():
+            since = cache.refresh_since()
+        reader = self.client.iter_items if staged else self.client.iter_items_live
+        items = reader(
+            self.mapping.collection,
+            cms_locale_ids=[loc.cms_locale_id for loc in self.locales],
+            updated_since=since,
+        )
+        archived: list[tuple[str, str]] = []
+        count = cache.apply_live(self._live_only(self._counted(items, "pull"), archived, staged))
+        if archived:
+            # Not on the live site: out of the cache (every cached variant is live), and
+            # remembered, so a row that names one is ``not live`` and nothing is sent for it.
+            cache.forget_variants(archived, ("webflow", datetime.now(UTC).isoformat(), None))
+        cache.refreshed()
+        return count
+
     def _live_only(
-        self, items: Iterator[dict[str, Any]], archived: list[tuple[str, str]]
+        self, items: Iterator[dict[str, Any]], archived: list[tuple[str, str]], staged: bool
     ) -> Iterator[dict[str, Any]]:
         """The live listing less archived variants (collected in ``archived``); the staged
-        target writes archived items like any other."""
+        items are written archived or not, like any other."""
         primary = self.primary.cms_locale_id
         for item in items:
-            if item.get("isArchived") and not self.staged:
+            if item.get("isArchived") and not staged:
                 archived.append((str(item.get("id")), item.get("cmsLocaleId") or primary))
                 continue
             yield item
