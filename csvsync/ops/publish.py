@@ -8,6 +8,7 @@ again the items csvsync itself unpublished (``--unpublish-missing``) whose rows 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -127,7 +128,7 @@ def republish(job: Job, run_id: str, cells: pd.DataFrame | None, outcomes: Outco
                     for it, loc in part
                 ],
             )
-            answer = job.client.publish_items(job.mapping.collection, _by_item(part))
+            answer = job.client.publish_items(job.mapping.collection, locale_items(part))
         except ApiError as exc:
             for key in part:
                 outcomes[(rows[key], key[1])] = (Outcome.FAILED, f"not published again: {exc}")
@@ -149,18 +150,29 @@ def republish(job: Job, run_id: str, cells: pd.DataFrame | None, outcomes: Outco
     if not done:
         return
     job.state.journal_confirmed(run_id, [(i, loc, PUBLISHED_MARK, None, None) for i, loc in done])
-    # Publishing need not move lastUpdated, so the next incremental refresh could miss them.
-    wanted = set(done)
-    locs = sorted({loc for _, loc in done})
+    read_back_live(job, done)
+
+
+def locale_items(variants: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """(item, locale) pairs as a publish or unpublish body: one entry per item, its locales in
+    the order first seen."""
+    items: dict[str, list[str]] = {}
+    for item, loc in variants:
+        locs = items.setdefault(item, [])
+        if loc not in locs:
+            locs.append(loc)
+    return [{"id": i, "cmsLocaleIds": locs} for i, locs in items.items()]
+
+
+def read_back_live(job: Job, variants: Iterable[tuple[str, str]]) -> None:
+    """Read just-published variants into the cache: publishing need not move lastUpdated, so
+    the next incremental refresh could miss them."""
+    wanted = set(variants)
+    if not wanted:
+        return
+    locs = sorted({loc for _, loc in wanted})
     primary = job.primary.cms_locale_id
     items = job.client.iter_items_live(job.mapping.collection, cms_locale_ids=locs)
     job.cache.apply_live(
         it for it in items if (it.get("id"), it.get("cmsLocaleId") or primary) in wanted
     )
-
-
-def _by_item(keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    items: dict[str, list[str]] = {}
-    for item, loc in keys:
-        items.setdefault(item, []).append(loc)
-    return [{"id": i, "cmsLocaleIds": sorted(locs)} for i, locs in items.items()]

@@ -38,6 +38,7 @@ from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, ConfigErr
 from csvsync.mapping.mapping import load_mapping
 from csvsync.ops.context import Job, RunTally, new_run_id
 from csvsync.ops.export import display_values
+from csvsync.ops.publish import locale_items, read_back_live
 from csvsync.ops.push import BatchResult, push_and_record
 from csvsync.options import Progress, RunOptions
 from csvsync.outcomes import FAILING, Outcome
@@ -493,10 +494,7 @@ def _mode(run: dict[str, Any]) -> str:
 
 
 def _locale_items(entries: Iterable[Entry]) -> list[dict[str, Any]]:
-    items: dict[str, list[str]] = {}
-    for e in entries:
-        items.setdefault(e.item_id, []).append(e.locale_id)
-    return [{"id": i, "cmsLocaleIds": locs} for i, locs in items.items()]
+    return locale_items((e.item_id, e.locale_id) for e in entries)
 
 
 def _unpublish(job: Job, run_id: str, batch: int, entries: list[Entry]) -> None:
@@ -532,11 +530,7 @@ def _publish(job: Job, run_id: str, batch: int, entries: list[Entry]) -> None:
         else:
             e.outcome, e.message = FAILED, f"Webflow did not publish it {errors}".strip()
     job.state.mark_batch(run_id, batch, "confirmed")
-    if published:
-        # Publishing need not move lastUpdated, so an incremental refresh could miss these.
-        locs = sorted({e.locale_id for e in entries if e.item_id in published})
-        items = job.client.iter_items_live(job.mapping.collection, cms_locale_ids=locs)
-        job.cache.apply_live(it for it in items if it.get("id") in published)
+    read_back_live(job, [(e.item_id, e.locale_id) for e in entries if e.item_id in published])
 
 
 def _write_workbook(options: RunOptions, job: Job, result: RevertResult, started: datetime) -> Path:
