@@ -23,7 +23,7 @@ from typing import Any
 from csvsync.errors import ConfigError
 from csvsync.ops.context import Job
 from csvsync.ops.create import new_items
-from csvsync.ops.sync import Planned, RunResult, apply_plan, build_plan, finish, would_send
+from csvsync.ops.sync import Planned, RunResult, apply_plan, build_plan, finish
 from csvsync.options import Progress, RunOptions
 from csvsync.outcomes import Outcome
 from csvsync.pipeline.hashing import key_hashes
@@ -48,8 +48,9 @@ def plan_and_save(options: RunOptions, path: Path, progress: Progress | None = N
     """``plan --save-plan``: a plan, written to ``path`` with its fingerprint as well."""
     with Job(options, progress) as job:
         planned = build_plan(job, "plan")
-        save(job, planned, path)
-        return finish(job, planned)
+        result = finish(job, planned)  # counts its write requests: the plan file reuses them
+        save(job, planned, path, result.would_send)
+        return result
 
 
 def sync_saved(options: RunOptions, path: Path, progress: Progress | None = None) -> RunResult:
@@ -95,7 +96,7 @@ def fingerprint(job: Job, planned: Planned) -> dict[str, Any]:
     return {**body, "sha256": digest}
 
 
-def save(job: Job, planned: Planned, path: Path) -> dict[str, Any]:
+def save(job: Job, planned: Planned, path: Path, would_send: dict[str, int]) -> dict[str, Any]:
     """Write the plan file (atomically, mode 600); returns what was written."""
     options = job.options
     assert options.sheet is not None
@@ -115,7 +116,7 @@ def save(job: Job, planned: Planned, path: Path) -> dict[str, Any]:
             "encoding": options.sheet_options.encoding,
             "delimiter": options.sheet_options.delimiter,
         },
-        "would_send": would_send(job, planned),
+        "would_send": would_send,
         "fingerprint": fingerprint(job, planned),
     }
     tmp = path.with_name(f".{path.name}.tmp")
