@@ -110,7 +110,7 @@ class Creator:
 
     def run(self, items: list[NewItem]) -> None:
         fresh = list(items)
-        pages = math.ceil((self.t.known_items + len(items)) / CHUNK) or 1
+        pages = self._listing_pages(len(items))
         if self.t.look_first or pages <= math.ceil(len(items) / CHUNK):
             found = self._adopt_all(fresh, self._staged_by_slug())
             fresh = [it for it in fresh if it not in found]
@@ -127,6 +127,10 @@ class Creator:
         for it in done:
             if not it.outcome:
                 it.outcome = Outcome.CREATED
+
+    def _listing_pages(self, new: int) -> int:
+        """The pages (reads) of one listing of the staged items: those known plus ``new``."""
+        return math.ceil((self.t.known_items + new) / CHUNK) or 1
 
     def find_by_slug(self, slug: str) -> dict[str, Any] | None:
         """The staged item with this primary slug, if any (drafts and archived included)."""
@@ -148,7 +152,7 @@ class Creator:
 
     def _lookup(self, items: list[NewItem]) -> dict[str, str]:
         """Slug -> id of the items Webflow said exist: a listing if that is fewer reads."""
-        pages = math.ceil((self.t.known_items + len(items)) / CHUNK) or 1
+        pages = self._listing_pages(len(items))
         if len(items) >= pages:
             return self._staged_by_slug()
         out = {}

@@ -303,10 +303,7 @@ class _Page:
 
     async def plan_workbook(self, request: Request) -> Response:
         run = self.page_run(request.path_params["name"], request.path_params["key"])
-        path = run.plan_result.results_path if run.plan_result else None
-        if path is None:
-            raise HTTPException(404)
-        return FileResponse(path, filename=f"{run.collection}.plan.xlsx")
+        return _workbook(run.plan_result, f"{run.collection}.plan.xlsx")
 
     async def confirm(self, request: Request) -> Response:
         name, key = request.path_params["name"], request.path_params["key"]
@@ -406,7 +403,12 @@ class _Page:
 
     async def results_workbook(self, request: Request) -> Response:
         run = self.page_run(request.path_params["name"], request.path_params["key"])
-        path = run.sync_result.results_path if run.sync_result else None
-        if path is None:
-            raise HTTPException(404)
-        return FileResponse(path, filename=f"{run.collection}.results.xlsx")
+        return _workbook(run.sync_result, f"{run.collection}.results.xlsx")
+
+
+def _workbook(result: Any, filename: str) -> FileResponse:
+    """A run's results workbook as a download; 404 while there is none."""
+    path = result.results_path if result is not None else None
+    if path is None:
+        raise HTTPException(404)
+    return FileResponse(path, filename=filename)
