@@ -86,3 +86,12 @@ def test_a_changed_sheet_refuses_the_plan_before_any_request(ws: Workspace) -> N
     assert res.exit_code == 2 and "sync --plan takes no SHEET" in res.stderr
     res = ws.run("sync", "-m", ws.mapping)
     assert res.exit_code == 2 and "sync needs a SHEET" in res.stderr
+
+
+def test_a_plan_file_that_cannot_be_written_is_one_line_before_any_request(ws: Workspace) -> None:
+    ws.sb.clear_log()
+    res = ws.run("plan", ws.write_sheet(), "-m", ws.mapping, "--save-plan",
+                 ws.dir / "missing" / "plan.json")  # fmt: skip
+    assert res.exit_code == 2 and res.stderr.count("\n") == 1
+    assert "cannot write the plan file" in res.stderr and "does not exist" in res.stderr
+    assert ws.sb.log() == [] and not (ws.dir / "missing").exists()

@@ -46,6 +46,7 @@ def file_sha256(path: Path) -> str:
 
 def plan_and_save(options: RunOptions, path: Path, progress: Progress | None = None) -> RunResult:
     """``plan --save-plan``: a plan, written to ``path`` with its fingerprint as well."""
+    _check_plan_path(path)  # before any request: a plan that cannot be saved is not made
     with Job(options, progress) as job:
         planned = build_plan(job, "plan")
         result = finish(job, planned)  # counts its write requests: the plan file reuses them
@@ -120,11 +121,27 @@ def save(job: Job, planned: Planned, path: Path, would_send: dict[str, int]) -> 
         "fingerprint": fingerprint(job, planned),
     }
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, indent=1)
-    os.replace(tmp, path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ConfigError(
+            f"cannot write the plan file {path} ({exc.strerror or exc})",
+            "choose another --save-plan FILE in a folder you can write",
+        ) from None
     return doc
+
+
+def _check_plan_path(path: Path) -> None:
+    if path.is_dir() or not path.parent.is_dir():
+        why = "it is a folder" if path.is_dir() else f"the folder {path.parent} does not exist"
+        raise ConfigError(
+            f"cannot write the plan file {path}: {why}",
+            "choose another --save-plan FILE in a folder you can write",
+        )
 
 
 def load(path: Path) -> dict[str, Any]:
