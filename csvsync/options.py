@@ -95,6 +95,8 @@ class RunOptions:
     max_unpublish: float = 0.10  # share of the collection --unpublish-missing may take down
     yes: bool = False
     clock: Clock | None = None
+    # Who starts the run, as the history shows it (None: the login name of this process).
+    actor: str | None = None
     # Set by the CLI's SIGINT/SIGTERM handlers: stop after the batches in flight.
     stop: threading.Event | None = field(default=None, compare=False)
     # Called with one dict per event (run start, each batch, run end): --log-file.
@@ -102,6 +104,17 @@ class RunOptions:
     # Called with (step name, seconds) after each step of a run (read_sheet, diff, push, ...):
     # the public timing hook the benchmark reads.
     on_step: Callable[[str, float], None] | None = field(default=None, compare=False)
+
+    def who(self) -> str:
+        """The run's actor: ``actor``, else this process's login name."""
+        if self.actor:
+            return self.actor
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # a container's uid with no passwd entry, no $USER
+            return "unknown"
 
     def resolved_state_path(self) -> Path:
         if self.state_path:

@@ -276,3 +276,86 @@ def test_serve_beyond_loopback_needs_sign_in(ws: Workspace, tmp_path: Path) -> N
 
     res = CliRunner().invoke(cli, ["serve", "--hash-password", "ana"], input="pw\npw\n")
     assert res.exit_code == 0 and res.stdout.strip().splitlines()[-1].startswith("ana:scrypt$")
+
+
+def test_a_card_counts_the_live_items_before_the_first_pull(ws: Workspace) -> None:
+    client = page_client(ws)
+    before = len(ws.sb.log())
+    html = client.get("/").text
+    assert "300 items" in html  # no state file yet: one read of the live listing
+    assert len(ws.sb.log()) - before == 1
+    assert not (ws.dir / "mappings" / ".csvsync").exists()  # nothing pulled, no state
+
+
+def test_unpublish_missing_from_the_page_lists_the_items_first(ws: Workspace) -> None:
+    client = page_client(ws)
+    gone = ws.frame.iloc[:3]
+    sheet = ws.frame.iloc[3:].to_csv(index=False).encode("utf-8")
+    token = csrf_of(client.get("/c/products").text)
+    res = client.post(
+        "/c/products/plan",
+        data={"csrf": token, "target": "live", "unpublish_missing": "on"},
+        files={"sheet": ("products.csv", sheet, "text/csv")},
+        follow_redirects=False,
+    )
+    assert res.status_code == 303, res.text
+    url = res.headers["location"]
+    html = client.get(url).text
+    assert "Items to take off the live site (3)" in html
+    assert all(str(i) in html for i in gone["Item ID"])
+    assert not ws.writes()
+    confirm = client.post(url + "/confirm", data={"csrf": csrf_of(html)}, follow_redirects=False)
+    done = wait_done(client, confirm.headers["location"])
+    assert "3</strong> unpublished" in done, done
+    with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
+        live = {it["id"] for it in c.iter_items_live(DEMO_COLLECTION_ID)}
+    assert live.isdisjoint(set(gone["Item ID"])) and len(live) == 297
+    # Without the box, the same sheet unpublishes nothing.
+    plain = client.get(plan(client, sheet)).text
+    assert "Items to take off" not in plain
+
+
+def test_history_says_who_ran_what(ws: Workspace) -> None:
+    from csvsync.web.auth import hash_password
+
+    client = page_client(ws, users={"ana": hash_password("correct horse")})
+    token = csrf_of(client.get("/login").text)
+    client.post("/login", data={"csrf": token, "name": "ana", "password": "correct horse"})
+    url = plan(client, edited_sheet(ws, bad=False))
+    html = client.get(url).text
+    confirm = client.post(url + "/confirm", data={"csrf": csrf_of(html)}, follow_redirects=False)
+    wait_done(client, confirm.headers["location"])
+    history = client.get("/c/products").text
+    assert "<td>ana (page)</td>" in history, history
+    cli_mapping = ws.dir / "mappings" / "products.yaml"
+    listed = ws.run("revert", "--list", "-m", cli_mapping, "--json")
+    runs = __import__("json").loads(listed.stdout)
+    assert runs[0]["actor"] == "ana (page)"
+    # A run from the CLI records the login name of the process.
+    f = ws.frame.copy()
+    f.loc[5, "Summary"] = "From the terminal"
+    ws.run(
+        "sync",
+        ws.write_sheet(f),
+        "-m",
+        cli_mapping,
+        env={"USER": "cron-bot", "LOGNAME": "cron-bot"},
+    )
+    text = ws.run("revert", "--list", "-m", cli_mapping).stdout
+    assert "cron-bot" in text and "ana (page)" in text
+
+
+def test_a_users_file_takes_argon2_hashes(ws: Workspace, tmp_path: Path) -> None:
+    from argon2 import PasswordHasher
+
+    from csvsync.web.auth import load_users
+
+    users = tmp_path / "users"
+    users.write_text(f"bo:{PasswordHasher().hash('tea for two')}\n", encoding="utf-8")
+    client = page_client(ws, users=load_users(users))
+    token = csrf_of(client.get("/login").text)
+    bad = client.post("/login", data={"csrf": token, "name": "bo", "password": "tea for one"})
+    assert bad.status_code == 401
+    ok = client.post("/login", data={"csrf": token, "name": "bo", "password": "tea for two"},
+                     follow_redirects=False)  # fmt: skip
+    assert ok.status_code == 303 and client.get("/").status_code == 200

@@ -26,7 +26,7 @@ def render_runs(runs: list[dict[str, Any]], color: bool = False) -> str:
     if not runs:
         return "No runs recorded for this collection."
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    for col in ("Run ID", "Command", "Started", "Finished", "Sheet", "Counts"):
+    for col in ("Run ID", "Command", "By", "Started", "Finished", "Sheet", "Counts"):
         table.add_column(col, no_wrap=True)
     rows = []
     for run in runs:
@@ -37,8 +37,8 @@ def render_runs(runs: list[dict[str, Any]], color: bool = False) -> str:
         if run.get("target", "live") != "live":
             command += f" ({run['target']})"
         finished = _time(run["finished"]) if run["finished"] else "(killed)"
-        rows.append((run["run_id"], command, _time(run["started"]), finished,
-                     str(run["sheet"] or ""), counts))  # fmt: skip
+        rows.append((run["run_id"], command, run.get("actor") or "-", _time(run["started"]),
+                     finished, str(run["sheet"] or ""), counts))  # fmt: skip
     for row in rows:
         table.add_row(*row)
     # Wide enough for every cell: ids and paths are copied and grepped, never cut.

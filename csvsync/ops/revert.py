@@ -293,6 +293,7 @@ def revert(
                 str(options.mapping),
                 started.isoformat(),
                 run["target"],
+                options.who(),
             )
             job.cache.set_meta(REVERTS_META + result.run_id, run["run_id"])
             result.stopped = _apply(job, result)

@@ -107,3 +107,25 @@ def _read(state: State, out: Status) -> None:
         out.problems.append(
             f"{len(refused)} item-variant(s) written staged, publish refused: {why}"
         )
+
+
+def live_item_count(options: RunOptions) -> int | None:
+    """How many items the collection has live, from one read (``pagination.total`` of a page of
+    one): the page's card before the first pull, when the state knows no count. None when the
+    read fails; the card then says nothing of the count rather than fail the page."""
+    from csvsync.errors import CsvsyncError
+    from csvsync.webflow import ClientOptions, WebflowClient
+
+    mapping = load_mapping(options.mapping)
+    try:
+        client_options = ClientOptions(api_base=options.api_base, token=options.token,
+                                       timeout=5.0, max_retries=1, max_retry_time=5.0)  # fmt: skip
+        with WebflowClient(client_options) as client:
+            listing = client.iter_items_live(mapping.collection, page_size=1)
+            try:
+                next(listing, None)
+                return listing.total
+            finally:
+                listing.close()
+    except CsvsyncError:
+        return None

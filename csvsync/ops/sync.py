@@ -207,7 +207,7 @@ def apply_plan(job: Job, planned: Planned) -> Applied:
     applied = Applied()
     target = "staged+publish" if options.target == "staged" and options.publish else options.target
     job.cache.start_run(planned.run_id, "sync", str(options.sheet), str(options.mapping),
-                        planned.started.isoformat(), target)  # fmt: skip
+                        planned.started.isoformat(), target, options.who())  # fmt: skip
     if planned.diff.base_moves:
         job.cache.move_base(planned.diff.base_moves, planned.diff.holds)
     if planned.staged_moves and planned.staged_moves[0]:

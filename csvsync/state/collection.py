@@ -166,5 +166,6 @@ class CollectionCache:
         mapping: str,
         started: str,
         target: str = "live",
+        actor: str | None = None,
     ) -> None:
-        self.state.start_run(run_id, self.scope, command, sheet, mapping, started, target)
+        self.state.start_run(run_id, self.scope, command, sheet, mapping, started, target, actor)

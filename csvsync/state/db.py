@@ -77,7 +77,7 @@ CREATE TABLE IF NOT EXISTS refs(
     PRIMARY KEY(scope, item_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs(
     run_id TEXT PRIMARY KEY, scope INTEGER, command TEXT, sheet TEXT, mapping TEXT,
-    started TEXT, finished TEXT, counts TEXT, target TEXT);
+    started TEXT, finished TEXT, counts TEXT, target TEXT, actor TEXT);
 CREATE TABLE IF NOT EXISTS journal(
     run_id TEXT NOT NULL, batch INTEGER NOT NULL, item_id TEXT NOT NULL, locale_id TEXT NOT NULL,
     field TEXT NOT NULL, old_json TEXT, new_json TEXT, status TEXT NOT NULL,
@@ -142,6 +142,8 @@ class Database:
         columns = {str(r[1]) for r in self.db.execute("PRAGMA table_info('runs')")}
         if "target" not in columns:  # files from before runs knew their target: all live
             self.db.execute("ALTER TABLE runs ADD COLUMN target TEXT")
+        if "actor" not in columns:  # files from before runs knew who started them
+            self.db.execute("ALTER TABLE runs ADD COLUMN actor TEXT")
 
     def _claim(self) -> tuple[bool, int]:
         """Whether the file bears csvsync's mark, and its layout version; ``StateError`` if the

@@ -42,14 +42,16 @@ class Journal(Database):
         mapping: str,
         started: str,
         target: str = "live",
+        actor: str | None = None,
     ) -> None:
         """Record a run that is about to write. ``target``: where it writes (``live``,
-        ``staged``, ``staged+publish`` or ``both``), which is where its revert writes."""
+        ``staged``, ``staged+publish`` or ``both``), which is where its revert writes.
+        ``actor``: who started it (the login name, or the page's signed-in user)."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO runs(run_id, scope, command, sheet, mapping, started, target) "
-                "VALUES(?,?,?,?,?,?,?)",
-                (run_id, scope, command, sheet, mapping, started, target),
+                "INSERT INTO runs(run_id, scope, command, sheet, mapping, started, target, "
+                "actor) VALUES(?,?,?,?,?,?,?,?)",
+                (run_id, scope, command, sheet, mapping, started, target, actor),
             )
             newest = self.newest_last_updated(scope)
             if newest and self.get_meta(scope, RESUME_KEY) is None:
@@ -113,7 +115,9 @@ class Journal(Database):
         )
 
     # -- run history (revert) ------------------------------------------------------------------
-    _RUN_COLUMNS = "run_id, scope, command, sheet, mapping, started, finished, counts, target"
+    _RUN_COLUMNS = (
+        "run_id, scope, command, sheet, mapping, started, finished, counts, target, actor"
+    )
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """One ``runs`` row as a dict (``counts`` decoded), or None."""
@@ -197,7 +201,7 @@ def _scope_args(api_base: str, collection_id: str) -> tuple[str, str, str]:
 
 
 def _run_dict(row: Sequence[Any]) -> dict[str, Any]:
-    run_id, scope, command, sheet, mapping, started, finished, counts, target = row
+    run_id, scope, command, sheet, mapping, started, finished, counts, target, actor = row
     return {
         "run_id": run_id,
         "scope": scope,
@@ -208,4 +212,5 @@ def _run_dict(row: Sequence[Any]) -> dict[str, Any]:
         "finished": finished,
         "counts": loads(counts) or {},
         "target": target or "live",
+        "actor": actor,
     }

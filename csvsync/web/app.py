@@ -36,7 +36,7 @@ from csvsync.mapping.mapping import load_mapping
 from csvsync.ops import saved_plan
 from csvsync.ops.revert import list_runs
 from csvsync.options import RunOptions
-from csvsync.outcomes import PROBLEMS, summary_order
+from csvsync.outcomes import PROBLEMS, Outcome, summary_order
 from csvsync.web.auth import COOKIE, Auth
 from csvsync.web.config import WebConfig
 from csvsync.web.guard import check_upload
@@ -138,6 +138,13 @@ class _Page:
                 return path
         raise HTTPException(404)
 
+    def actor(self, request: Request) -> str:
+        """Who the history says ran a page run: the signed-in name, else the server's user."""
+        user = getattr(request.state, "user", None)
+        if user is None:
+            user = RunOptions(mapping=Path()).who()
+        return f"{user} (page)"
+
     def options(self, mapping: Path, **more: Any) -> RunOptions:
         """A run's options for this mapping, with the token it names (else the server's)."""
         from csvsync.ops.context import token_for
@@ -202,7 +209,7 @@ class _Page:
         return self.render("index.html", cards=cards)
 
     def _cards(self) -> list[dict[str, Any]]:
-        from csvsync.ops.status import status
+        from csvsync.ops.status import live_item_count, status
 
         cards = []
         paths = sorted(self.config.mappings.glob("*.y*ml")) if self.config.mappings.is_dir() else []
@@ -210,7 +217,10 @@ class _Page:
             card: dict[str, Any] = {"name": path.stem}
             try:
                 m = load_mapping(path)
-                st = status(self.options(path))
+                options = self.options(path)
+                st = status(options)
+                if st.items is None:  # never pulled: one read for the count
+                    st.items = live_item_count(options)
                 card.update(site=m.site, collection=m.collection, locales=list(m.locales or {}),
                             last_run=st.last_run, problems=st.problems, lock=st.lock,
                             items=st.items)  # fmt: skip
@@ -252,6 +262,10 @@ class _Page:
         target = str(form.get("target") or "live")
         if target not in ("live", "staged", "both"):
             raise HTTPException(400, "unknown target")
+        # The page's Confirm, after the list of items to unpublish, is the CLI's --yes; the
+        # floor (never more than half the collection, never from an empty sheet) still holds.
+        unpublish = form.get("unpublish_missing") == "on"
+
         try:
             run = self.runs.new(name, upload.filename, data)
             mapping = load_mapping(path)
@@ -259,7 +273,8 @@ class _Page:
                 check_upload, run.sheet, mapping.sheet, self.config.parse_memory
             )
             options = self.options(path, sheet=run.sheet, results=run.folder / "plan.xlsx",
-                                   target=target)  # fmt: skip
+                                   target=target, unpublish_missing=unpublish,
+                                   yes=unpublish)  # fmt: skip
             run.plan_result = await run_in_threadpool(
                 saved_plan.plan_and_save, options, run.plan_file
             )
@@ -280,6 +295,7 @@ class _Page:
         shown = changes.iloc[(page - 1) * PAGE : page * PAGE]
         rows = result.report.rows
         fix = rows[rows["outcome"].isin([str(p) for p in PROBLEMS])].head(200)
+        going = rows[rows["outcome"] == str(Outcome.WOULD_UNPUBLISH)]
         all_changes = result.report.changes
         return self.render(
             "plan.html",
@@ -288,6 +304,8 @@ class _Page:
             result=result,
             counts=sorted(result.counts.items(), key=lambda kv: summary_order(kv[0])),
             fix=fix.to_dict("records"),
+            unpublish=going.head(500).to_dict("records"),
+            unpublish_total=len(going),
             changes=shown.to_dict("records"),
             total=len(changes),
             page=page,
@@ -315,7 +333,8 @@ class _Page:
         if run.thread is None:
             path = self.mapping_path(name)
             try:
-                options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop)
+                options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop,
+                                       actor=self.actor(request))  # fmt: skip
             except CsvsyncError as exc:
                 return self.render("error.html", 400, name=name, error=str(exc))
             run.started = time.time()
@@ -361,7 +380,8 @@ class _Page:
             return self.render("busy.html", 409, name=name, busy=self.runs.busy(name))
         run = self.runs.new(name, "undo.csv", b"")
         try:
-            options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop)
+            options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop,
+                                   actor=self.actor(request))  # fmt: skip
         except CsvsyncError as exc:
             return self.render("error.html", 400, name=name, error=str(exc))
         run.started = time.time()

@@ -1,11 +1,12 @@
-"""Sign-in for a page served beyond loopback: users (name and scrypt hash) or one password.
+"""Sign-in for a page served beyond loopback: users (name and hash) or one password.
 
-A users file has one ``name:hash`` a line, the hash made by ``csvsync serve --hash-password
-NAME`` (scrypt, from the standard library). A single password comes from
-``CSVSYNC_WEB_PASSWORD`` or ``--password-file``; it is compared in constant time. Failed
-sign-ins are throttled per client address. A session is a signed, expiring cookie
-(``HttpOnly``, ``SameSite=Strict``, ``Secure`` when the page's public URL is https); the server
-keeps no session table, and a new server secret (each start) ends every session.
+A users file has one ``name:hash`` a line: the hash made by ``csvsync serve --hash-password
+NAME`` (scrypt, from the standard library), or an argon2 hash (``$argon2id$...``, as
+``argon2-cffi`` writes it). A single password comes from ``CSVSYNC_WEB_PASSWORD`` or
+``--password-file``; it is compared in constant time. Failed sign-ins are throttled per client
+address. A session is a signed, expiring cookie (``HttpOnly``, ``SameSite=Strict``, ``Secure``
+when the page's public URL is https); the server keeps no session table, and a new server secret
+(each start) ends every session.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from csvsync.errors import ConfigError
 
 COOKIE = "csvsync_session"
+HASH_PREFIXES = ("scrypt$", "$argon2id$", "$argon2i$", "$argon2d$")
 SCRYPT = (2**14, 8, 1)  # n, r, p: about 16 MB and 50 ms a check
 MAX_FAILURES = 5  # per client address, then a wait
 LOCKOUT = 60.0  # seconds
@@ -36,6 +38,8 @@ def hash_password(password: str) -> str:
 
 
 def check_password(password: str, stored: str) -> bool:
+    if stored.startswith("$argon2"):
+        return _check_argon2(password, stored)
     try:
         kind, n, r, p, salt, digest = stored.split("$")
         if kind != "scrypt":
@@ -45,6 +49,16 @@ def check_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, _unb64(digest))
+
+
+def _check_argon2(password: str, stored: str) -> bool:
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    try:
+        return bool(PasswordHasher().verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def load_users(path: Path) -> dict[str, str]:
@@ -59,7 +73,7 @@ def load_users(path: Path) -> dict[str, str]:
         if not text or text.startswith("#"):
             continue
         name, sep, stored = text.partition(":")
-        if not sep or not name or not stored.startswith("scrypt$"):
+        if not sep or not name or not stored.startswith(HASH_PREFIXES):
             raise ConfigError(
                 f"{path}:{number}: not a 'name:hash' line",
                 "make each line with `csvsync serve --hash-password NAME`",
