@@ -359,3 +359,23 @@ def test_a_users_file_takes_argon2_hashes(ws: Workspace, tmp_path: Path) -> None
     ok = client.post("/login", data={"csrf": token, "name": "bo", "password": "tea for two"},
                      follow_redirects=False)  # fmt: skip
     assert ok.status_code == 303 and client.get("/").status_code == 200
+
+
+def test_progress_rate_and_time_left_follow_throttling(tmp_path: Path) -> None:
+    from csvsync.web.runs import PageRun
+
+    now = [100.0]
+    run = PageRun("k", "products", tmp_path, tmp_path / "s.csv", clock=lambda: now[0])
+    run.on_progress("push", 0, 1000)
+    assert run.pace() == (0.0, None) and run.pace_text() == ""
+    run.on_progress("push", 100, 1000)  # the first answer: the rate starts here, not at infinity
+    assert run.pace_text() == ""
+    now[0] += 2.0
+    run.on_progress("push", 300, 1000)
+    assert run.pace() == (100.0, 7.0) and run.pace_text() == "100 a second, about 7 s left"
+    now[0] += 10.0  # a 429's Retry-After: nothing answered for 10 s
+    rate, left = run.pace()
+    assert round(rate, 1) == 16.7 and left is not None and round(left) == 42
+    now[0] += 30.0
+    run.on_progress("push", 320, 1000)
+    assert run.pace_text() == "5.2 a second, about 2 min left"  # 220 in 42 s

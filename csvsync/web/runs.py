@@ -8,6 +8,7 @@ import secrets
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,12 @@ class PageRun:
     error: CsvsyncError | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     progress: tuple[int, int] = (0, 0)
-    pushing_since: float = 0.0  # when the first batch was answered (the rate's start)
+    # The first answered batch: (when, variants done then); the rate counts from there, so a
+    # first batch answered at once does not read as an infinite rate.
+    first_answer: tuple[float, int] | None = None
     started: float = 0.0
     thread: threading.Thread | None = None
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
 
     @property
     def plan_file(self) -> Path:
@@ -44,8 +48,8 @@ class PageRun:
 
     def on_progress(self, stage: str, done: int, total: int) -> None:
         if stage == "push":
-            if not self.pushing_since:
-                self.pushing_since = time.monotonic()
+            if self.first_answer is None and done:
+                self.first_answer = (self.clock(), done)
             self.progress = (done, total)
 
     @property
@@ -53,13 +57,31 @@ class PageRun:
         return time.strftime("%H:%M:%S", time.localtime(self.started)) if self.started else ""
 
     def pace(self) -> tuple[float, float | None]:
-        """(item-variants a second, seconds left), from the answered batches so far."""
+        """(item-variants a second, seconds left), from the batches answered after the first.
+
+        The rate is what Webflow lets through, throttling included: waits for a 429's
+        ``Retry-After`` or for the pacer lower it, and the time left grows with them."""
         done, total = self.progress
-        spent = time.monotonic() - self.pushing_since if self.pushing_since else 0.0
-        if not done or spent <= 0:
+        if self.first_answer is None:
             return 0.0, None
-        rate = done / spent
+        since, done_then = self.first_answer
+        spent = self.clock() - since
+        if done <= done_then or spent <= 0:
+            return 0.0, None
+        rate = (done - done_then) / spent
         return rate, (total - done) / rate if total else None
+
+    def pace_text(self) -> str:
+        """The pace for a person: ``40 a second, about 2 min left``; empty before a rate."""
+        rate, left = self.pace()
+        if not rate:
+            return ""
+        text = f"{rate:.0f} a second" if rate >= 10 else f"{rate:.1f} a second"
+        if left is not None:
+            text += (
+                f", about {left:.0f} s left" if left < 90 else f", about {left / 60:.0f} min left"
+            )
+        return text
 
 
 class Runs:
