@@ -51,6 +51,17 @@ class ConfigError(CsvsyncError):
     kind = "config"
 
 
+class PlanMovedError(ConfigError):
+    """A saved plan no longer holds: a planned cell, the set to create or unpublish moved in
+    Webflow since (``sync --plan`` sends nothing). ``moved``: what moved, one phrase each."""
+
+    kind = "plan_moved"
+
+    def __init__(self, message: str, hint: str | None = None, moved: list[str] | None = None):
+        super().__init__(message, hint)
+        self.moved = list(moved or [])
+
+
 class MappingError(CsvsyncError):
     """The YAML mapping is malformed or does not fit the collection, site or sheet."""
 

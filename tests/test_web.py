@@ -148,9 +148,15 @@ def test_a_plan_that_moved_sends_nothing_and_says_what_moved(ws: Workspace) -> N
         )
     ws.sb.clear_log()
     confirm = client.post(url + "/confirm", data={"csrf": csrf_of(html)}, follow_redirects=False)
-    done = wait_done(client, confirm.headers["location"])
-    assert "Nothing was sent" in done and "changed in Webflow since the plan" in done
+    moved = wait_done(client, confirm.headers["location"])  # the run page sends to the new plan
+    assert "Nothing was sent" in moved and "changed in Webflow since the plan" in moved
+    assert "What would change" in moved and "<strong>1</strong> conflict" in moved, moved
     assert ws.writes() == []
+    # The new plan is confirmable in turn: its conflict is reported, the other change is sent.
+    again = client.post(url + "/confirm", data={"csrf": csrf_of(moved)}, follow_redirects=False)
+    done = wait_done(client, again.headers["location"])
+    assert "Done" in done and "1</strong> updated" in done and "1</strong> conflict" in done, done
+    assert ws.live(ws.frame.loc[0, "Item ID"], LOCALE_EN)["summary"] == "x"
 
 
 def test_a_second_run_of_a_busy_collection_is_refused(ws: Workspace) -> None:

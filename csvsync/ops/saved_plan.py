@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from csvsync.errors import ConfigError
+from csvsync.errors import ConfigError, PlanMovedError
 from csvsync.ops.context import Job
 from csvsync.ops.create import new_items
 from csvsync.ops.sync import Planned, RunResult, apply_plan, build_plan, finish
@@ -65,11 +65,12 @@ def sync_saved(options: RunOptions, path: Path, progress: Progress | None = None
         changes = moved(doc, job, planned)
         if changes:
             more = f" (and {len(changes) - 5} more)" if len(changes) > 5 else ""
-            raise ConfigError(
+            raise PlanMovedError(
                 f"the plan in {path} no longer holds, nothing was sent: "
                 + "; ".join(changes[:5])
                 + more,
                 "plan again (csvsync plan --save-plan) and review what moved",
+                moved=changes,
             )
         return finish(job, planned, apply_plan(job, planned))
 

@@ -31,7 +31,7 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from csvsync.errors import CsvsyncError
+from csvsync.errors import CsvsyncError, PlanMovedError
 from csvsync.mapping.mapping import load_mapping
 from csvsync.ops import saved_plan
 from csvsync.ops.revert import list_runs
@@ -275,6 +275,7 @@ class _Page:
             options = self.options(path, sheet=run.sheet, results=run.folder / "plan.xlsx",
                                    target=target, unpublish_missing=unpublish,
                                    yes=unpublish)  # fmt: skip
+            run.plan_options = options
             run.plan_result = await run_in_threadpool(
                 saved_plan.plan_and_save, options, run.plan_file
             )
@@ -330,7 +331,7 @@ class _Page:
         busy = self.runs.busy(name)
         if busy is not None and busy is not run:
             return self.render("busy.html", 409, name=name, busy=busy)
-        if run.thread is None:
+        if run.confirmable:
             path = self.mapping_path(name)
             try:
                 options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop,
@@ -338,6 +339,7 @@ class _Page:
             except CsvsyncError as exc:
                 return self.render("error.html", 400, name=name, error=str(exc))
             run.started = time.time()
+            run.moved, run.progress, run.first_answer = [], (0, 0), None
             run.thread = threading.Thread(
                 target=self._sync, args=(run, options), name=f"csvsync-page-{key}", daemon=True
             )
@@ -349,6 +351,13 @@ class _Page:
             run.sync_result = saved_plan.sync_saved(
                 replace(options), run.plan_file, run.on_progress
             )
+        except PlanMovedError as exc:
+            # Nothing was sent. The page shows the new plan of the same sheet, with what moved.
+            try:
+                run.plan_result = saved_plan.plan_and_save(run.plan_options, run.plan_file)
+                run.moved = exc.moved
+            except CsvsyncError as again:
+                run.error = again
         except CsvsyncError as exc:
             run.error = exc
 
@@ -396,9 +405,11 @@ class _Page:
         run.thread.start()
         return RedirectResponse(f"/c/{name}/r/{run.run_key}", status_code=303)
 
-    async def run_page(self, request: Request) -> HTMLResponse:
+    async def run_page(self, request: Request) -> Response:
         name, key = request.path_params["name"], request.path_params["key"]
         run = self.page_run(name, key)
+        if run.moved and run.confirmable:
+            return RedirectResponse(f"/c/{name}/p/{key}", status_code=303)
         result = run.sync_result
         counts = (
             sorted(result.counts.items(), key=lambda kv: summary_order(kv[0])) if result else []

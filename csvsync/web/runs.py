@@ -27,6 +27,8 @@ class PageRun:
     folder: Path
     sheet: Path
     plan_result: Any = None  # RunResult of the plan
+    plan_options: Any = None  # the RunOptions it was made with (to plan again when it moved)
+    moved: list[str] = field(default_factory=list)  # what moved since the last plan shown
     sync_result: Any = None  # RunResult of the sync, once done
     error: CsvsyncError | None = None
     stop: threading.Event = field(default_factory=threading.Event)
@@ -45,6 +47,12 @@ class PageRun:
     @property
     def running(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
+
+    @property
+    def confirmable(self) -> bool:
+        """Its plan may be confirmed: not sending, not done, not failed (a plan that moved
+        was replaced by a new one, which may be confirmed in turn)."""
+        return not self.running and self.sync_result is None and self.error is None
 
     def on_progress(self, stage: str, done: int, total: int) -> None:
         if stage == "push":
