@@ -36,11 +36,15 @@ def main(out: Path) -> None:
         frame.loc[3, "Price"] = "lots"
         sheet = work / "products.csv"
         frame.to_csv(sheet, index=False)
+        short = work / "short.csv"  # two live items left out: the unpublish list
+        frame.iloc[2:].to_csv(short, index=False)
         app = create_app(WebConfig(work / "mappings", work / "data", sb.base_url, DEMO_TOKEN))
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         while not server.started:
@@ -48,10 +52,14 @@ def main(out: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/lib/chromium/chromium", args=FLAGS)
+                browser = p.chromium.launch(
+                    executable_path="/usr/lib/chromium/chromium", args=FLAGS
+                )
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
-                shots: list[tuple[str, str]] = [("1-collections", base + "/"),
-                                                ("2-collection", base + "/c/products")]
+                shots: list[tuple[str, str]] = [
+                    ("1-collections", base + "/"),
+                    ("2-collection", base + "/c/products"),
+                ]
                 page.goto(base + "/c/products")
                 page.get_by_label("Sheet (CSV, TSV or XLSX)").set_input_files(str(sheet))
                 page.get_by_role("button", name="Show what would change").click()
@@ -60,6 +68,13 @@ def main(out: Path) -> None:
                 page.get_by_role("button", name="Confirm: send exactly these changes").click()
                 page.wait_for_selector("h1:text('Done')", timeout=60_000)
                 shots.append(("4-results", page.url))
+                page.goto(base + "/c/products")
+                page.get_by_label("Sheet (CSV, TSV or XLSX)").set_input_files(str(short))
+                page.get_by_label("Also take items that are not in the sheet").check()
+                page.get_by_role("button", name="Show what would change").click()
+                page.wait_for_selector("text=Items to take off the live site")
+                shots.append(("5-unpublish-plan", page.url))
+                shots.append(("6-history", base + "/c/products"))
                 for name, (w, h) in SIZES.items():
                     page.set_viewport_size({"width": w, "height": h})
                     for label, url in shots:
