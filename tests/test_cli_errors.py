@@ -170,3 +170,32 @@ def test_truncated_xlsx(ws: Workspace) -> None:
     bad = ws.dir / "bad.xlsx"
     bad.write_bytes(good.read_bytes()[:2000])
     assert_start_error(ws, ["plan", str(bad), "-m", str(ws.mapping)], "bad.xlsx")
+
+
+def test_a_near_miss_column_is_an_error_even_with_allow_missing(ws: Workspace) -> None:
+    f = ws.frame.rename(columns={"Summary [fr]": "Summray [fr]"})
+    f.loc[1, "Summray [fr]"] = "Traduit"
+    sheet = ws.write_sheet(f)
+    res = ws.run("plan", sheet, "-m", ws.mapping, "--allow-missing-columns")
+    assert res.exit_code == 2, res.output
+    assert "column 'Summary [fr]' is not in" in res.stderr and "'Summray [fr]' is" in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_every_missing_column_is_listed(ws: Workspace) -> None:
+    sheet = ws.write_sheet(ws.frame.drop(columns=["Summary [fr]", "Name [de]", "Price"]))
+    res = ws.run("plan", sheet, "-m", ws.mapping)
+    assert res.exit_code == 2
+    assert "3 columns are not in" in res.stderr
+    assert all(f"'{c}'" in res.stderr for c in ("Summary [fr]", "Name [de]", "Price"))
+
+
+def test_every_run_lists_the_columns_no_field_reads(ws: Workspace) -> None:
+    f = ws.frame.copy()
+    f["Notes for the team"] = "check prices"
+    f["Price [de]"] = 1  # another locale's column of an unlocalized field: read by nothing
+    sheet = ws.write_sheet(f)
+    for command in ("plan", "sync"):
+        res = ws.run(command, sheet, "-m", ws.mapping)
+        assert res.exit_code == 0, res.output
+        assert "Columns no field reads, left alone: Notes for the team, Price [de]" in res.output

@@ -517,26 +517,86 @@ def check_columns(
 ) -> list[str]:
     """Columns the mapping names but the sheet lacks; an error unless ``allow_missing``.
 
-    The key column (and a long layout's locale column) can never be missing.
+    The key column (and a long layout's locale column) can never be missing. A missing column
+    with a near miss among the sheet's unread columns (``Summray [fr]`` for ``Summary [fr]``)
+    is an error even with ``allow_missing``: the sheet meant it, and leaving it alone would
+    report the run ``unchanged``. The error lists every missing column, not only the first.
     """
-    present = list(header)
+    present = [str(c) for c in header]
     present_set = set(present)
-    missing: list[str] = []
+    missing = [(c, line) for c, line in resolved.required_columns() if c not in present_set]
+    if not missing:
+        return []
+    unused = unused_columns(resolved, present)
+    path = resolved.mapping.path
+    near = [(c, line, m) for c, line in missing if (m := near_miss(c, unused)) is not None]
+    if near:
+        column, line, match = near[0]
+        others = "".join(f", '{c}' (sheet: '{m}')" for c, _, m in near[1:])
+        raise _err(
+            path,
+            line,
+            f"column '{column}' is not in {sheet_name}, but '{match}' is{others}",
+            f"did you mean '{match}'? rename the sheet's column to '{column}'; a near miss is "
+            "never left alone, not even with --allow-missing-columns",
+        )
     essential = {resolved.key_column_name(), resolved.mapping.locale_column}
-    for column, line in resolved.required_columns():
-        if column in present_set:
-            continue
-        if allow_missing and column not in essential:
-            missing.append(column)
-            continue
+    hard = [(c, line) for c, line in missing if not allow_missing or c in essential]
+    if hard:
+        column, line = hard[0]
         close = difflib.get_close_matches(column, present, n=1, cutoff=0.6)
+        if len(hard) == 1:
+            text = f"column '{column}' is not in {sheet_name}"
+        else:
+            names = ", ".join(f"'{c}'" for c, _ in hard)
+            text = f"{len(hard)} columns are not in {sheet_name}: {names}"
         hint = (
             f"did you mean '{close[0]}'?"
             if close
             else "use --allow-missing-columns to leave absent columns alone"
         )
-        raise _err(resolved.mapping.path, line, f"column '{column}' is not in {sheet_name}", hint)
-    return missing
+        raise _err(path, line, text, hint)
+    return [c for c, _ in missing]
+
+
+def unused_columns(resolved: ResolvedMapping, header: Iterable[str]) -> list[str]:
+    """The sheet's columns that no field, key or locale column of the mapping reads."""
+    wanted = {c for c, _ in resolved.required_columns()}
+    return [str(c) for c in header if str(c) not in wanted and not _blank_header(str(c))]
+
+
+def near_miss(column: str, candidates: Iterable[str]) -> str | None:
+    """A candidate that is a typo of ``column``: equal but for case, spaces and punctuation, or
+    with the same locale suffix and a base a letter or two away (``Summray [fr]``). Another
+    locale's column of the same field (``Price [de]`` for ``Price [fr]``) is not a near miss."""
+    base, tag = _split_locale(column)
+    for cand in candidates:
+        if _squash(cand) == _squash(column):
+            return cand
+        cbase, ctag = _split_locale(cand)
+        if _squash(ctag) != _squash(tag) or _squash(cbase) == _squash(base):
+            continue
+        ratio = difflib.SequenceMatcher(None, cbase.lower(), base.lower()).ratio()
+        if ratio >= 0.8 and min(len(base), len(cbase)) >= 4:
+            return cand
+    return None
+
+
+_LOCALE_SUFFIX = re.compile(r"^(.*?)\s*\[([^\[\]]*)\]\s*$")
+
+
+def _split_locale(column: str) -> tuple[str, str]:
+    m = _LOCALE_SUFFIX.match(column)
+    return (m.group(1), m.group(2)) if m else (column, "")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text).casefold()
+
+
+def _blank_header(column: str) -> bool:
+    """pandas' names for header cells left empty (``Unnamed: 3``): nobody's column."""
+    return column.startswith("Unnamed: ") or not column.strip()
 
 
 def is_item_id(value: str) -> bool:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ConfigError, CsvsyncError
-from csvsync.mapping.mapping import ResolvedMapping, check_columns
+from csvsync.mapping.mapping import ResolvedMapping, check_columns, unused_columns
 from csvsync.models import RefTarget
 from csvsync.ops import unpublish
 from csvsync.ops.context import Job, RunTally, new_run_id
@@ -159,6 +159,7 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
     missing = check_columns(
         resolved, sheet.frame.columns, str(options.sheet), options.allow_missing_columns
     )
+    unread = unused_columns(resolved, sheet.frame.columns)
     pulled = job.refresh_items()
     staged_view = None
     if options.target == "both":  # the Designer's side too: an edit there is an edit
@@ -166,6 +167,8 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
         staged_view = _state_view(job, job.staged_side(), resolved)
     refs = job.ref_targets()
     notes: list[str] = []
+    if unread:
+        notes.append(f"Columns no field reads, left alone: {', '.join(unread)}")
     view = _state_view(job, job.cache, resolved)
     staged_moves = None
     with _gc_paused():
