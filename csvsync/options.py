@@ -99,6 +99,8 @@ class RunOptions:
     actor: str | None = None
     # Set by the CLI's SIGINT/SIGTERM handlers: stop after the batches in flight.
     stop: threading.Event | None = field(default=None, compare=False)
+    # key: {field: ...}: a key value no item has creates an item (the mapping's create: true).
+    create: bool = False
     # Called with one dict per event (run start, each batch, run end): --log-file.
     on_event: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
     # Called with (step name, seconds) after each step of a run (read_sheet, diff, push, ...):

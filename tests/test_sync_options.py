@@ -56,9 +56,33 @@ def test_key_by_slug_matches_primary_locale_values(ws: Workspace) -> None:
     f.to_csv(sheet, index=False)
     out = run_json(ws, "sync", sheet, "-m", m)
     assert out["counts"]["updated"] == 1
-    # An unknown slug is a new item (issue 7); without a name it cannot be created.
-    assert out["counts"]["invalid"] == 2
+    # An unknown slug is not found: a typo must not create an item.
+    assert out["counts"]["not found"] == 2 and "invalid" not in out["counts"]
     assert ws.live(ws.frame.loc[0, "Item ID"], LOCALE_FR)["summary"] == "Par slug"
+    # Asked for (--create or create: true), it is a new item; without a name it cannot be.
+    out = run_json(ws, "plan", sheet, "-m", m, "--create")
+    assert out["counts"]["invalid"] == 2 and "not found" not in out["counts"]
+
+
+def test_a_slug_typo_is_not_found_with_the_nearest_slug(ws: Workspace) -> None:
+    m = mapping(
+        ws,
+        "key: {field: slug}\nlocales: {en: '{column}', fr: '{column} [fr]'}\n"
+        "fields:\n  name: Name\n  slug: Slug\n  summary: {column: Summary, localized: true}\n",
+    )
+    f = ws.frame[["Name", "Slug", "Summary", "Summary [fr]"]].head(3).copy()
+    typo = f.loc[1, "Slug"][:-1] + "x"
+    f.loc[1, "Slug"] = typo
+    sheet = ws.dir / "typo.csv"
+    f.to_csv(sheet, index=False)
+    res = ws.run("plan", sheet, "-m", m)
+    assert res.exit_code == 1, res.output
+    assert f"no item has slug '{typo}' (did you mean '{ws.frame.loc[1, 'Slug']}'?)" in res.output
+    assert "would create" not in res.output
+    created = m.read_text().replace("key: {field: slug}", "key: {field: slug, create: true}")
+    m.write_text(created)
+    out = run_json(ws, "plan", sheet, "-m", m)
+    assert out["counts"]["would create"] == 2  # the row, in en and fr
 
 
 @pytest.mark.slow

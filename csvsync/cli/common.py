@@ -144,6 +144,7 @@ class SheetArgs:
     encoding: str | None
     delimiter: str | None
     allow_missing_columns: bool
+    create: bool
     results: Path | None
     keep_results: int | None
     batch_size: int
@@ -172,6 +173,12 @@ sheet_options = _gathered(
             "--allow-missing-columns",
             is_flag=True,
             help="Leave fields whose columns the sheet lacks alone, instead of refusing.",
+        ),
+        click.option(
+            "--create",
+            is_flag=True,
+            help="With key: {field: ...}: create an item for a key value no item has "
+            "(without it such a row is 'not found', with the nearest existing value).",
         ),
         click.option(
             "--results",
@@ -310,6 +317,7 @@ def run_options(api: ApiArgs, sheet: SheetArgs | None = None, **extra: Any) -> R
             keep_results=sheet.keep_results,
             batch_size=sheet.batch_size,
             allow_missing_columns=sheet.allow_missing_columns,
+            create=sheet.create,
             write_back=sheet.write_back,
             unpublish_missing=sheet.unpublish_missing,
             target=sheet.target,

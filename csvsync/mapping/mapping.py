@@ -51,7 +51,7 @@ FIELD_KEYS = {
     "separator",
     "by",
 }
-KEY_KEYS = {"column", "field"}
+KEY_KEYS = {"column", "field", "create"}
 EMPTY_MODES = ("skip", "clear")
 _ID_RE = re.compile(r"^[0-9a-f]{24}$")
 
@@ -90,6 +90,8 @@ class Mapping:
     token_env: str | None = None
     token_file: Path | None = None
     locale_lines: dict[str, int] = field(default_factory=dict)
+    # key: {field: slug, create: true}: a key value no item has is a new item (else not found).
+    key_create: bool = False
 
     def where(self, key: str | None = None, line: int | None = None) -> str:
         """``path:line`` for error messages."""
@@ -317,7 +319,7 @@ def load_mapping(path: Path | str) -> Mapping:
             path, data.lines.get("decimal", 0), _str(path, data, "decimal", ".") or "."
         ),
     }
-    key_column, key_field = _parse_key(path, data)
+    key_column, key_field, key_create = _parse_key(path, data)
     locales, locale_lines = _parse_locales(path, data, layout)
     locale_column = _str(path, data, "locale_column")
     if layout == "long" and not locale_column:
@@ -343,6 +345,7 @@ def load_mapping(path: Path | str) -> Mapping:
         sheet=_str(path, data, "sheet"),
         key_column=key_column,
         key_field=key_field,
+        key_create=key_create,
         layout=layout,
         locales=locales,
         locale_column=locale_column,
@@ -363,11 +366,11 @@ def _token_file(path: Path, data: LineDict) -> Path | None:
     return file if file.is_absolute() else path.parent / file
 
 
-def _parse_key(path: Path, data: LineDict) -> tuple[str | None, str | None]:
+def _parse_key(path: Path, data: LineDict) -> tuple[str | None, str | None, bool]:
     raw = data.get("key")
     line = data.lines.get("key", data.line)
     if isinstance(raw, str) and raw:
-        return raw, None
+        return raw, None, False
     if not isinstance(raw, LineDict):
         raise _err(
             path, line, "'key' is missing", "add 'key: {column: Item ID}' or 'key: {field: slug}'"
@@ -381,7 +384,16 @@ def _parse_key(path: Path, data: LineDict) -> tuple[str | None, str | None]:
         )
     if not column and not key_field:
         raise _err(path, line, "key needs 'column' or 'field'")
-    return column, key_field
+    create = raw.get("create", False)
+    if not isinstance(create, bool):
+        raise _err(path, raw.lines.get("create", line), "key 'create' must be true or false")
+    if create and column:
+        raise _err(
+            path,
+            raw.lines.get("create", line),
+            "key 'create' goes with 'field'; under 'column' an empty cell is already a new item",
+        )
+    return column, key_field, create
 
 
 def _parse_locales(

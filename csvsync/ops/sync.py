@@ -156,6 +156,8 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
     with job.step("read_sheet"):
         sheet = read_sheet(options.sheet, sheet_options(job))
     resolved = job.load_schema()
+    if options.create and resolved.mapping.key_field and not resolved.mapping.key_create:
+        resolved = replace(resolved, mapping=replace(resolved.mapping, key_create=True))
     missing = check_columns(
         resolved, sheet.frame.columns, str(options.sheet), options.allow_missing_columns
     )

@@ -20,6 +20,7 @@ change again). The functions here do no I/O.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -106,7 +107,10 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -
             )
         found = keys.map(lookup)
         miss = ok & found.isna()
-        v.loc[miss, "outcome"] = NEW  # matches no item: a new item
+        if m.key_create:
+            v.loc[miss, "outcome"] = NEW  # matches no item: a new item, as asked
+        elif miss.any():
+            _not_found_keys(v, miss, sel, resolved)
         v.loc[ok & found.notna(), "item_id"] = found[ok & found.notna()]
     _match_new_by_slug(v, drafts, state, resolved)
     has = v["item_id"].notna().to_numpy()
@@ -118,6 +122,38 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -
     _mark_missing_variants(v, state, asked)
     _mark_duplicates(v)
     return v
+
+
+CLOSE_LOOKUPS = 200  # rows given a "did you mean": each scans every key of the collection
+
+
+def _not_found_keys(
+    v: pd.DataFrame, miss: pd.Series, sel: pd.DataFrame, resolved: ResolvedMapping
+) -> None:
+    """Rows whose key value no item has, without ``create``: ``not found``, with the nearest
+    existing value (a typo in a slug must not create an item)."""
+    m = resolved.mapping
+    by_locale: dict[str, list[str]] = {}
+    for loc, key in zip(sel["locale_id"], sel["live_key"], strict=True):
+        by_locale.setdefault(loc, []).append(str(key))
+    primary = resolved.primary.cms_locale_id
+    for n, i in enumerate(v.index[miss]):
+        value = str(v.at[i, "key_text"])
+        text = f"no item has {m.key_field} '{value}'"
+        loc = primary if m.layout == "wide" else v.at[i, "locale_id"]
+        close = (
+            difflib.get_close_matches(value, by_locale.get(loc, []), n=1, cutoff=0.6)
+            if n < CLOSE_LOOKUPS and value
+            else []
+        )
+        if close:
+            text += f" (did you mean '{close[0]}'?)"
+        text += (
+            "; to create new items from such rows, add 'create: true' under key in the "
+            "mapping, or pass --create"
+        )
+        v.at[i, "outcome"] = Outcome.NOT_FOUND.value
+        v.at[i, "message"] = text
 
 
 def _primary_slugs(drafts: Drafts, primary: str) -> dict[int, str]:
