@@ -223,3 +223,15 @@ class ServerError(ApiError):
     """5xx, timeouts and dropped connections that outlived the retry budget."""
 
     kind = "server_error"
+
+
+class UnreachableError(ServerError):
+    """No connection could be made to a loopback API (nothing listens on the port): given up
+    after a few quick attempts, since no outage of a local sandbox passes by waiting.
+
+    Its line names the address and what to do, without the request (any request fails alike);
+    its machine code stays ``server_error``, as for any API that stopped answering.
+    """
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Field types whose values are words a translator changes: each locale holds its own. Every
+# other type (numbers, switches, dates, links, files, references...) is one value for the item
+# that Webflow stores per locale variant, so a mapping writes it to every locale by default.
+TEXT_TYPES = frozenset({"PlainText", "RichText"})
+
 # Webflow's field types (API names); User is read-only, ExtFileRef undocumented.
 FIELD_TYPES = (
     "Color",

@@ -2,8 +2,8 @@
 
 ``RunOptions`` is the one options object every operation takes (no long parameter lists);
 ``SheetOptions`` and ``XlsxLimits`` say how a sheet is read; ``Clock`` is the injectable time
-that pacing and retries wait on. Plain frozen dataclasses and protocols: no I/O, no imports of
-the layers above, so every layer can name them.
+that pacing and retries wait on, ``RetryNotice`` what a retry hook is told. Plain frozen
+dataclasses and protocols: no I/O, no imports of the layers above, so every layer can name them.
 """
 
 from __future__ import annotations
@@ -34,6 +34,29 @@ class Clock(Protocol):
 
 
 @dataclass(frozen=True)
+class RetryNotice:
+    """A request failed and is about to be sent again: what ``on_retry`` hooks are told.
+
+    ``origin`` is the API's scheme, host and port (what a person recognises as "the address");
+    ``attempt`` is the attempt about to start (2 for the first retry) of at most ``attempts``.
+    ``unreachable``: no connection could be made (refused, no such host, connect timeout), so
+    the request never reached the API. ``first``: the first failure since the API last answered,
+    so a hook can say so once per outage rather than once per retry. A 429's wait is no outage:
+    ``first`` is False for it. Carries no header, so never the token.
+    """
+
+    origin: str
+    method: str
+    url: str
+    attempt: int
+    attempts: int
+    delay: float
+    reason: str
+    unreachable: bool
+    first: bool
+
+
+@dataclass(frozen=True)
 class XlsxLimits:
     """Ceilings for what an XLSX file may expand to; each refusal names the limit it hit."""
 
@@ -57,7 +80,7 @@ class SheetOptions:
 
     encoding: str | None = None  # CSV only; None = UTF-8 (with or without BOM)
     delimiter: str | None = None  # CSV only; None = sniffed among , ; \t |
-    sheet_name: str | None = None  # XLSX only; None = first sheet
+    sheet_name: str | None = None  # XLSX, ODS, XLS; None = first sheet
     limits: XlsxLimits = field(default_factory=XlsxLimits)
     # A longer cell makes its row invalid (Webflow documents no limit; this is the sanity cap
     # convert/to_api.py applies to text, MAX_TEXT_LENGTH).
@@ -76,6 +99,8 @@ class RunOptions:
     results: Path | None = None
     sheet_options: SheetOptions = field(default_factory=SheetOptions)
     allow_missing_columns: bool = False
+    # key: {field: ...}: a key value no item has creates an item (the mapping's create: true).
+    create: bool = False
     refresh: bool = False
     batch_size: int = 100
     rate_window: float = 60.0
@@ -95,12 +120,12 @@ class RunOptions:
     max_unpublish: float = 0.10  # share of the collection --unpublish-missing may take down
     yes: bool = False
     clock: Clock | None = None
+    # Told of each retry of a request (the CLI says "cannot reach ..." on stderr once).
+    on_retry: Callable[[RetryNotice], None] | None = field(default=None, compare=False)
     # Who starts the run, as the history shows it (None: the login name of this process).
     actor: str | None = None
     # Set by the CLI's SIGINT/SIGTERM handlers: stop after the batches in flight.
     stop: threading.Event | None = field(default=None, compare=False)
-    # key: {field: ...}: a key value no item has creates an item (the mapping's create: true).
-    create: bool = False
     # Called with one dict per event (run start, each batch, run end): --log-file.
     on_event: Callable[[dict[str, Any]], None] | None = field(default=None, compare=False)
     # Called with (step name, seconds) after each step of a run (read_sheet, diff, push, ...):

@@ -61,7 +61,7 @@ def main(out: Path) -> None:
                     ("2-collection", base + "/c/products"),
                 ]
                 page.goto(base + "/c/products")
-                page.get_by_label("Sheet (CSV, TSV or XLSX)").set_input_files(str(sheet))
+                page.get_by_label("Sheet (CSV, TSV, XLSX, ODS or XLS)").set_input_files(str(sheet))
                 page.get_by_role("button", name="Show what would change").click()
                 page.wait_for_selector("text=What would change")
                 shots.append(("3-plan", page.url))
@@ -69,7 +69,7 @@ def main(out: Path) -> None:
                 page.wait_for_selector("h1:text('Done')", timeout=60_000)
                 shots.append(("4-results", page.url))
                 page.goto(base + "/c/products")
-                page.get_by_label("Sheet (CSV, TSV or XLSX)").set_input_files(str(short))
+                page.get_by_label("Sheet (CSV, TSV, XLSX, ODS or XLS)").set_input_files(str(short))
                 page.get_by_label("Also take items that are not in the sheet").check()
                 page.get_by_role("button", name="Show what would change").click()
                 page.wait_for_selector("text=Items to take off the live site")

@@ -272,9 +272,14 @@ def closed_port() -> int:
 
 
 def test_unreachable_api_is_retried_then_a_server_error_within_the_budget() -> None:
+    # A remote host: a refused loopback port is given up on sooner (tests/test_unreachable.py).
+    def unreachable(request: Request) -> Response:
+        raise TransportError("ConnectionError", sent=False)
+
     clock = FakeClock()
     options = ClientOptions(
-        api_base=f"http://127.0.0.1:{closed_port()}/v2",
+        api_base="https://x.test/v2",
+        transport=unreachable,
         token=SECRET,
         clock=clock,
         max_retries=100,

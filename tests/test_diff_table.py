@@ -100,8 +100,8 @@ DATES = [  # field "launch", zone Europe/Paris: a date without a time compares b
 
 DATE_UPDATES = [  # field "launch", base = live: what the update sends
     # id                                 base=live  sheet               sent
-    ("a new date keeps the time of day", MAR5,      "2024-03-06",       "2024-03-06T14:30:00.000Z"),
-    ("the UTC date is not Paris's",      MAR5_LATE, "2024-03-05",       "2024-03-04T23:30:00.000Z"),
+    ("a new date: midnight in Paris",    MAR5,      "2024-03-06",       "2024-03-05T23:00:00.000Z"),
+    ("the UTC date is not Paris's",      MAR5_LATE, "2024-03-05",       "2024-03-04T23:00:00.000Z"),
     ("no base: midnight in Paris",       None,      "2024-03-06",       "2024-03-05T23:00:00.000Z"),
     ("with a time: that instant",        MAR5,      "2024-03-05 10:00", "2024-03-05T09:00:00.000Z"),
 ]

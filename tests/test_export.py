@@ -81,15 +81,22 @@ def set_live(ws: Workspace, item: str, locale: str, **field_data: Any) -> None:
         )
 
 
+def set_everywhere(ws: Workspace, item: str, **field_data: Any) -> None:
+    """A non-text field is one value for the item: an editor's change, in every locale."""
+    for locale in (LOCALE_EN, LOCALE_FR, LOCALE_DE):
+        set_live(ws, item, locale, **field_data)
+
+
 def awkward_values(ws: Workspace) -> None:
     """Values that only survive a round trip when the export takes care."""
-    set_live(ws, product_id(1), LOCALE_EN, summary="'=already quoted", price=0.30000000000000004)
+    set_live(ws, product_id(1), LOCALE_EN, summary="'=already quoted")
+    set_everywhere(ws, product_id(1), price=0.30000000000000004)
     set_live(ws, product_id(2), LOCALE_FR, summary="-12 €", description="<p>a\r\nb  </p>")
     # 02:30 in Berlin twice on 2024-10-27: this is the second time, in winter time.
-    set_live(ws, product_id(3), LOCALE_EN, **{"launch-date": "2024-10-27T01:30:00.250Z"})
-    set_live(ws, product_id(4), LOCALE_EN, **{"launch-date": "1850-06-01T11:00:00.000Z"})
-    set_live(ws, product_id(5), LOCALE_EN, **{"launch-date": "2024-05-01T13:45:10.123Z"})
-    set_live(ws, product_id(6), LOCALE_EN, phone="+49 30 1234", price=-4.5, stock=0)
+    set_everywhere(ws, product_id(3), **{"launch-date": "2024-10-27T01:30:00.250Z"})
+    set_everywhere(ws, product_id(4), **{"launch-date": "1850-06-01T11:00:00.000Z"})
+    set_everywhere(ws, product_id(5), **{"launch-date": "2024-05-01T13:45:10.123Z"})
+    set_everywhere(ws, product_id(6), phone="+49 30 1234", price=-4.5, stock=0)
 
 
 def export(ws: Workspace, mapping: Path, out: Path) -> None:
@@ -134,7 +141,8 @@ def test_long_export_has_a_row_per_item_and_locale(ws: Workspace) -> None:
     assert list(frame.columns[:3]) == ["Item ID", "Locale", "Name"]
     first = frame[frame["Item ID"] == product_id(1)]
     assert first["Locale"].tolist() == ["en", "fr", "de"]
-    assert first["Price"].tolist() == ["1234,5", "", ""]  # decimal comma; primary locale only
+    # Decimal comma; a non-text field is read on every locale's row, each with its own value.
+    assert first["Price"].tolist()[0] == "1234,5" and first["Price"].tolist()[1] != ""
     assert "|" in " ".join(frame["Related authors"])  # the mapping's separator, ids (by: id)
 
 
@@ -294,3 +302,13 @@ def test_csv_text_is_plain_utf8_and_excel_text_limits_are_refused(tmp_path: Path
     assert not list(tmp_path.iterdir())  # nothing half-written
     write_table(tmp_path / "big.csv", ["F"], [["x" * 40_000]], "Items")
     assert read_sheet(tmp_path / "big.csv").frame["F"].iat[0] == "x" * 40_000
+
+
+def test_a_locale_holding_another_price_is_noted_and_brought_in_line(ws: Workspace) -> None:
+    set_live(ws, product_id(8), LOCALE_FR, price=1.25)  # an editor's French-only price
+    out = ws.dir / "export.csv"
+    res = ws.run("export", "-m", ws.mapping, out)
+    assert res.exit_code == 0, res.output
+    assert "column 'Price' (one value for every locale): 1 item(s)" in res.output
+    plan = ws.run("plan", out, "-m", ws.mapping)
+    assert "1 would update" in plan.output and "1.25" in plan.output, plan.output

@@ -14,6 +14,7 @@ Three tables:
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 import zipfile
@@ -26,6 +27,10 @@ import pandas as pd
 import pytest
 import xlsxwriter
 from hostile import Case, assert_no_token, check
+from rawods import FIXTURES, content, ods, patched_xls, table
+from rawods import HEADER as ODS_HEADER
+from rawods import cell as ods_cell
+from rawods import row as ods_row
 from rawxlsx import HEADER, MAIN, ROOT_RELS, WORKBOOK_RELS, cell, row, workbook, worksheet
 from support import Workspace, make_workspace, read_rows
 
@@ -313,6 +318,59 @@ def _zip(name: str, entries: dict[str, str]) -> Build:
     return build
 
 
+def _fixture(source: str, name: str, keep: float = 1.0) -> Build:
+    """A LibreOffice-made fixture under another name, or cut to a share of its bytes."""
+
+    def build(folder: Path) -> Path:
+        data = (FIXTURES / source).read_bytes()
+        path = folder / name
+        path.write_bytes(data[: int(len(data) * keep)])
+        return path
+
+    return build
+
+
+def _raw_ods(*rows: str, tables: int = 0) -> Build:
+    others = [
+        table(f"T{n}", ods_row(ods_cell("x", repeat=1000), repeat=1000)) for n in range(tables)
+    ]
+    return lambda folder: ods(
+        folder / "s.ods", content(table("Products", ODS_HEADER, *rows), *others)
+    )
+
+
+def _xls_dimensions(folder: Path) -> Path:
+    old = b"\x00\x02\x0e\x00" + struct.pack("<IIHH", 0, 3, 0, 7)
+    return patched_xls(
+        folder / "s.xls", (old, old[:4] + struct.pack("<IIHH", 0, 2**32 - 1, 0, 255))
+    )
+
+
+ODS_XLS_CASES = [
+    Case("ods-truncated", PLAN, _place(_fixture("demo-export.ods", "s.ods", 0.5)), 2, "s.ods"),
+    Case("xls-truncated", PLAN, _place(_fixture("demo-export.xls", "s.xls", 0.5)), 2, "s.xls"),
+    Case("xls-named-ods", PLAN, _place(_fixture("typed.xls", "s.ods")), 2, "rename it to .xls"),
+    Case("ods-named-xls", PLAN, _place(_fixture("typed.ods", "s.xls")), 2, "rename it to .ods"),
+    Case("csv-named-ods", PLAN, _place(_bytes("s.ods", b"Item ID,Name\nx,y\n")), 2, ".csv"),
+    Case(
+        "ods-a-million-repeated-rows",
+        PLAN,
+        _place(_raw_ods(ods_row(ods_cell("x", repeat=16384), repeat=1_000_000))),
+        2,
+        "cells up to row 1,000,001 and column XFD",
+    ),
+    Case(
+        "ods-many-sheets-together",
+        PLAN,
+        _place(_raw_ods(ods_row(ods_cell("x")), tables=11)),
+        2,
+        "in all its sheets together",
+    ),
+    Case(
+        "xls-declared-dimensions", PLAN, _place(_xls_dimensions), 2, "declares 4,294,967,295 rows"
+    ),
+]
+
 _ODS = {"mimetype": "application/vnd.oasis.opendocument.spreadsheet", "content.xml": "<x/>"}
 _CSV = "Item ID,Name\nx,y\n"
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
@@ -396,9 +454,11 @@ CASES = [
     Case("png-named-xlsx", PLAN, _place(_bytes("s.xlsx", _PNG)), 2, "is a PNG image"),
     Case("ods-named-csv", PLAN, _place(_zip("s.csv", _ODS)), 2, "is an OpenDocument spreadsheet"),
     Case("ods-named-xlsx", PLAN, _place(_zip("s.xlsx", _ODS)), 2, "is an OpenDocument file"),
-    Case("ods", PLAN, _place(_zip("s.ods", _ODS)), 2, "is an OpenDocument spreadsheet"),
+    Case("ods-without-manifest", PLAN, _place(_zip("s.ods", _ODS)), 2, "cannot be read as ODS"),
     Case("zip-named-csv", PLAN, _place(_zip("s.csv", {"a.txt": "x"})), 2, "is a zip archive"),
-    Case("xls-named-csv", PLAN, _place(_bytes("s.csv", _OLE2)), 2, "legacy Excel .xls"),
+    Case("ole2-named-csv", PLAN, _place(_bytes("s.csv", _OLE2)), 2, "is an OLE2 compound file"),
+    Case("xls-named-csv", PLAN, _place(_fixture("typed.xls", "s.csv")), 2, "legacy Excel .xls"),
+    *ODS_XLS_CASES,
     Case(
         "html-named-xls",
         PLAN,

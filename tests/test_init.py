@@ -50,6 +50,7 @@ def test_init_mapping_covers_every_editable_field_and_round_trips(
     text = mapping.read_text(encoding="utf-8")
     assert "legacy-asset (ExtFileRef)" in text and "created-by (User)" in text
     assert "# Option: Home | Office | Outdoor | Kitchen" in text
+    assert "(cells hold the option's name) · one value for every locale" in text
     assert "# Reference -> Authors: cells hold the item's slug" in text
     fields = {f.slug: f for f in loaded.fields}
     assert fields["name"].localized and fields["description"].localized

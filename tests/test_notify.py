@@ -84,8 +84,8 @@ def test_a_run_with_problems_posts_its_summary_and_a_clean_one_does_not(
     assert res.exit_code == 1, res.output
     assert len(hook.bodies) == 1 and hook.paths == [f"/services/{SECRET}"]
     body = hook.bodies[0]
-    assert body["exit_code"] == 1 and body["counts"]["invalid"] == 1 and body["run_id"]
-    assert body["text"].startswith("csvsync sync: exit 1: ") and "1 invalid" in body["text"]
+    assert body["exit_code"] == 1 and body["counts"]["invalid"] == 3 and body["run_id"]
+    assert body["text"].startswith("csvsync sync: exit 1: ") and "3 invalid" in body["text"]
     # exit 2 notifies too, with the error
     res = ws.run("sync", ws.dir / "nowhere.csv", "-m", ws.mapping, "--notify-url", hook.url)
     assert res.exit_code == 2

@@ -27,11 +27,11 @@ def test_plan_shows_counts_and_field_changes_capped(ws: Workspace) -> None:
     res = ws.run("plan", sheet, "-m", ws.mapping)
     assert res.exit_code == 0, res.output
     out = res.stdout
-    assert "Rows x locales: 599 unchanged, 301 would update" in out  # 300 fr + 1 en
+    assert "Rows x locales: 598 unchanged, 302 would update" in out  # 300 fr + en and de price
     first = ws.frame.loc[0]
     line = next(x for x in out.splitlines() if " price " in x)
     assert "372.07" in line and "1.25" in line and "->" in line
-    assert "… and 281 more (--show all" in out  # 301 field changes, 20 shown
+    assert "… and 283 more (--show all" in out  # 303 field changes, 20 shown
     full = ws.run("plan", sheet, "-m", ws.mapping, "--show", "all").stdout
     assert "more (--show all" not in full
     assert sum(1 for x in full.splitlines() if "would update" in x and "summary" in x) == 300

@@ -73,7 +73,9 @@ def edited(ws: Workspace) -> pd.DataFrame:
     return f
 
 
-CHANGED_FIELDS = 6 * 3 + 5  # summary en, summary fr, name de per item + five primary fields
+CHANGED_FIELDS = (
+    6 * 3 + 5 * 3
+)  # summary en, summary fr, name de per item + five non-text fields, each in three locales
 
 
 def sync_edits(ws: Workspace, **kw: Any) -> dict[str, Any]:

@@ -364,3 +364,76 @@ def test_every_codec_name_as_encoding_gives_a_sheet_or_one_line(tmp_path: Path) 
             assert "\n" not in str(exc), name
             outcomes["error"] += 1
     assert outcomes["sheet"] > 50 and outcomes["error"] > 10
+
+
+# --- ODS and XLS saved by LibreOffice, mutated -------------------------------------------
+
+ODS_MUTATIONS: list[tuple[bytes, bytes]] = [
+    (b"<table:table-row", b'<table:table-row table:number-rows-repeated="1048576"'),
+    (b"<table:table-row", b'<table:table-row table:number-rows-repeated="99999999999"'),
+    (b"<table:table-cell", b'<table:table-cell table:number-columns-repeated="16384"'),
+    (b"<table:table-cell", b'<table:table-cell table:number-columns-repeated="-1"'),
+    (b'number-columns-repeated="', b'number-columns-repeated="9'),
+    (b'number-rows-repeated="', b'number-rows-repeated="x'),
+    (b"<text:p>", b'<text:p><text:s text:c="99999999"/>'),
+    (b"</table:table-row>", b""),
+    (b"</table:table>", b"</table:table><table:table table:name='Copy'>"),
+    (b"<table:table ", b"<table:table table:name='B' "),
+    (b'office:value-type="float"', b'office:value-type="boolean" office:boolean-value="x"'),
+    (b'office:value-type="float"', b'office:value-type="date" office:date-value="9999999-99"'),
+    (b"<", b""),
+]
+
+
+def _mutate_ods(path: Path, rng: random.Random) -> None:
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    xml = parts["content.xml"]
+    for _ in range(rng.randint(1, 3)):
+        old, new = rng.choice(ODS_MUTATIONS)
+        count = xml.count(old)
+        if count:
+            at = -1
+            for _ in range(rng.randint(1, min(count, 50))):
+                at = xml.find(old, at + 1)
+            xml = xml[:at] + new + xml[at + len(old) :]
+    parts["content.xml"] = xml
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for part, body in parts.items():
+            archive.writestr(part, body)
+
+
+def _flip_bytes(path: Path, rng: random.Random) -> None:
+    data = bytearray(path.read_bytes())
+    for _ in range(rng.randint(1, 8)):
+        at = rng.randrange(len(data))
+        data[at] = rng.choice([0, 0xFF, rng.randrange(256)])
+    if rng.random() < 0.3:
+        data = data[: rng.randrange(len(data))]
+    path.write_bytes(bytes(data))
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["typed.ods", "sheets.ods", "typed.xls", "sheets.xls"]),
+    st.integers(0, 2**32),
+    st.sampled_from([None, "Products", "nope"]),
+)
+def test_mutated_libreoffice_files_give_a_sheet_or_an_error(
+    name: str, seed: int, sheet: str | None
+) -> None:
+    rng = random.Random(seed)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes((FIXTURES / name).read_bytes())
+        if name.endswith(".ods") and rng.random() < 0.7:
+            _mutate_ods(path, rng)
+        else:
+            _flip_bytes(path, rng)
+        try:
+            _check_problems(read_sheet(path, SheetOptions(sheet_name=sheet)))
+        except CsvsyncError as exc:
+            assert "\n" not in str(exc)

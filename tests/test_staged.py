@@ -107,9 +107,9 @@ def test_an_edit_in_the_designer_is_a_conflict_not_overwritten(ws: Workspace, ta
     out = sync_json(ws, sheet, "--target", target)
     assert out["counts"] == {"unchanged": 900}
     item = ws.frame.loc[0, "Item ID"]
-    designer_edit(ws, item, {"price": 423.46})
+    designer_edit(ws, item, {"summary": "Written in the Designer"})
     f = ws.frame.copy()
-    f.loc[0, "Price"] = 4.56
+    f.loc[0, "Summary"] = "Written in the sheet"
     edited = ws.write_sheet(f, "edited.csv")
     ws.sb.clear_log()
     res = ws.run("sync", edited, "-m", ws.mapping, "--target", target,
@@ -118,19 +118,19 @@ def test_an_edit_in_the_designer_is_a_conflict_not_overwritten(ws: Workspace, ta
     assert ws.writes() == []
     rows = read_rows(ws.dir / "r.xlsx")
     row = rows[rows["Outcome"] == "conflict"].iloc[0]
-    assert "423.46" in row["Message"] and "4.56" in row["Message"]
+    assert "Written in the Designer" in row["Message"] and "Written in the sheet" in row["Message"]
     if target == "both":
         assert "in the Designer (staged)" in row["Message"]
-    assert staged(ws, item, LOCALE_EN)["price"] == 423.46
+    assert staged(ws, item, LOCALE_EN)["summary"] == "Written in the Designer"
     # The sheet unchanged: the Designer's edit is listed, not written, and the run is clean.
     out = sync_json(ws, sheet, "--target", target)
     assert out["exit_code"] == 0 and out["counts"] == {"changed in Webflow": 1, "unchanged": 899}
     assert out["write_requests"] == 0
     out = sync_json(ws, edited, "--target", target, "--on-conflict", "overwrite")
     assert out["counts"] == {"updated": 1, "unchanged": 899}
-    assert staged(ws, item, LOCALE_EN)["price"] == 4.56
+    assert staged(ws, item, LOCALE_EN)["summary"] == "Written in the sheet"
     if target == "both":
-        assert ws.live(item, LOCALE_EN)["price"] == 4.56
+        assert ws.live(item, LOCALE_EN)["summary"] == "Written in the sheet"
     again = sync_json(ws, edited, "--target", target)  # each side's answer is its base now
     assert again["counts"] == {"unchanged": 900} and again["write_requests"] == 0
 

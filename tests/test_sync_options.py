@@ -99,9 +99,10 @@ def test_empty_cells_skip_by_default_and_clear_when_asked(ws: Workspace) -> None
     m = ws.dir / "clear.yaml"
     m.write_text(text)
     out = run_json(ws, "sync", sheet, "-m", m)
-    assert out["counts"]["updated"] == 1
+    assert out["counts"]["updated"] == 3  # a Link is one value for the item: every locale
     item = ws.frame.loc[0, "Item ID"]
     assert not ws.live(item, LOCALE_EN).get("website")
+    assert not ws.live(item, LOCALE_DE).get("website")
     assert ws.live(item, LOCALE_FR)["summary"] == ws.frame.loc[0, "Summary [fr]"]
     again = run_json(ws, "sync", sheet, "-m", m)
     assert again["write_requests"] == 0
@@ -126,15 +127,28 @@ def test_all_locales_writes_one_column_to_every_locale(ws: Workspace) -> None:
         assert ws.live(item, loc)["summary"] == "Same everywhere"
 
 
-@pytest.mark.slow
-def test_primary_only_field_is_written_and_compared_in_the_primary_locale(ws: Workspace) -> None:
+def test_a_non_text_field_goes_to_every_locale_unless_primary_only(ws: Workspace) -> None:
     f = ws.frame.copy()
-    f.loc[0, "Phone"] = "+1 555 0000"
-    out = run_json(ws, "sync", ws.write_sheet(f), "-m", ws.mapping)
+    f.loc[0, "Price"] = 9.5
+    f.loc[1, "Phone"] = "+1 555 0000"
+    sheet = ws.write_sheet(f)
+    plan = ws.run("plan", sheet, "-m", ws.mapping)
+    assert "written to every locale alike" in plan.output and "Price" in plan.output
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping)
+    assert out["counts"]["updated"] == 6  # two items, three locales each
+    for loc in (LOCALE_EN, LOCALE_FR, LOCALE_DE):  # every locale's page shows the new price
+        assert ws.live(f.loc[0, "Item ID"], loc)["price"] == 9.5
+    assert not run_json(ws, "plan", sheet, "-m", ws.mapping)["would_send"].get("fields")
+    text = ws.mapping.read_text().replace(
+        "  phone: Phone", "  phone: {column: Phone, primary_only: true}"
+    )
+    m = ws.dir / "primary.yaml"
+    m.write_text(text)
+    f.loc[1, "Phone"] = "+1 555 1111"
+    out = run_json(ws, "sync", ws.write_sheet(f), "-m", m)
     assert out["counts"]["updated"] == 1
-    item = f.loc[0, "Item ID"]
-    assert ws.live(item, LOCALE_EN)["phone"] == "+1 555 0000"
-    assert ws.live(item, LOCALE_FR)["phone"] == ws.frame.loc[0, "Phone"]
+    assert ws.live(f.loc[1, "Item ID"], LOCALE_EN)["phone"] == "+1 555 1111"
+    assert ws.live(f.loc[1, "Item ID"], LOCALE_FR)["phone"] == "+1 555 0000"
 
 
 def test_warm_cache_asks_for_updates_only_once(ws: Workspace) -> None:
@@ -162,22 +176,38 @@ def test_refresh_reloads_schema_and_all_items(ws: Workspace) -> None:
 
 
 @pytest.mark.slow
-def test_a_date_only_cell_keeps_the_live_time_of_day(ws: Workspace) -> None:
+def test_a_date_only_cell_keeps_live_on_its_date_and_is_midnight_on_a_new_one(
+    ws: Workspace,
+) -> None:
     item = ws.frame.loc[0, "Item ID"]
     with client(ws) as c:
         c.update_items_live(
             DEMO_COLLECTION_ID,
-            [{"id": item, "fieldData": {"launch-date": "2023-05-12T15:45:00.000Z"}}],
-        )
+            [{"id": item, "cmsLocaleId": loc,
+              "fieldData": {"launch-date": "2023-05-12T15:45:00.000Z"}}
+             for loc in (LOCALE_EN, LOCALE_FR, LOCALE_DE)],
+        )  # fmt: skip
     f = ws.frame.copy()
     f.loc[0, "Launch date"] = "2023-05-12"
     sheet = ws.write_sheet(f)
     out = run_json(ws, "sync", sheet, "-m", ws.mapping)
-    assert out["write_requests"] == 0  # same date: the time of day is not wiped
+    assert out["write_requests"] == 0  # live's date: its time of day is not wiped
     f.loc[0, "Launch date"] = "2024-02-01"
     out = run_json(ws, "sync", ws.write_sheet(f), "-m", ws.mapping)
-    assert out["counts"]["updated"] == 1
-    assert ws.live(item, LOCALE_EN)["launch-date"] == "2024-02-01T15:45:00.000Z"
+    assert out["counts"]["updated"] == 3
+    assert ws.live(item, LOCALE_EN)["launch-date"] == "2024-02-01T00:00:00.000Z"  # midnight
+    # In the field's zone: Berlin's midnight is 23:00Z the day before in winter, 22:00Z in summer.
+    text = ws.mapping.read_text().replace(
+        'launch-date: {column: Launch date, date_format: "%Y-%m-%d"}',
+        'launch-date: {column: Launch date, date_format: "%Y-%m-%d", timezone: Europe/Berlin}',
+    )
+    berlin = ws.dir / "berlin.yaml"
+    berlin.write_text(text)
+    f.loc[0, "Launch date"] = "2024-02-02"
+    f.loc[1, "Launch date"] = "2024-07-01"
+    run_json(ws, "sync", ws.write_sheet(f), "-m", berlin)
+    assert ws.live(item, LOCALE_FR)["launch-date"] == "2024-02-01T23:00:00.000Z"
+    assert ws.live(f.loc[1, "Item ID"], LOCALE_DE)["launch-date"] == "2024-06-30T22:00:00.000Z"
 
 
 def test_an_error_that_hits_every_row_stops_with_exit_4(ws: Workspace) -> None:

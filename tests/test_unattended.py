@@ -17,7 +17,7 @@ from support import BULK_COLLECTION_ID, Workspace, make_workspace, read_rows, se
 from csvsync.ops import lock as run_lock
 from csvsync.ops.demo import DEMO_TOKEN
 from csvsync.sandbox import Sandbox, SandboxOptions
-from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_EN
+from csvsync.sandbox.seed import DEMO_COLLECTION_ID, LOCALE_EN, LOCALES
 from csvsync.state.cache import State
 from csvsync.webflow import ClientOptions, WebflowClient
 
@@ -203,7 +203,12 @@ def test_a_date_the_sheet_and_an_editor_both_set_is_not_a_conflict(ws: Workspace
     run_json(ws, "sync", ws.write_sheet(), "-m", ws.mapping)
     item = ws.frame.loc[0, "Item ID"]
     day = (pd.Timestamp(ws.frame.loc[0, "Launch date"]) + pd.Timedelta(days=3)).strftime("%Y-%m-%d")
-    edit_live(ws, item, {"launch-date": f"{day}T15:30:00.000Z"})
+    with WebflowClient(ClientOptions(api_base=ws.sb.base_url, token=DEMO_TOKEN)) as c:
+        c.update_items_live(  # a date is one value for the item: the editor's, in every locale
+            DEMO_COLLECTION_ID,
+            [{"id": item, "cmsLocaleId": loc, "fieldData": {"launch-date": f"{day}T15:30:00.000Z"}}
+             for loc in LOCALES.values()],
+        )  # fmt: skip
     f = ws.frame.copy()
     f.loc[0, "Launch date"] = day
     out = run_json(ws, "sync", ws.write_sheet(f), "-m", ws.mapping)
@@ -410,7 +415,7 @@ def test_json_and_the_log_end_line_on_every_exit(ws: Workspace) -> None:
     bad = ws.frame.astype({"Price": object})
     bad.loc[0, "Price"] = "lots"
     out = only_json(ws.run("sync", ws.write_sheet(bad, "bad.csv"), "-m", ws.mapping, "--json"))
-    assert out["exit_code"] == 1 and out["counts"]["invalid"] == 1
+    assert out["exit_code"] == 1 and out["counts"]["invalid"] == 3  # Price: every locale
     # 2: the run cannot start (a sheet that is not there)
     res = ws.run("sync", ws.dir / "nowhere.csv", "-m", ws.mapping, "--json", *logged)
     out = only_json(res)

@@ -87,7 +87,7 @@ def test_the_whole_flow_from_cards_to_results(ws: Workspace) -> None:
     url = plan(client, edited_sheet(ws))
     html = client.get(url).text
     pages.append(html)
-    assert "Rows to fix first (1)" in html and "lots" in html
+    assert "Rows to fix first (3)" in html and "lots" in html  # Price: one value, three locales
     assert "Edited on the page" in html and "A sync would send <strong>1</strong>" in html
     fr = client.get(url, params={"locale": "fr-FR"}).text  # filtered on the server
     assert "Modifié sur la page" in fr and "Edited on the page" not in fr
@@ -95,7 +95,7 @@ def test_the_whole_flow_from_cards_to_results(ws: Workspace) -> None:
     assert confirm.status_code == 303
     done = wait_done(client, confirm.headers["location"])
     pages.append(done)
-    assert "Done" in done and "2</strong> updated" in done and "1</strong> invalid" in done
+    assert "Done" in done and "2</strong> updated" in done and "3</strong> invalid" in done
     book = client.get(confirm.headers["location"] + "/results.xlsx")
     rows = pd.read_excel(io.BytesIO(book.content), sheet_name="Rows", engine="openpyxl")
     assert (rows["Outcome"] == "updated").sum() == 2

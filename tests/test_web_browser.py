@@ -81,10 +81,10 @@ def test_upload_plan_confirm_and_download_in_chromium(
             page = browser.new_page(accept_downloads=True)
             page.goto(page_url + "/")
             page.get_by_role("link", name="products").click()
-            page.get_by_label("Sheet (CSV, TSV or XLSX)").set_input_files(str(sheet))
+            page.get_by_label("Sheet (CSV, TSV, XLSX, ODS or XLS)").set_input_files(str(sheet))
             page.get_by_role("button", name="Show what would change").click()
             page.wait_for_selector("text=What would change")
-            assert page.get_by_text("Rows to fix first (1)").is_visible()
+            assert page.get_by_text("Rows to fix first (3)").is_visible()
             assert "lots" in page.content()
             assert page.get_by_role("cell", name="Changed in the browser").first.is_visible()
             page.get_by_role("button", name="Confirm: send exactly these changes").click()
@@ -107,4 +107,4 @@ def test_upload_plan_confirm_and_download_in_chromium(
         finally:
             browser.close()
     rows = pd.read_excel(book, sheet_name="Rows", engine="openpyxl")
-    assert (rows["Outcome"] == "updated").sum() == 1 and (rows["Outcome"] == "invalid").sum() == 1
+    assert (rows["Outcome"] == "updated").sum() == 1 and (rows["Outcome"] == "invalid").sum() == 3

@@ -17,7 +17,7 @@ import click
 
 from csvsync import __version__
 from csvsync.cli.common import fail
-from csvsync.cli.editor import export, init
+from csvsync.cli.editor import export, init, sites
 from csvsync.cli.local import demo, sandbox
 from csvsync.cli.revert import revert
 from csvsync.cli.status import prune, status
@@ -85,7 +85,7 @@ def cli(debug: bool) -> None:
     del debug  # read by cli.common.debugging() from the root context
 
 
-for command in (pull, plan, sync, sandbox, demo, init, export, revert, status, prune, serve):
+for command in (pull, plan, sync, sandbox, demo, sites, init, export, revert, status, prune, serve):
     cli.add_command(command)
 
 

@@ -16,12 +16,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from csvsync.errors import CsvsyncError
-from csvsync.options import DEFAULT_API_BASE, RunOptions, SheetOptions
+from csvsync.errors import ConfigError, CsvsyncError
+from csvsync.options import DEFAULT_API_BASE, RetryNotice, RunOptions, SheetOptions
+
+if TYPE_CHECKING:  # the client is built when a command runs, not on every CLI start
+    from csvsync.webflow import WebflowClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 PathType = click.Path(path_type=Path, dir_okay=False)
@@ -292,7 +295,7 @@ output_options = _gathered(
 
 
 def show_option(func: F) -> F:
-    """``--show``, for the commands that list field changes before acting (plan, revert)."""
+    """``--show``, for the commands that list field changes (plan, sync, revert)."""
     return click.option(
         "--show",
         type=click.Choice(["some", "all"]),
@@ -329,6 +332,7 @@ def run_options(api: ApiArgs, sheet: SheetArgs | None = None, **extra: Any) -> R
                 encoding=sheet.encoding, delimiter=sheet.delimiter, sheet_name=sheet.sheet_name
             ),
         )
+    extra.setdefault("on_retry", retry_sink())
     return RunOptions(
         mapping=api.mapping,
         api_base=api.api_base,
@@ -342,6 +346,37 @@ def run_options(api: ApiArgs, sheet: SheetArgs | None = None, **extra: Any) -> R
         **more,
         **extra,
     )
+
+
+def retry_sink() -> Callable[[RetryNotice], None] | None:
+    """``show_retry``, unless the command runs with ``--quiet``: a run that then succeeds must
+    print nothing (cron mails any output), and one that fails says why in its ``Error:`` line.
+    Read here, in the command's thread: the retries come from the client's pool threads, which
+    have no click context."""
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is not None and ctx.params.get("quiet") else show_retry
+
+
+def show_retry(notice: RetryNotice) -> None:
+    """A retry worth a line (the API cannot be reached) said on stderr, so --json stays clean."""
+    from csvsync.console.screen import retry_line
+
+    line = retry_line(notice)
+    if line is not None:
+        click.echo(line, err=True)
+
+
+def open_client(api_base: str, token_file: Path | None, timeout: float) -> WebflowClient:
+    """The client of the commands that keep no state (``sites``, ``init``): the token read as
+    ``run_options`` reads it, retries said on stderr as in every run."""
+    from csvsync.ops.context import token_from_env
+    from csvsync.webflow import ClientOptions, WebflowClient
+
+    token = token_from_env(token_file)
+    if not token:
+        raise ConfigError("no API token", "set WEBFLOW_API_TOKEN or pass --token-file")
+    options = ClientOptions(api_base=api_base, token=token, timeout=timeout, on_retry=retry_sink())
+    return WebflowClient(options)
 
 
 # -- errors and signals --------------------------------------------------------------------------

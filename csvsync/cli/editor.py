@@ -1,28 +1,55 @@
-"""The editor's commands, ``csvsync init`` and ``csvsync export``: thin click shells.
+"""The editor's commands, ``csvsync sites``, ``init`` and ``export``: thin click shells.
 
-The library work is in ``ops/init.py`` and ``ops/export.py``.
+The library work is in ``ops/sites.py``, ``ops/init.py`` and ``ops/export.py``; the text in
+``console/sites.py`` and ``console/text.py``.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from csvsync.cli.common import (
     ApiArgs,
+    OutputArgs,
     PathType,
+    Report,
     api_base_option,
     api_options,
     errors_to_exit,
+    json_option,
+    open_client,
     quiet_option,
     run_options,
     token_file_option,
 )
 
+timeout_option = click.option(
+    "--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for one answer."
+)
+
 
 @click.command()
-@click.option("--site", required=True, help="Site id.")
+@api_base_option
+@token_file_option
+@timeout_option
+@json_option
+def sites(api_base: str, token_file: Path | None, timeout: float, as_json: bool) -> None:
+    """List the sites the token can see, their collections and their live item counts."""
+    from csvsync.console.sites import sites_json, sites_text
+    from csvsync.ops.sites import list_sites
+
+    # A failure is the --json error object too, as for every command that takes --json.
+    report = Report("sites", OutputArgs(as_json=as_json, quiet=False))
+    with errors_to_exit(report=report), open_client(api_base, token_file, timeout) as client:
+        found = list_sites(client)
+    click.echo(json.dumps(sites_json(found)) if as_json else sites_text(found))
+
+
+@click.command()
+@click.option("--site", help="Site id. Without it: list the sites and their collections.")
 @click.option("--collection", help="Collection id, slug or name. Without it: list them.")
 @click.option(
     "-o",
@@ -37,11 +64,9 @@ from csvsync.cli.common import (
 @click.option("--force", is_flag=True, help="Replace an existing mapping file.")
 @api_base_option
 @token_file_option
-@click.option(
-    "--timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for one answer."
-)
+@timeout_option
 def init(
-    site: str,
+    site: str | None,
     collection: str | None,
     output: Path | None,
     layout: str,
@@ -50,23 +75,28 @@ def init(
     token_file: Path | None,
     timeout: float,
 ) -> None:
-    """Write a mapping scaffold from a collection's live schema and the site's locales."""
-    from csvsync.console.text import collections_text
-    from csvsync.errors import ConfigError
-    from csvsync.ops.context import token_from_env
-    from csvsync.ops.init import list_collections, scaffold
-    from csvsync.webflow import ClientOptions, WebflowClient
+    """Write a mapping scaffold from a collection's live schema and the site's locales.
 
-    with errors_to_exit():
-        token = token_from_env(token_file)
-        if not token:
-            raise ConfigError("no API token", "set WEBFLOW_API_TOKEN or pass --token-file")
-        opts = ClientOptions(api_base=api_base, token=token, timeout=timeout)
-        with WebflowClient(opts) as client:
-            if not collection:
-                click.echo(collections_text(list_collections(client, site), site))
-                return
-            path = scaffold(client, site, collection, output, layout, force)
+    Without --site, lists the sites and their collections; without --collection, the site's
+    collections. Either way nothing is written.
+    """
+    from csvsync.console.sites import init_next_line, sites_text
+    from csvsync.console.text import collections_text
+    from csvsync.ops.init import list_collections, scaffold
+    from csvsync.ops.sites import list_sites
+
+    with errors_to_exit(), open_client(api_base, token_file, timeout) as client:
+        if not site:
+            # Which site is the question: the same listing as `sites`, without the
+            # counts (a read per collection that init has no use for).
+            found = list_sites(client, count_items=False)
+            click.echo(sites_text(found))
+            click.echo(init_next_line(found))
+            return
+        if not collection:
+            click.echo(collections_text(list_collections(client, site), site))
+            return
+        path = scaffold(client, site, collection, output, layout, force)
     click.echo(f"Wrote {path}")
 
 

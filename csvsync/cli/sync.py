@@ -74,6 +74,7 @@ def plan(
 @click.command()
 @api_options
 @sheet_options
+@show_option
 @output_options
 @click.option(
     "--plan",
@@ -83,12 +84,14 @@ def plan(
     help="Apply exactly this saved plan (from `plan --save-plan`; no SHEET): refused, nothing "
     "sent, if the sheet, the mapping or a planned cell moved since.",
 )
-def sync(api: ApiArgs, sheet: SheetArgs, output: OutputArgs, plan_file: Path | None) -> None:
+def sync(
+    api: ApiArgs, sheet: SheetArgs, output: OutputArgs, show: str, plan_file: Path | None
+) -> None:
     """Push the changed item-variants and write the results workbook.
 
     SHEET is a CSV (.csv, .tsv, .txt) or XLSX (.xlsx, .xlsm) file.
     """
-    _run("sync", api, sheet, output, "some", plan_file)
+    _run("sync", api, sheet, output, show, plan_file)
 
 
 def _run(

@@ -1,4 +1,5 @@
-"""What every run's text shares: the buffered rich console, and the lines that end a run."""
+"""What every run's text shares: the buffered rich console, the lines that end a run, and the
+line that says the API cannot be reached while a request is being retried."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ if TYPE_CHECKING:  # rich is imported when something is printed, not on every CL
     from rich.console import Console
 
     from csvsync.ops.context import RunTally
+    from csvsync.options import RetryNotice
 
 
 def new_console(color: bool, width: int = 140) -> tuple[Console, io.StringIO]:
@@ -43,3 +45,13 @@ def print_ending(console: Console, tally: RunTally) -> None:
         console.print(Text(tally.stopped, style="red"))
     if tally.results_path:
         console.print(f"Results: {tally.results_path}")
+
+
+def retry_line(notice: RetryNotice) -> str | None:
+    """The one line for a retry, or None when it needs none: said on the first failure of an
+    outage in which no connection could be made (a wrong --api-base, a sandbox not running, the
+    network down). Answers that are errors (5xx, 429) are retried silently, as before: they
+    come and go in a healthy run, and the run reports its retries."""
+    if not (notice.first and notice.unreachable):
+        return None
+    return f"cannot reach {notice.origin}, retrying ({notice.attempt}/{notice.attempts})"

@@ -57,7 +57,7 @@ from csvsync.convert.cells import (
     underflows,
     zone,
 )
-from csvsync.models import FIELD_TYPES, FILE_TYPES, FieldOptions, RefTarget, SchemaField
+from csvsync.models import FIELD_TYPES, FILE_TYPES, TEXT_TYPES, FieldOptions, RefTarget, SchemaField
 
 __all__ = [
     "MAX_TEXT_LENGTH",
@@ -71,7 +71,6 @@ __all__ = [
 
 # Webflow documents no hard limit; a cell this long is a broken export, not content.
 MAX_TEXT_LENGTH = 1_000_000
-TEXT_TYPES = frozenset({"PlainText", "RichText"})
 MULTI_TYPES = frozenset({"MultiImage", "MultiReference"})
 # MultiImage keys join URLs with a space: a URL cannot hold a raw space.
 MULTI_IMAGE_KEY_SEPARATOR = " "

@@ -20,7 +20,7 @@ from csvsync.convert.cells import check_date_format
 from csvsync.convert.to_api import check_mappable
 from csvsync.errors import MappingError
 from csvsync.mapping.yamlload import LineDict, load_yaml
-from csvsync.models import FieldOptions, Locale, SchemaField
+from csvsync.models import TEXT_TYPES, FieldOptions, Locale, SchemaField
 
 TOP_KEYS = {
     "site",
@@ -42,6 +42,7 @@ FIELD_KEYS = {
     "column",
     "localized",
     "all_locales",
+    "primary_only",
     "empty",
     "decimal",
     "true_values",
@@ -67,6 +68,10 @@ class FieldMap:
     empty: str
     options: FieldOptions
     line: int
+    primary_only: bool = False  # written to (and compared in) the primary locale only
+    # all_locales by default, not asked for: a field of a non-text type in a multi-locale
+    # mapping, which Webflow stores per locale variant (so every locale's page shows it).
+    default_all: bool = False
 
 
 @dataclass(frozen=True)
@@ -263,8 +268,11 @@ def _parse_field(path: Path, slug: str, raw: Any, line: int, defaults: dict[str,
         )
     localized = _bool(path, raw, "localized")
     all_locales = _bool(path, raw, "all_locales")
-    if localized and all_locales:
-        raise _err(path, line, f"field '{slug}' cannot be both localized and all_locales")
+    primary_only = _bool(path, raw, "primary_only")
+    if localized + all_locales + primary_only > 1:
+        raise _err(
+            path, line, f"field '{slug}' takes one of localized, all_locales and primary_only"
+        )
     tz_line = raw.lines.get("timezone", line)
     by = _str(path, raw, "by")
     if by is not None and by not in ("id", "slug", "name"):
@@ -284,7 +292,9 @@ def _parse_field(path: Path, slug: str, raw: Any, line: int, defaults: dict[str,
         separator=_str(path, raw, "separator", defaults["separator"]) or ";",
         by=by,
     )
-    return FieldMap(slug, column, localized, all_locales, empty, options, line)
+    return FieldMap(
+        slug, column, localized, all_locales, empty, options, line, primary_only=primary_only
+    )
 
 
 def load_mapping(path: Path | str) -> Mapping:
@@ -514,7 +524,7 @@ def resolve(
         reason = check_mappable(sf, fm.localized)
         if reason:
             raise _err(mapping.path, fm.line, f"field '{fm.slug}' ({sf.type}): {reason}")
-        bindings.append(Binding(fm, sf))
+        bindings.append(Binding(_locale_default(fm, sf, len(locales)), sf))
     if mapping.key_field and mapping.key_field not in {b.map.slug for b in bindings}:
         raise _err(
             mapping.path,
@@ -522,6 +532,18 @@ def resolve(
             f"key field '{mapping.key_field}' is not mapped under fields",
         )
     return ResolvedMapping(mapping, tuple(locales), tuple(bindings), tuple(schema))
+
+
+def _locale_default(fm: FieldMap, sf: SchemaField, locales: int) -> FieldMap:
+    """A field that says neither localized, all_locales nor primary_only: a non-text field of a
+    multi-locale mapping goes to every locale (Webflow keeps a value per locale variant, and a
+    price written to the primary alone leaves the other pages showing the old one); text stays
+    with the primary locale, since each locale's words are its own."""
+    if locales < 2 or fm.localized or fm.all_locales or fm.primary_only:
+        return fm
+    if sf.type in TEXT_TYPES:
+        return fm
+    return replace(fm, all_locales=True, default_all=True)
 
 
 def check_columns(

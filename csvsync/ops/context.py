@@ -108,6 +108,7 @@ class Job:
             max_in_flight=options.max_in_flight,
             max_retry_time=options.max_retry_time,
             clock=options.clock,
+            on_retry=options.on_retry,
         )
         self.api_base = check_api_base(options.api_base).rstrip("/")  # before locking anything
         state_path = options.resolved_state_path()

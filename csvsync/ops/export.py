@@ -219,8 +219,9 @@ def _notes(
             )
     for column, count in sorted(differing.items()):
         notes.append(
-            f"column '{column}' (all_locales): {count} item(s) hold other values in other "
-            "locales; the sheet shows the primary locale's"
+            f"column '{column}' (one value for every locale): {count} item(s) hold other "
+            "values in other locales; the sheet shows the primary locale's, and a sync of it "
+            "writes that to every locale"
         )
     m = resolved.mapping
     if m.layout == "long" and m.key_field:

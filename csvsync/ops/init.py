@@ -186,7 +186,12 @@ def _field_lines(
         target = str((f.validations or {}).get("collectionId") or "")
         if f.type in ("Reference", "MultiReference"):
             required = f" -> {_comment(names.get(target, target))}{required}"
-        lines.append(f"  # {f.type}{required}: {_hint(f)}")
+        spread = (
+            " · one value for every locale (primary_only: true: the primary only)"
+            if len(locales) > 1 and f.type not in TEXT_TYPES
+            else ""
+        )
+        lines.append(f"  # {f.type}{required}: {_hint(f)}{spread}")
         lines.append(f"  {yaml_text(f.slug)}: {{{', '.join(opts)}}}")
     if skipped:
         lines.append("  # Not mapped (csvsync cannot write these):")

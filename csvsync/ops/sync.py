@@ -41,7 +41,7 @@ from csvsync.pipeline.drafts import build_drafts
 from csvsync.pipeline.report import Report, build_report
 from csvsync.pipeline.sides import merge_sides
 from csvsync.pipeline.stateview import StateView
-from csvsync.sheets.read import read_sheet
+from csvsync.sheets.read import Sheet, read_sheet
 from csvsync.sheets.results import (
     check_writable,
     default_results_path,
@@ -109,6 +109,7 @@ class Planned:
     notes: list[str] = field(default_factory=list)
     # --target both: the staged side's base moves and keep-live holds
     staged_moves: tuple[list[tuple[str, str, str]], list[tuple[str, str, str, int]]] | None = None
+    source: Sheet | None = None  # the sheet as read: the workbook's Problems and Rows to fix
 
 
 @dataclass
@@ -171,6 +172,12 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
     notes: list[str] = []
     if unread:
         notes.append(f"Columns no field reads, left alone: {', '.join(unread)}")
+    spread = [b.map.column for b in resolved.bindings if b.map.default_all]
+    if spread and command == "plan":
+        notes.append(
+            f"Not text, so written to every locale alike: {', '.join(spread)} "
+            "(primary_only: true on a field keeps it to the primary locale)"
+        )
     view = _state_view(job, job.cache, resolved)
     staged_moves = None
     with _gc_paused():
@@ -203,7 +210,7 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
     with job.step("live_values"):
         old = job.cache.live_values(zip(c["item_id"], c["locale_id"], c["field"], strict=True))
     return Planned(command, run_id, started, clock_start, resolved, view, d, batches, old, refs,
-                   missing, pulled, gone, notes, staged_moves)  # fmt: skip
+                   missing, pulled, gone, notes, staged_moves, source=sheet)  # fmt: skip
 
 
 def apply_plan(job: Job, planned: Planned) -> Applied:
@@ -256,6 +263,8 @@ def finish(job: Job, planned: Planned, applied: Applied | None = None) -> RunRes
     with _gc_paused(), job.step("build_report"):
         result.report = build_report(planned.view, tags, planned.diff, outcomes,
                                      planned.command, planned.old, display)  # fmt: skip
+    if planned.source is not None:
+        result.report.attach_source(planned.source.frame, planned.resolved)
     if planned.gone is not None and planned.gone.item_ids:
         result.report.prepend_unpublish(planned.gone, planned.command)
     result.take_stats(job.client.stats, planned.clock_start)
@@ -531,7 +540,10 @@ def _write_workbook(
     if result.workbook_error:
         notes.append(result.workbook_error)
     summary = job.run_summary(result.command, str(options.sheet), started, result, notes)
-    return write_results(path, summary, result.report.rows, result.report.changes)
+    report = result.report
+    return write_results(
+        path, summary, report.rows, report.changes, report.problems(), report.rows_to_fix()
+    )
 
 
 __all__ = [

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -118,7 +116,12 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -
     vkeys[has] = variant_keys(v.loc[has, "item_id"], v.loc[has, "locale_id"])
     v["vkey"] = vkeys
     asked = np.zeros(len(v), dtype=bool)
-    asked[drafts.cells["vidx"].to_numpy()] = True
+    cells = drafts.cells
+    # A secondary locale is asked for by its own columns: a non-text field's one column that
+    # goes to every locale by default does not ask for a variant Webflow does not have.
+    spread = [b.map.slug for b in resolved.bindings if b.map.default_all]
+    own = ~(cells["field"].isin(spread) & (cells["locale_id"] != primary)).to_numpy()
+    asked[cells["vidx"].to_numpy()[own]] = True
     _mark_missing_variants(v, state, asked)
     _mark_duplicates(v)
     return v
@@ -499,8 +502,8 @@ def _align_date_only(
     cells: pd.DataFrame, resolved: ResolvedMapping, state: StateView, labels: pd.Index
 ) -> None:
     """A date-only cell compares by date in the field's zone: a date that live (or else the
-    base) already has takes that value, time of day included; a new date keeps the base's
-    time of day."""
+    base) already has takes that value, time of day included, so a sheet that shows dates only
+    never wipes a time; a new date is midnight in the field's zone, as the cell was parsed."""
     zones = {b.map.slug: b.map.options.timezone for b in resolved.bindings}
     live, base = state.texts_at(cells, labels)
     known = labels[(live != "").to_numpy() | (base != "").to_numpy()]
@@ -516,22 +519,8 @@ def _align_date_only(
         as_base = ~as_live & (base[at] != "") & (sheet_day == _local_dates(base[at], tz))
         cells.loc[at[as_live.to_numpy()], "key"] = live[at][as_live]
         cells.loc[at[as_base.to_numpy()], "key"] = base[at][as_base]
-        moved = at[(~as_live & ~as_base & (base[at] != "")).to_numpy()]
-        for label in moved:  # the dates that really change: few
-            combined = _date_with_time_of(sheet_day[label], base[label], tz)
-            cells.at[label, "key"] = combined
-            cells.at[label, "value"] = combined
 
 
 def _local_dates(iso: pd.Series, tz: str) -> pd.Series:
     stamps = pd.to_datetime(iso, utc=True, format="ISO8601", errors="coerce")
     return stamps.dt.tz_convert(tz).dt.strftime("%Y-%m-%d")
-
-
-def _date_with_time_of(day: str, iso: str, tz: str) -> str:
-    zone = ZoneInfo(tz)
-    then = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(zone)
-    year, month, dom = (int(p) for p in day.split("-"))
-    local = then.replace(year=year, month=month, day=dom)
-    utc = local.astimezone(ZoneInfo("UTC"))
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

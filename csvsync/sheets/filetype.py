@@ -29,11 +29,20 @@ class Kind:
 
 XLSX = Kind("xlsx", "an XLSX workbook", "rename it to .xlsx")
 TEXT = Kind("csv", "text (CSV?)", "rename it to .csv")
+XLS = Kind("xls", "a legacy Excel .xls workbook", "rename it to .xls")
 _SAVE = "save it from its application as .xlsx or .csv"
 _EXPORT = "export the sheet as .csv or .xlsx"
+_LOCKED = Kind(
+    "locked", "a password-protected workbook", "remove the password and save it again as .xlsx"
+)
+_OLE2 = Kind("ole2", "an OLE2 compound file (a .doc, .msg, ...?)", _EXPORT)
+# Directory entry names in an OLE2 file (UTF-16, NUL-terminated as stored): the workbook stream
+# of a .xls (calamine's names), and what an encrypted XLSX or a protected .xls holds instead.
+_OLE2_ENCRYPTED = "EncryptedPackage".encode("utf-16-le") + b"\0\0"
+_OLE2_WORKBOOK = tuple(n.encode("utf-16-le") + b"\0\0" for n in ("Workbook", "Book"))
+_OLE2_SCAN = 1 << 23  # the directory of a large file can sit anywhere: look at 8 MiB
 
 _MAGIC: tuple[tuple[bytes, Kind], ...] = (
-    (OLE2_MAGIC, Kind("xls", "a legacy Excel .xls or password-protected workbook", _SAVE)),
     (b"%PDF-", Kind("pdf", "a PDF document", _EXPORT)),
     (b"\x89PNG\r\n\x1a\n", Kind("png", "a PNG image", _EXPORT)),
     (b"\xff\xd8\xff", Kind("jpeg", "a JPEG image", _EXPORT)),
@@ -46,7 +55,7 @@ _MAGIC: tuple[tuple[bytes, Kind], ...] = (
     (b"{\\rtf", Kind("rtf", "an RTF document", _EXPORT)),
 )
 _HTML = Kind("html", "an HTML page", "open it in a spreadsheet application and save it as .xlsx")
-_ODS = Kind("ods", "an OpenDocument spreadsheet (.ods)", _SAVE)
+_ODS = Kind("ods", "an OpenDocument spreadsheet (.ods)", "rename it to .ods")
 _ODF = Kind("odf", "an OpenDocument file", _EXPORT)
 _DOCX = Kind("docx", "a Word document", _EXPORT)
 _PPTX = Kind("pptx", "a PowerPoint file", _EXPORT)
@@ -60,6 +69,8 @@ def sniff(path: Path) -> Kind | None:
             head = handle.read(4096)
     except OSError:
         return None
+    if head.startswith(OLE2_MAGIC):
+        return _ole2_kind(path)
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind
@@ -90,6 +101,21 @@ def is_text(head: bytes) -> bool:
 
 
 _PRINTABLE = bytes(range(32, 127)) + b"\t\n\r"
+
+
+def _ole2_kind(path: Path) -> Kind:
+    """A .xls, a password-protected workbook or another OLE2 file, by the names its directory
+    holds (a byte search: this only explains a refusal; ``xlsguard`` reads the directory)."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_OLE2_SCAN)
+    except OSError:
+        return XLS
+    if _OLE2_ENCRYPTED in data:
+        return _LOCKED
+    if any(name in data for name in _OLE2_WORKBOOK):
+        return XLS
+    return _OLE2
 
 
 def _zip_kind(path: Path) -> Kind:

@@ -1,4 +1,5 @@
-"""Reading a CSV or XLSX sheet into a DataFrame, with the row numbers a user sees in Excel.
+"""Reading a CSV, XLSX, ODS or XLS sheet into a DataFrame, with the row numbers a user sees in
+Excel.
 
 This module owns the first stage of the pipeline: a file path in, a ``Sheet`` out, or one
 ``SheetError`` line that names the file, the problem and what to do. It never guesses types:
@@ -16,6 +17,11 @@ This module owns the first stage of the pipeline: a file path in, a ``Sheet`` ou
   as with files written by openpyxl). Empty cells are ``""``. Excel error cells (``#REF!``,
   ``#N/A``, ...) hold their error text and are flagged in ``Sheet.error_cells``: calamine reads
   them as empty, so ``xlsxguard`` finds them in the worksheet XML.
+* ODS (LibreOffice) and legacy XLS cells go through the same calamine and pandas path as XLSX,
+  so they come out with the same types (an ODS boolean is a ``bool``, a date a
+  ``datetime.datetime``). Each is first checked by its own guard (``odsguard``, ``xlsguard``),
+  since calamine builds every sheet of these files when it opens them. Their error cells are
+  not flagged: calamine reads an ODS error as its cached number and an XLS one as the error.
 
 A cell the reader refuses makes its row invalid, never the file: one longer than
 ``SheetOptions.max_cell_chars`` (1,000,000 characters), or one holding a C0 control character other
@@ -55,6 +61,8 @@ from python_calamine import CalamineError
 from csvsync.errors import SheetError
 from csvsync.options import SheetOptions, XlsxLimits
 from csvsync.sheets.filetype import TEXT, sniff
+from csvsync.sheets.odsguard import check_ods_safe
+from csvsync.sheets.xlsguard import check_xls_safe
 from csvsync.sheets.xlsxguard import SheetScan, check_xlsx_safe, column_letters, scan_sheet
 from csvsync.sheets.xlsxparts import Package, damaged_part
 
@@ -68,6 +76,9 @@ __all__ = [
 
 CSV_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+ODS_SUFFIXES = frozenset({".ods"})
+XLS_SUFFIXES = frozenset({".xls"})
+SUFFIXES_HINT = "use .csv, .tsv, .txt, .xlsx, .xlsm, .ods or .xls"
 SNIFF_DELIMITERS = ",;\t|"
 _SNIFF_CHARS = 65_536
 _SNIFF_LINES = 50
@@ -98,7 +109,7 @@ class Sheet:
     """A sheet as read: header names as columns, source row numbers as the index."""
 
     path: Path
-    kind: str  # "csv" | "xlsx"
+    kind: str  # "csv" | "xlsx" | "ods" | "xls"
     frame: pd.DataFrame
     error_cells: pd.DataFrame | None  # bool mask like ``frame``; None when no error cells
     # Why the reader refuses a cell (too long, a control character), like ``frame`` (None where
@@ -107,7 +118,8 @@ class Sheet:
 
 
 def read_sheet(path: Path | str, options: SheetOptions = SheetOptions()) -> Sheet:
-    """Read ``path`` as CSV or XLSX (by its extension); raise ``SheetError`` if it cannot."""
+    """Read ``path`` as CSV, XLSX, ODS or XLS (by its extension); raise ``SheetError`` if it
+    cannot."""
     path = Path(path)
     kind = _kind(path)
     errors: np.ndarray | None = None
@@ -115,7 +127,7 @@ def read_sheet(path: Path | str, options: SheetOptions = SheetOptions()) -> Shee
     if kind == "csv":
         grid, clues = _read_csv(path, options)
     else:
-        grid, errors = _read_xlsx(path, options)
+        grid, errors = _read_workbook(path, kind, options)
     frame, error_cells = _table(path, grid, errors)
     if kind == "csv":
         frame = _unescape_formulas(frame)
@@ -135,28 +147,22 @@ def _kind(path: Path) -> str:
     if not path.exists():
         raise _fail(path, "file not found", "check the path")
     if path.is_dir():
-        raise _fail(path, "is a directory, not a sheet file", "name a .csv or .xlsx file")
+        raise _fail(path, "is a directory, not a sheet file", "name a .csv, .xlsx or .ods file")
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
         return "csv"
     if suffix in XLSX_SUFFIXES:
         return "xlsx"
     found = sniff(path)
-    if found is not None and found is not TEXT and found.code != suffix[1:]:
-        # An XLSX workbook named .xls, a PDF named .ods, ...: say what it is.
+    kind = "ods" if suffix in ODS_SUFFIXES else "xls" if suffix in XLS_SUFFIXES else None
+    if found is not None and found.code != suffix[1:] and (found is not TEXT or kind is not None):
+        # An XLSX workbook named .xls, a PDF named .ods, CSV text from a web export named .xls:
+        # say what it is.
         named = f", not a {suffix} file" if suffix else " without an extension"
         raise _fail(path, f"is {found.name}{named}", found.advice)
-    if suffix == ".xls":
-        if found is TEXT:  # some web exports write CSV or HTML under .xls
-            raise _fail(path, "is text (CSV?), not a .xls workbook", TEXT.advice)
-        raise _fail(path, "is a legacy .xls workbook", "save it as .xlsx")
-    if suffix == ".ods":
-        raise _fail(path, "is an OpenDocument spreadsheet (.ods)", "save it as .xlsx or .csv")
-    raise _fail(
-        path,
-        f"unknown sheet file type {suffix or '(no extension)'!r}",
-        "use .csv, .tsv, .txt, .xlsx or .xlsm",
-    )
+    if kind is not None:
+        return kind
+    raise _fail(path, f"unknown sheet file type {suffix or '(no extension)'!r}", SUFFIXES_HINT)
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -644,39 +650,58 @@ def _unescape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-# --- XLSX ----------------------------------------------------------------------------------
+# --- XLSX, ODS, XLS ------------------------------------------------------------------------
+
+# What each workbook kind is called in an error, and how to save it again.
+_WORKBOOKS = {
+    "xlsx": ("XLSX", _RESAVE),
+    "ods": ("ODS", "save it again from LibreOffice as .ods"),
+    "xls": ("XLS", "save it again from Excel or LibreOffice, as .xlsx if you can"),
+}
 
 
-def _read_xlsx(path: Path, options: SheetOptions) -> tuple[pd.DataFrame, np.ndarray | None]:
-    # The container and the shared strings table are checked before calamine opens the file
-    # (opening reads that table), the sheet before calamine builds its grid.
-    check_xlsx_safe(path, options.limits)
+def _read_workbook(
+    path: Path, kind: str, options: SheetOptions
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    # Each guard runs before calamine opens the file: an XLSX's container and shared strings
+    # table (opening reads that table), then its sheet before calamine builds the grid; an ODS
+    # or XLS whole, since opening one builds every sheet.
+    label, resave = _WORKBOOKS[kind]
+    if kind == "xlsx":
+        check_xlsx_safe(path, options.limits)
+    elif kind == "ods":
+        check_ods_safe(path, options.limits)
+    else:
+        check_xls_safe(path, options.limits)
+    scan: SheetScan | None = None
     try:
         with pd.ExcelFile(path, engine="calamine") as book:
             name = _pick_sheet(path, [str(n) for n in book.sheet_names], options.sheet_name)
-            scan = _scan(path, name, options.limits)
+            if kind == "xlsx":
+                scan = _scan(path, name, options.limits)
             grid = pd.read_excel(book, sheet_name=name, header=None, dtype=object, na_filter=False)
     except SheetError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise _fail(path, f"is damaged ({_one_line(exc)})", "save it again from Excel") from None
+        raise _fail(path, f"is damaged ({_one_line(exc)})", resave) from None
     except (CalamineError, OSError, ValueError, KeyError, OverflowError) as exc:
         # calamine says "Cannot detect file format" for a corrupt part: name the part if so.
         # OverflowError: a duration too long for Python's timedelta.
-        damaged_part(path)
+        if kind == "xlsx":
+            damaged_part(path)
         raise _fail(
-            path,
-            f"cannot be read as XLSX ({type(exc).__name__}: {_one_line(exc)})",
-            "save it again from Excel as .xlsx",
+            path, f"cannot be read as {label} ({type(exc).__name__}: {_one_line(exc)})", resave
         ) from None
     except BaseException as exc:
         # A Rust panic inside python-calamine reaches Python as pyo3's PanicException, which
-        # derives from BaseException. The one known to happen is prevented by the guard.
+        # derives from BaseException. The ones known to happen are prevented by the guards.
         if type(exc).__name__ != "PanicException":
             raise
         raise _fail(
-            path, f"cannot be read as XLSX (the reader failed: {_one_line(exc)})", _RESAVE
+            path, f"cannot be read as {label} (the reader failed: {_one_line(exc)})", resave
         ) from None
+    if scan is None:
+        return grid, None
     return _overlay_errors(grid, scan)
 
 

@@ -1,9 +1,12 @@
 """The results workbook: what a run did, row by row, as an ``.xlsx`` a person can open and read.
 
-This module owns the workbook's layout (``Summary``, ``Rows``, ``Changes`` sheets), its file name
-(:func:`default_results_path`), writing it atomically (:func:`write_results`) and reading a run id
-back from it (:func:`read_run_id`, for ``csvsync revert RESULTS.xlsx``). It knows nothing of how
-the outcomes were reached: the caller hands it a :class:`RunSummary` and two DataFrames.
+This module owns the workbook's layout (``Problems`` first when there are problems, then
+``Summary``, ``Rows``, ``Changes``, and ``Rows to fix`` last when rows failed), how it prints
+(landscape, fit to the page's width, the header row on every page, the Summary on one page), its
+file name (:func:`default_results_path`), writing it atomically (:func:`write_results`) and
+reading a run id back from it (:func:`read_run_id`, for ``csvsync revert RESULTS.xlsx``). It
+knows nothing of how the outcomes were reached: the caller hands it a :class:`RunSummary` and the
+DataFrames.
 
 Every cell is written as data, never as a formula, URL or reinterpreted number: a sheet cell
 holding ``=HYPERLINK(...)`` must come back as that text, not run in the reader's Excel.
@@ -53,9 +56,14 @@ from csvsync.errors import (
 ROWS_COLUMNS = ["row", "item_id", "item", "locale", "outcome", "changed_fields", "message"]
 CHANGES_COLUMNS = ["row", "item_id", "item", "locale", "field", "old", "new", "outcome"]
 
+PROBLEMS_COLUMNS = ["row", "item", "locale", "outcome", "field", "value", "reason", "fix"]
+
 ROWS_HEADERS = ["Row", "Item ID", "Item", "Locale", "Outcome", "Changed fields", "Message"]
 CHANGES_HEADERS = ["Row", "Item ID", "Item", "Locale", "Field", "Old value", "New value", "Outcome"]
+PROBLEMS_HEADERS = ["Row", "Item", "Locale", "Outcome", "Field", "Value", "Reason", "How to fix"]
 
+PROBLEMS_SHEET = "Problems"
+FIX_SHEET = "Rows to fix"
 SUMMARY_SHEET = "Summary"
 ROWS_SHEET = "Rows"
 CHANGES_SHEET = "Changes"
@@ -92,6 +100,12 @@ _WIDTH_SAMPLE = 1000
 _MIN_WIDTH = 6
 _MAX_WIDTH = 60
 _KEY_COLUMNS = frozenset({"outcome"})
+# The Problems sheet's long texts wrap in their column, so a printed page shows all of them.
+_WRAP_COLUMNS = frozenset({"row", "item", "locale", "field", "value", "reason", "fix"})
+_WRAP_WIDTH = 45
+# A sheet's columns are many (every field in every locale): narrower, so that its printed page
+# is not too small to read, while a cell opened for editing still shows all of its text.
+_FIX_WIDTH = 30
 
 
 @dataclass(frozen=True)
@@ -163,9 +177,18 @@ def default_results_path(sheet_path: Path, command: str, now: datetime) -> Path:
 
 
 def write_results(
-    path: Path, summary: RunSummary, rows: pd.DataFrame, changes: pd.DataFrame
+    path: Path,
+    summary: RunSummary,
+    rows: pd.DataFrame,
+    changes: pd.DataFrame,
+    problems: pd.DataFrame | None = None,
+    to_fix: pd.DataFrame | None = None,
 ) -> Path:
     """Write the results workbook to ``path`` atomically and return ``path``.
+
+    ``problems`` (``PROBLEMS_COLUMNS``) is the first sheet when it has lines; ``to_fix`` is the
+    sheet's failed rows in its own columns (header names as columns), written as they were read
+    so that the sheet can be corrected and uploaded as it is.
 
     The workbook is built in a temporary file in the same folder and moved onto ``path`` with
     ``os.replace``, so an existing file is replaced in one step and a failure leaves the old file
@@ -173,6 +196,8 @@ def write_results(
     """
     _check_columns(rows, ROWS_COLUMNS, "rows")
     _check_columns(changes, CHANGES_COLUMNS, "changes")
+    if problems is not None:
+        _check_columns(problems, PROBLEMS_COLUMNS, "problems")
     path = Path(path)
     # A random name rather than mkstemp: xlsxwriter creates the file itself, so it gets the
     # usual umask permissions instead of mkstemp's 0600.
@@ -181,7 +206,7 @@ def write_results(
         # xlsxwriter's per-sheet row files go to a folder we own, so a failure cleans them up too.
         with TemporaryDirectory(prefix="csvsync-xlsx-", ignore_cleanup_errors=True) as tmpdir:
             workbook = xlsxwriter.Workbook(str(tmp), {**_WORKBOOK_OPTIONS, "tmpdir": tmpdir})
-            _build_workbook(workbook, summary, rows, changes)
+            _build_workbook(workbook, summary, rows, changes, problems, to_fix)
             workbook.close()
         os.replace(tmp, path)
     except (OSError, XlsxWriterException) as exc:
@@ -308,17 +333,41 @@ def _remove_quietly(path: Path) -> None:
 
 
 def _build_workbook(
-    workbook: Workbook, summary: RunSummary, rows: pd.DataFrame, changes: pd.DataFrame
+    workbook: Workbook,
+    summary: RunSummary,
+    rows: pd.DataFrame,
+    changes: pd.DataFrame,
+    problems: pd.DataFrame | None = None,
+    to_fix: pd.DataFrame | None = None,
 ) -> None:
     styles = _Styles(workbook)
     workbook.set_properties(
         {"title": f"csvsync {summary.command} results", "comments": f"run {summary.run_id}"}
     )
     workbook.set_custom_property(RUN_ID_PROPERTY, summary.run_id)
-    # Sheets are added in reading order; constant_memory lets each be streamed in turn.
-    _write_summary(workbook.add_worksheet(SUMMARY_SHEET), summary, styles)
+    # Sheets are added in reading order; constant_memory lets each be streamed in turn. What
+    # needs a person's hand comes first: on screen it is the sheet that opens, on paper page 1.
+    if problems is not None and len(problems):
+        _write_table(workbook, PROBLEMS_SHEET, PROBLEMS_COLUMNS, PROBLEMS_HEADERS, problems,
+                     styles)  # fmt: skip
+    ws = workbook.add_worksheet(SUMMARY_SHEET)
+    _write_summary(ws, summary, styles)
+    _print_layout(ws, one_page=True)
     _write_table(workbook, ROWS_SHEET, ROWS_COLUMNS, ROWS_HEADERS, rows, styles)
     _write_table(workbook, CHANGES_SHEET, CHANGES_COLUMNS, CHANGES_HEADERS, changes, styles)
+    # Last: it is for uploading, not reading; printed, it would part the Problems from the run.
+    if to_fix is not None and len(to_fix):
+        _write_fix_sheet(workbook, to_fix, styles)
+
+
+def _print_layout(ws: Worksheet, one_page: bool = False) -> None:
+    """Landscape, as wide as the page (a column cut off onto page 15 is a message nobody
+    finds), the header row on every page, and a footer saying which sheet and page it is."""
+    ws.set_landscape()
+    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
+    ws.fit_to_pages(1, 1 if one_page else 0)
+    ws.repeat_rows(0)
+    ws.set_footer("&L&A&RPage &P of &N")
 
 
 def _columns(frame: pd.DataFrame, names: list[str]) -> list[list[Any]]:
@@ -338,8 +387,11 @@ class _Styles:
         self.title = workbook.add_format({"bold": True, "font_size": 14})
         self.value = workbook.add_format({"valign": "top", "align": "left"})
         self.number = workbook.add_format({"align": "left"})
+        self.day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        self.moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
         self._fills: dict[str, Format] = {}
         self._bold_fills: dict[str | None, Format] = {}
+        self._wraps: dict[str | None, Format] = {}
 
     def fill(self, outcome: Any) -> Format:
         """A bold cell with the outcome's fill (the Summary counts table)."""
@@ -353,6 +405,8 @@ class _Styles:
     def _cell(self, color: str | None, kind: str) -> Format | None:
         if kind == "key":
             return self._bold_fill(color)
+        if kind == "wrap":
+            return self._wrap(color)
         if color is None:
             return None
         fmt = self._fills.get(color)
@@ -361,10 +415,20 @@ class _Styles:
             self._fills[color] = fmt
         return fmt
 
+    def _wrap(self, color: str | None) -> Format:
+        fmt = self._wraps.get(color)
+        if fmt is None:
+            props: dict[str, Any] = {"text_wrap": True, "valign": "top"}
+            if color:
+                props["bg_color"] = color
+            fmt = self._workbook.add_format(props)
+            self._wraps[color] = fmt
+        return fmt
+
     def _bold_fill(self, color: str | None) -> Format:
         fmt = self._bold_fills.get(color)
         if fmt is None:
-            props: dict[str, Any] = {"bold": True}
+            props: dict[str, Any] = {"bold": True, "valign": "top"}
             if color:
                 props["bg_color"] = color
             fmt = self._workbook.add_format(props)
@@ -475,10 +539,13 @@ def _write_table(
 ) -> None:
     """Stream one table over as many sheets as Excel's row limit needs (``Rows``, ``Rows (2)``)."""
     columns = _columns(frame, names)
-    kinds = ["key" if n in _KEY_COLUMNS else "cell" for n in names]
+    wrap = _WRAP_COLUMNS if name == PROBLEMS_SHEET else frozenset()
+    kinds = ["key" if n in _KEY_COLUMNS else "wrap" if n in wrap else "cell" for n in names]
     widths = [
-        _width([h, *map(_render, col[:_WIDTH_SAMPLE])])
-        for h, col in zip(headers, columns, strict=True)
+        _width(
+            [h, *map(_render, col[:_WIDTH_SAMPLE])], cap=_WRAP_WIDTH if k == "wrap" else _MAX_WIDTH
+        )
+        for h, col, k in zip(headers, columns, kinds, strict=True)
     ]
     outcome_col = names.index("outcome")
     per_sheet = MAX_SHEET_ROWS - 1
@@ -490,10 +557,28 @@ def _write_table(
         ws = _table_sheet(workbook, title, headers, widths, stop - start, styles)
         # Slicing copies; the common single-sheet case writes the lists as they are.
         chunk = columns if (start, stop) == (0, total) else [col[start:stop] for col in columns]
+        if "wrap" in kinds:
+            _wrapped_heights(ws, chunk, kinds, widths)
         _write_cells(ws, chunk, outcome_col, kinds, styles)
         if stop >= total:
             return
         start, part = stop, part + 1
+
+
+def _wrapped_heights(
+    ws: Worksheet, columns: list[list[Any]], kinds: list[str], widths: list[float]
+) -> None:
+    """Each row as tall as its longest wrapped text: LibreOffice, unlike Excel, does not size
+    rows on opening, and its PDF prints wrapped lines over each other. Set before the rows are
+    written, as constant_memory needs."""
+    wrapped = [(col, widths[j] - 1) for j, col in enumerate(columns) if kinds[j] == "wrap"]
+    for r in range(len(columns[0]) if columns else 0):
+        lines = 1
+        for col, width in wrapped:
+            text = _render(col[r])
+            lines = max(lines, sum(-(-len(part) // int(width)) or 1 for part in text.split("\n")))
+        if lines > 1:
+            ws.set_row(r + 1, 15.0 * min(lines, 20))
 
 
 def _table_sheet(
@@ -510,7 +595,52 @@ def _table_sheet(
         ws.write_string(0, col, header, styles.header)
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(n_rows, 1), len(headers) - 1)
+    _print_layout(ws)
+    # The table's own columns only: a long message overflowing into empty cells would widen
+    # the printed page, and so shrink every page of the sheet.
+    ws.print_area(0, 0, max(n_rows, 1), len(headers) - 1)
+    ws.hide_gridlines(0)  # printed too: a long table on paper needs its lines
     return ws
+
+
+def _write_fix_sheet(workbook: Workbook, frame: pd.DataFrame, styles: _Styles) -> None:
+    """The failed rows in the sheet's own columns, cells as read: corrected and uploaded as it
+    is (or saved as CSV), it is a sheet csvsync reads like the one it came from. So no outcome
+    fills, no extra column, only the header the mapping knows."""
+    ws = workbook.add_worksheet(FIX_SHEET)
+    headers = [str(c) for c in frame.columns]
+    columns = [frame.iloc[:, j].tolist() for j in range(frame.shape[1])]
+    for col, (header, values) in enumerate(zip(headers, columns, strict=True)):
+        texts = [header, *map(_render, values[:_WIDTH_SAMPLE])]
+        ws.set_column(col, col, _width(texts, cap=_FIX_WIDTH) + 2)  # +2: the filter button
+        ws.write_string(0, col, _fit(header), styles.header)
+    for r, values in enumerate(zip(*columns, strict=True), start=1):
+        for c, v in enumerate(values):
+            _write_source_cell(ws, r, c, v, styles)
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(len(frame), 1), max(len(headers) - 1, 0))
+    _print_layout(ws)
+    ws.print_area(0, 0, max(len(frame), 1), max(len(headers) - 1, 0))
+    ws.hide_gridlines(0)
+
+
+def _write_source_cell(ws: Worksheet, row: int, col: int, value: Any, styles: _Styles) -> None:
+    """A sheet cell as it was read: text stays text (never a formula), numbers and dates stay
+    typed, so the reader sees what it saw in the uploaded sheet."""
+    value = _plain(value)
+    if value is None or value == "":
+        return  # left empty: an empty cell is what the reader reads as empty
+    if isinstance(value, datetime) and value.tzinfo is None:
+        plain_day = value.time() == datetime.min.time()
+        ws.write_datetime(row, col, value, styles.day if plain_day else styles.moment)
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        ws.write_datetime(row, col, value, styles.day)
+    elif type(value) is bool:
+        ws.write_boolean(row, col, value)
+    elif isinstance(value, int | float) and _exact_number(value):
+        ws.write_number(row, col, value)
+    else:
+        ws.write_string(row, col, _fit(_render(value)))
 
 
 def _write_cells(

@@ -22,6 +22,11 @@ from csvsync.sheets.read import SheetOptions, csv_records
 def write_back(sheet: Path, options: SheetOptions, key_column: str, ids: dict[int, str]) -> Path:
     """Write the copy; ``ids`` maps sheet row numbers (header = 1) to new item ids."""
     out = sheet.with_name(f"{sheet.stem}.with-ids{sheet.suffix}")
+    if sheet.suffix.lower() in (".ods", ".xls"):
+        # No writer for these here: a copy in another format would not be "the sheet with ids".
+        raise SheetError(
+            f"{sheet}: --write-back copies .csv and .xlsx sheets only", "save the sheet as .xlsx"
+        )
     if sheet.suffix.lower() in (".xlsx", ".xlsm"):
         _xlsx(sheet, options.sheet_name, key_column, ids, out)
     else:

@@ -31,7 +31,7 @@ from xml.parsers import expat
 
 from csvsync.errors import SheetError
 from csvsync.options import XlsxLimits
-from csvsync.sheets.filetype import sniff
+from csvsync.sheets.filetype import XLS, sniff
 from csvsync.sheets.xlsxparts import Damaged, Package, ascii_lower
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -110,6 +110,8 @@ def check_xlsx_safe(path: Path, limits: XlsxLimits = XlsxLimits()) -> None:
             path, f"cannot be read ({exc.strerror})", "check the path and permissions"
         ) from None
     if magic.startswith(OLE2_MAGIC):
+        if sniff(path) is XLS:
+            raise _fail(path, f"is {XLS.name}, not an XLSX workbook", XLS.advice)
         raise _fail(
             path,
             "is a password-protected or legacy Excel file, not an XLSX workbook",
@@ -126,7 +128,7 @@ def check_xlsx_safe(path: Path, limits: XlsxLimits = XlsxLimits()) -> None:
         )
     try:
         with zipfile.ZipFile(path) as archive:
-            _check_entries(path, archive.infolist(), limits)
+            check_entries(path, archive.infolist(), limits)
             package = Package(path, archive)
             package.check_shared_strings(limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
@@ -135,7 +137,8 @@ def check_xlsx_safe(path: Path, limits: XlsxLimits = XlsxLimits()) -> None:
         raise _fail(path, f"uses a zip format csvsync cannot read ({exc})", _HINT_RESAVE) from None
 
 
-def _check_entries(path: Path, entries: list[zipfile.ZipInfo], limits: XlsxLimits) -> None:
+def check_entries(path: Path, entries: list[zipfile.ZipInfo], limits: XlsxLimits) -> None:
+    """Refuse a zip (an XLSX or an ODS) of too many entries, a bomb, or two entries one name."""
     if len(entries) > limits.max_entries:
         raise _fail(
             path,
@@ -191,7 +194,7 @@ def scan_sheet(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) -> S
     scan = _fast_scan(path, xml, sheet_name, limits)
     if scan is None:
         scan = _parsed_scan(path, xml, sheet_name, limits)
-    _check_extent(path, sheet_name, scan.rows, scan.columns, limits)
+    check_extent(path, sheet_name, scan.rows, scan.columns, limits)
     return scan
 
 
@@ -205,7 +208,7 @@ def _check_dimension(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits
     last = match.group(1).decode("ascii", "replace").split(":")[-1]
     ref = _REF.fullmatch(last)
     if ref and ref.group(1):
-        _check_extent(
+        check_extent(
             path, sheet_name, int(ref.group(2)), _column_number(ref.group(1)), limits, "declares"
         )
 
@@ -308,7 +311,7 @@ def _fast_scan(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) -> S
         else:
             r, c = _plain_ref(xml, match.start() + len(cell))
             rows, letters = max(rows, r), max(letters, c, key=_column_number)
-        _check_extent(path, sheet_name, rows, _column_number(letters), limits)
+        check_extent(path, sheet_name, rows, _column_number(letters), limits)
         rounds += 1
         if rounds > 64:  # cells in no useful order: read every reference once
             far = re.compile(re.escape(value) + _FAR_NEGATIVE)
@@ -419,7 +422,7 @@ def _parsed_scan(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) ->
             at["rows"] = max(at["rows"], place[0] + 1)
             at["cols"] = max(at["cols"], place[1] + 1)
             if at["rows"] > limits.max_rows or at["cols"] > limits.max_columns:
-                _check_extent(path, sheet_name, at["rows"], at["cols"], limits)
+                check_extent(path, sheet_name, at["rows"], at["cols"], limits)
             at["depth"] = 1
             state["error"] = attrs.get("t") == "e"
             state["dated"] = "s" in attrs and attrs.get("t", "n") == "n"  # see _DATE_FLOOR
@@ -488,7 +491,7 @@ def _row_number(ref: str) -> int:
     return int(match.group(2))
 
 
-def _check_extent(
+def check_extent(
     path: Path,
     sheet_name: str,
     rows: int,
@@ -496,6 +499,7 @@ def _check_extent(
     limits: XlsxLimits,
     verb: str = "has",
 ) -> None:
+    """Refuse a sheet past ``limits`` in rows, columns or its rows x columns rectangle."""
     where = f"sheet {sheet_name!r} {verb}"
     if rows > limits.max_rows:
         raise _fail(
@@ -512,5 +516,16 @@ def _check_extent(
             path,
             f"{where} cells up to row {rows:,} and column {column_letters(columns)}: "
             f"{rows * columns:,} cells, more than the limit of {limits.max_cells:,}",
+            _HINT_SPLIT,
+        )
+
+
+def check_total(path: Path, cells: int, limits: XlsxLimits) -> None:
+    """Refuse a workbook whose sheets, all built at once (ODS, XLS), pass ``max_cells`` together."""
+    if cells > limits.max_cells:
+        raise _fail(
+            path,
+            f"has {cells:,} cells in all its sheets together, more than the limit of "
+            f"{limits.max_cells:,}",
             _HINT_SPLIT,
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 from csvsync.errors import CsvsyncError
 
-SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
+SHEET_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".ods", ".xls")
 
 
 @dataclass
@@ -109,7 +109,7 @@ class Runs:
         if suffix not in SHEET_SUFFIXES:
             raise CsvsyncError(
                 f"{filename!r} is not a sheet csvsync reads",
-                "upload a CSV, TSV or XLSX file",
+                "upload a CSV, TSV, XLSX, ODS or XLS file",
             )
         key = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(4)
         folder = self.data_dir / key

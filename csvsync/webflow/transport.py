@@ -23,7 +23,12 @@ The loop's rules:
 - 400/401/403/404/409 are never retried; they become the ``ApiError`` subclasses of
   ``csvsync.errors`` with Webflow's code, message and details;
 - the retry budget (``max_retries``, ``max_retry_time`` seconds per request, or since the API last
-  answered) turns a long outage into ``ServerError`` / ``RateLimitError`` so the run can stop.
+  answered) turns a long outage into ``ServerError`` / ``RateLimitError`` so the run can stop;
+- a connection refused by a loopback address (nothing listens: a sandbox not started, a wrong
+  port) gets ``REFUSED_LOOPBACK_ATTEMPTS`` quick attempts, then an ``UnreachableError`` that asks
+  whether the sandbox runs. A remote host keeps the whole budget: Webflow may be briefly away;
+- ``ClientOptions.on_retry`` is told of every retry (a ``RetryNotice``) before its wait, so a
+  shell can say at once that the API cannot be reached instead of retrying in silence.
 
 ``check_api_base`` decides which API base URLs may carry the token at all (see its docstring).
 
@@ -58,7 +63,8 @@ from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
 from csvsync import __version__
-from csvsync.errors import ApiError, ConfigError, ServerError, StoppedError
+from csvsync.errors import ApiError, ConfigError, ServerError, StoppedError, UnreachableError
+from csvsync.options import RetryNotice
 from csvsync.webflow.errors import api_error
 from csvsync.webflow.pacing import Backoff, Clock, Pacer, SystemClock
 from csvsync.webflow.wire import Request, Response, Transport, TransportError
@@ -70,6 +76,13 @@ DEFAULT_RETRY_AFTER = 60.0  # Webflow's documented typical value, used when the 
 RETRY_AFTER_CUSHION = 0.05
 
 CREATE_HINT = "the create may have reached Webflow; look the items up before sending them again"
+
+# A loopback port that refuses connections has no server behind it (a sandbox not started, or
+# a wrong port): waiting the budget of a remote outage (~70 s) would only hide the mistake. A
+# few quick attempts still let a sandbox started a moment ago come up.
+REFUSED_LOOPBACK_ATTEMPTS = 3
+REFUSED_LOOPBACK_MAX_DELAY = 0.5
+SANDBOX_HINT = "is the sandbox running? `csvsync sandbox` starts one"
 
 
 class RequestsTransport:
@@ -102,6 +115,7 @@ class RequestsTransport:
                 timed_out=isinstance(exc, requests.Timeout),
                 sent=not _never_sent(exc),
                 transient=isinstance(exc, _TRANSIENT),
+                refused=_refused(exc),
             )
         if failure is not None:
             # Raised outside the except block so no chained context keeps the requests
@@ -144,6 +158,25 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
+def _refused(exc: requests.RequestException) -> bool:
+    """True when the host answered the connection with ECONNREFUSED (nothing listens there).
+
+    urllib3 keeps the socket's error as the cause of its ``NewConnectionError``; with several
+    addresses (``localhost``: ::1, then 127.0.0.1) the last one tried is the one kept.
+    """
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if not isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return False
+    seen: set[int] = set()
+    cause: BaseException | None = reason
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 # -- options ---------------------------------------------------------------------------------------
 
 
@@ -169,6 +202,8 @@ class ClientOptions:
     backoff_cap: float = 30.0
     seed: int | None = None  # seeds the backoff jitter (tests, reproducible runs)
     transport: Transport | None = None
+    # Told of every retry before its wait (the CLI says "cannot reach ..." once, on stderr).
+    on_retry: Callable[[RetryNotice], None] | None = field(default=None, compare=False)
 
 
 def check_options(options: ClientOptions) -> None:
@@ -357,11 +392,20 @@ class _Retry(Exception):
     ``delay`` seconds, the Retry-After.
     """
 
-    def __init__(self, error: ApiError, delay: float, outage: bool) -> None:
+    def __init__(
+        self,
+        error: ApiError,
+        delay: float,
+        outage: bool,
+        unreachable: bool = False,
+        refused: bool = False,
+    ) -> None:
         super().__init__(error.message)
         self.error = error
         self.delay = delay
         self.outage = outage
+        self.unreachable = unreachable  # no connection was made: nothing reached the API
+        self.refused = refused
 
 
 class RequestLoop:
@@ -371,6 +415,9 @@ class RequestLoop:
         self.options = options
         self.api_base = api_base
         self.transport = transport
+        where = urlsplit(api_base)
+        self.origin = f"{where.scheme}://{where.netloc}"
+        self.loopback = _is_loopback(_host_key(where.hostname))
         self.clock: Clock = options.clock or SystemClock()
         self.pacer = Pacer(window=options.rate_window, limit=options.rate_limit, clock=self.clock)
         self.backoff = Backoff(
@@ -416,10 +463,28 @@ class RequestLoop:
                 delay = failure.delay
                 if failure.outage:
                     delay = max(delay, self.backoff.delay(retries))
-                self._check_budget(failure, delay, first, retries)
+                max_retries = self.options.max_retries
+                if failure.refused and self.loopback:
+                    max_retries = min(max_retries, REFUSED_LOOPBACK_ATTEMPTS - 1)
+                    delay = min(delay, REFUSED_LOOPBACK_MAX_DELAY)
+                outage_began = self._check_budget(failure, delay, first, retries, max_retries)
                 retries += 1
                 with self._lock:
                     self._stats.retries += 1
+                if self.options.on_retry is not None:
+                    self.options.on_retry(
+                        RetryNotice(
+                            origin=self.origin,
+                            method=call.method,
+                            url=self.api_base + call.path,
+                            attempt=retries + 1,
+                            attempts=max_retries + 1,
+                            delay=delay,
+                            reason=failure.error.message,
+                            unreachable=failure.unreachable,
+                            first=outage_began,
+                        )
+                    )
                 log.info(
                     "retry %d of %s %s in %.2fs: %s",
                     retries,
@@ -431,22 +496,36 @@ class RequestLoop:
                 if failure.outage:
                     self.clock.sleep(delay)
 
-    def _check_budget(self, failure: _Retry, delay: float, first: float, retries: int) -> None:
+    def _check_budget(
+        self, failure: _Retry, delay: float, first: float, retries: int, max_retries: int
+    ) -> bool:
+        """Raise the failure's error once the budget is spent; else whether this failure began
+        an outage (the first since the API last answered)."""
         now = self.clock.now()
         started = first
+        began = False
         if failure.outage:
             with self._lock:
                 if self._outage_since is None:
                     self._outage_since = now
+                    began = True
                 started = min(first, self._outage_since)
+        if failure.refused and self.loopback and retries >= max_retries:
+            raise UnreachableError(
+                f"cannot reach {self.origin}: connection refused",
+                method=failure.error.method,
+                url=failure.error.url,
+                hint=f"{SANDBOX_HINT}; gave up after {retries + 1} attempts",
+            ) from None
         over_time = now + delay - started > self.options.max_retry_time
-        if retries >= self.options.max_retries or over_time:
+        if retries >= max_retries or over_time:
             error = failure.error
             error.hint = (
                 f"gave up after {retries + 1} attempts over {now - first:.1f}s "
                 f"(--max-retry-time {self.options.max_retry_time:g}s); {error.hint or 'try later'}"
             )
             raise error from None
+        return began
 
     def _attempt(self, call: Call, fresh: bool = True) -> Any:
         request = Request(
@@ -540,16 +619,23 @@ class RequestLoop:
         )
         if not exc.transient:
             return error
-        return self._transient(call, error, sent=exc.sent)
+        return self._transient(call, error, sent=exc.sent, refused=exc.refused)
 
     def _transient(
-        self, call: Call, error: ApiError, sent: bool, retry_after: float = 0.0
+        self,
+        call: Call,
+        error: ApiError,
+        sent: bool,
+        retry_after: float = 0.0,
+        refused: bool = False,
     ) -> Exception:
-        """A 5xx or lost request: retry it if repeating is safe, else report it at once."""
+        """A 5xx or lost request: retry it if repeating is safe, else report it at once.
+        ``sent`` False for a transport failure means no connection was made at all."""
         if sent and not call.idempotent:
             error.hint = CREATE_HINT
             return error
-        return _Retry(error, retry_after, outage=True)
+        unreachable = error.status is None and not sent
+        return _Retry(error, retry_after, outage=True, unreachable=unreachable, refused=refused)
 
     def _mark_answered(self) -> None:
         with self._lock:

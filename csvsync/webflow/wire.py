@@ -74,17 +74,28 @@ class TransportError(Exception):
     """An exchange got no answer. ``name`` says which failure (``ReadTimeout``,
     ``ConnectionError``...); ``timed_out`` whether it was a timeout; ``sent`` whether the request
     may have reached the server (False only when no connection was established); ``transient``
-    whether another try may succeed (a lost answer, not a malformed request)."""
+    whether another try may succeed (a lost answer, not a malformed request); ``refused``
+    whether the host refused the connection (ECONNREFUSED: up, but nothing listens on the port).
+    """
 
     def __init__(
-        self, name: str, *, timed_out: bool = False, sent: bool = True, transient: bool = True
+        self,
+        name: str,
+        *,
+        timed_out: bool = False,
+        sent: bool = True,
+        transient: bool = True,
+        refused: bool = False,
     ) -> None:
-        kind = "timed out" if timed_out else "connection failed"
+        kind = (
+            "timed out" if timed_out else "connection refused" if refused else "connection failed"
+        )
         super().__init__(f"{kind} ({name})")
         self.name = name
         self.timed_out = timed_out
         self.sent = sent
         self.transient = transient
+        self.refused = refused
 
 
 class Transport(Protocol):
