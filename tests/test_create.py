@@ -111,7 +111,49 @@ def test_a_new_item_needs_name_and_slug(ws: Workspace) -> None:
     res = ws.run("sync", ws.write_sheet(rows), "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1
     got = read_rows(ws.dir / "r.xlsx")
-    assert set(got["Outcome"]) == {"invalid"} and "needs a slug" in got.iloc[0]["Message"]
+    assert set(got["Outcome"]) == {"invalid"}
+    assert "needs a value in the primary locale for Slug (column 'Slug' is empty)" in (
+        got.iloc[0]["Message"]
+    )
+    assert "Name" not in got.iloc[0]["Message"].split("for ")[1]  # the name is there
+    assert ws.writes() == []
+
+
+def test_a_new_item_with_an_invalid_primary_sends_no_translation(ws: Workspace) -> None:
+    rows = new_rows(ws, 2)
+    rows.iloc[0, rows.columns.get_loc("Summary")] = "x" * 300  # over the field's 256
+    rows.iloc[0, rows.columns.get_loc("Summary [fr]")] = "Traduit"
+    res = ws.run("sync", ws.write_sheet(rows), "-m", ws.mapping, "--results", ws.dir / "r.xlsx")
+    assert res.exit_code == 1, res.output
+    got = read_rows(ws.dir / "r.xlsx")
+    bad = got[got["Row"] == 2]
+    assert set(bad["Outcome"]) == {"invalid"} and len(bad) == 3
+    fr = bad[bad["Locale"] == "fr-FR"].iloc[0]["Message"]
+    assert fr.startswith("not created: its en variant (row 2) is invalid: column 'Summary'"), fr
+    assert "needs a" not in fr
+    assert len(by_slug(ws, "new-1", LOCALE_EN)) == 1 and by_slug(ws, "new-0", LOCALE_EN) == []
+
+
+def test_a_new_item_missing_a_required_field_is_refused_before_sending(ws: Workspace) -> None:
+    ws.sb.store.create_field(
+        DEMO_COLLECTION_ID, {"type": "PlainText", "displayName": "SKU", "isRequired": True}
+    )
+    ws.sb.store.create_field(
+        DEMO_COLLECTION_ID, {"type": "PlainText", "displayName": "Barcode", "isRequired": True}
+    )
+    mapping = ws.dir / "sku.yaml"
+    mapping.write_text(ws.mapping.read_text() + "  sku: SKU\n", encoding="utf-8")
+    rows = new_rows(ws, 1)
+    rows["SKU"] = ""
+    ws.sb.clear_log()
+    res = ws.run("sync", ws.write_sheet(rows), "-m", mapping, "--refresh",
+                 "--results", ws.dir / "r.xlsx")  # fmt: skip
+    assert res.exit_code == 1, res.output
+    got = read_rows(ws.dir / "r.xlsx")
+    assert set(got["Outcome"]) == {"invalid"}
+    message = got.iloc[0]["Message"]
+    assert "SKU (column 'SKU' is empty)" in message, message
+    assert "Barcode (the mapping has no column for it)" in message
     assert ws.writes() == []
 
 

@@ -55,8 +55,16 @@ def test_one_of_each_preflight_error(ws: Workspace) -> None:
         assert f"'{col}'" in message and needle in message, (row, message)
     slug_taken = rows[(rows["Row"] == 5) & (rows["Outcome"] == "invalid")].iloc[0]["Message"]
     assert "English" in slug_taken or "en" in slug_taken
-    dup_row = rows[(rows["Row"] == dup_row_number) & (rows["Locale"] == "en")].iloc[0]
-    assert dup_row["Outcome"] == "invalid" and "duplicate: row 12" in dup_row["Message"]
+    # The same item twice with different English summaries: neither row's is applied.
+    for row in (12, dup_row_number):
+        en = rows[(rows["Row"] == row) & (rows["Locale"] == "en")].iloc[0]
+        assert en["Outcome"] == "invalid", en
+        assert f"rows 12, {dup_row_number} all set item" in en["Message"]
+        assert "different values (summary)" in en["Message"]
+    assert ws.live(f.loc[10, "Item ID"], LOCALE_EN)["summary"] == ws.frame.loc[10, "Summary"]
+    # In French the two rows agree: the first is applied, the second is a duplicate.
+    fr_dup = rows[(rows["Row"] == dup_row_number) & (rows["Locale"] == "fr-FR")].iloc[0]
+    assert fr_dup["Outcome"] == "invalid" and "duplicate: row 12" in fr_dup["Message"]
     assert ws.live(f.loc[11, "Item ID"], LOCALE_EN)["summary"] == "a good change"
     assert ws.live(f.loc[3, "Item ID"], LOCALE_FR)["summary"].startswith("row 5 keeps")
     # Zero requests carried an invalid value: every write landed (no 400 from Webflow).

@@ -233,3 +233,17 @@ def test_plan_sends_no_write_request_and_counts_requests(ws: Workspace) -> None:
     assert "A sync would send 3 write request(s)" in res.output
     assert "300 would update" in res.output
     assert ws.writes() == []
+
+
+def test_plain_text_lines_in_a_rich_text_cell_become_paragraphs(ws: Workspace) -> None:
+    f = ws.frame.copy()
+    f.loc[0, "Description"] = "Line one\nLine two & 3 < 4\n\n  Line three  "
+    f.loc[1, "Description"] = "<p>HTML stays\nas written</p>"
+    sheet = ws.write_sheet(f)
+    out = run_json(ws, "sync", sheet, "-m", ws.mapping)
+    assert out["counts"]["updated"] == 2
+    assert ws.live(f.loc[0, "Item ID"], LOCALE_EN)["description"] == (
+        "<p>Line one</p><p>Line two &amp; 3 &lt; 4</p><p>Line three</p>"
+    )
+    assert ws.live(f.loc[1, "Item ID"], LOCALE_EN)["description"] == "<p>HTML stays\nas written</p>"
+    assert run_json(ws, "sync", sheet, "-m", ws.mapping)["write_requests"] == 0

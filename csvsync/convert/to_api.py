@@ -15,6 +15,7 @@ and to build per-row lists for the multi-value types.
 from __future__ import annotations
 
 import difflib
+import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
@@ -176,7 +177,36 @@ def _text(
     refs: Mapping[str, RefTarget],
 ) -> Converted:
     # Text is kept exactly as written: surrounding spaces and newlines are content.
+    return _checked_text(field, text_column(cells, kinds), cells.index)
+
+
+def _rich_text(
+    field: SchemaField,
+    options: FieldOptions,
+    cells: pd.Series,
+    kinds: np.ndarray,
+    refs: Mapping[str, RefTarget],
+) -> Converted:
+    """HTML as written; a cell of plain text (no tag) with line breaks becomes paragraphs, one
+    per line, so an editor's Alt+Enter lines show as lines on the page."""
     text = text_column(cells, kinds)
+    plain = text.str.contains(r"[\r\n]", regex=True) & ~text.str.contains(_TAG, regex=True)
+    if plain.any():
+        text = text.copy()
+        text[plain] = [plain_paragraphs(t) for t in text[plain]]
+    return _checked_text(field, text, cells.index)
+
+
+_TAG = r"<[A-Za-z!/]"
+
+
+def plain_paragraphs(text: str) -> str:
+    """``a\nb`` -> ``<p>a</p><p>b</p>``: each non-blank line a paragraph, ``&<>`` escaped."""
+    lines = (line.strip() for line in re.split(r"\r\n|\r|\n", text))
+    return "".join(f"<p>{html.escape(line, quote=False)}</p>" for line in lines if line)
+
+
+def _checked_text(field: SchemaField, text: pd.Series, index: pd.Index) -> Converted:
     empty = (text == "").to_numpy(dtype=bool)
     res = _Result(len(text), empty)
     rules = _validations(field)
@@ -199,7 +229,7 @@ def _text(
         lambda v: f"{quote(v)} is {len(v)} characters long; the minimum is {min_len}",
         text,
     )
-    return res.build(cells.index)
+    return res.build(index)
 
 
 # --- pattern-checked strings -----------------------------------------------------------------
@@ -788,7 +818,7 @@ def _multi(
 
 _CONVERTERS: dict[str, Converter] = {
     "PlainText": _text,
-    "RichText": _text,
+    "RichText": _rich_text,
     "Email": _patterned,
     "Phone": _patterned,
     "Link": _patterned,

@@ -123,7 +123,7 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -
     own = ~(cells["field"].isin(spread) & (cells["locale_id"] != primary)).to_numpy()
     asked[cells["vidx"].to_numpy()[own]] = True
     _mark_missing_variants(v, state, asked)
-    _mark_duplicates(v)
+    _mark_duplicates(v, drafts)
     return v
 
 
@@ -261,23 +261,40 @@ def not_live_message(since: str | None) -> str:
     )
 
 
-def _mark_duplicates(v: pd.DataFrame) -> None:
+def _mark_duplicates(v: pd.DataFrame, drafts: Drafts) -> None:
+    """Rows that name the same item and locale. With the same values, the first is applied
+    and the others are ``invalid`` duplicates; with different values, none is applied, since
+    csvsync cannot know which row the editor meant."""
     ok = v["outcome"] == ""
-    dup = ok & v.duplicated(subset=["item_id", "locale_id"], keep="first") & v["item_id"].notna()
+    dup = ok & v["item_id"].notna() & v.duplicated(subset=["item_id", "locale_id"], keep=False)
     if not dup.any():
         return
-    first = (
-        v[ok]
-        .drop_duplicates(subset=["item_id", "locale_id"])
-        .set_index(["item_id", "locale_id"])["row"]
-    )
-    for i in v.index[dup]:
-        row = first.get((v.at[i, "item_id"], v.at[i, "locale_id"]))
-        v.at[i, "outcome"] = Outcome.INVALID.value
-        v.at[i, "message"] = (
-            f"duplicate: row {row} already sets item {v.at[i, 'item_id']} "
-            f"in {v.at[i, 'locale_tag']}"
-        )
+    cells = drafts.cells
+    mine = cells[np.isin(cells["vidx"].to_numpy(), v.index[dup].to_numpy())]
+    values: dict[int, dict[str, str]] = {}
+    for vidx, fld, key in zip(mine["vidx"], mine["field"], mine["key"], strict=True):
+        values.setdefault(int(vidx), {})[str(fld)] = str(key)
+    for (item, _), group in v[dup].groupby(["item_id", "locale_id"], sort=False):
+        labels = list(group.index)
+        rows = [int(r) for r in group["row"]]
+        tag = group["locale_tag"].iloc[0]
+        first = values.get(labels[0], {})
+        differ = sorted(
+            {f for lb in labels[1:] for f in set(first) | set(values.get(lb, {}))
+             if values.get(lb, {}).get(f) != first.get(f)}
+        )  # fmt: skip
+        if differ:
+            others = ", ".join(str(r) for r in rows)
+            for label in labels:
+                v.at[label, "outcome"] = Outcome.INVALID.value
+                v.at[label, "message"] = (
+                    f"rows {others} all set item {item} in {tag}, with different values "
+                    f"({', '.join(differ)}): none is applied; keep one row for it"
+                )
+            continue
+        for label in labels[1:]:
+            v.at[label, "outcome"] = Outcome.INVALID.value
+            v.at[label, "message"] = f"duplicate: row {rows[0]} already sets item {item} in {tag}"
 
 
 def compute(

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from csvsync.mapping.mapping import ResolvedMapping
+from csvsync.models import SchemaField
 from csvsync.outcomes import Outcome
 from csvsync.pipeline.drafts import Drafts
 from csvsync.pipeline.hashing import key_hashes
@@ -35,8 +36,9 @@ def check(v: pd.DataFrame, drafts: Drafts, state: StateView, resolved: ResolvedM
     _required(problems, cleared, resolved)
     new = v["outcome"] == Outcome.CREATE.value
     if new.any():
-        given = _at(drafts, new.to_numpy(), ["name", "slug"])
-        _new_items(problems, v[new], _mine(v, drafts, given), resolved)
+        needed = _needed_for_new(resolved)
+        given = _at(drafts, new.to_numpy(), [f.slug for f in needed])
+        _new_items(problems, v, new, _mine(v, drafts, given), resolved)
     _slugs(problems, _changing_slugs(v, drafts, ok, state), state, resolved)
     if not problems:
         return
@@ -115,27 +117,66 @@ def _required(v: Problems, mine: pd.DataFrame, resolved: ResolvedMapping) -> Non
         )
 
 
+def _needed_for_new(resolved: ResolvedMapping) -> list[SchemaField]:
+    """The fields a new item must have a value for: name, slug and every required field."""
+    return [f for f in resolved.schema if f.required or f.slug in ("name", "slug")]
+
+
 def _new_items(
-    problems: Problems, new: pd.DataFrame, mine: pd.DataFrame, resolved: ResolvedMapping
+    problems: Problems,
+    v: pd.DataFrame,
+    new: pd.Series,
+    mine: pd.DataFrame,
+    resolved: ResolvedMapping,
 ) -> None:
-    """A new item needs a name and a slug in the primary locale: Webflow requires both."""
-    if new.empty:
-        return
+    """A new item needs a value for name, slug and every required field in the primary locale
+    (Webflow refuses the create otherwise), and a valid primary-locale variant: without it, its
+    translations have nothing to be created with, so they are not sent either."""
     primary = resolved.primary.cms_locale_id
+    needed = _needed_for_new(resolved)
+    mapped = {b.map.slug: b.map.column for b in resolved.bindings}
     given = mine[(mine["locale_id"] == primary) & (mine["key"] != "")]
     have = {(row, f) for row, f in zip(given["row"], given["field"], strict=True)}
-    for _, group in new.groupby("group", sort=False):
+    groups = v["group"]
+    for key, group in v[new].groupby("group", sort=False):
         heads = group.loc[group["locale_id"] == primary, "row"]
-        head = int(heads.iloc[0]) if len(heads) else None
-        lacking = [f for f in ("name", "slug") if head is None or (head, f) not in have]
-        if lacking:
-            for row, loc in zip(group["row"], group["locale_id"], strict=True):
-                _invalidate(
-                    problems,
-                    row,
-                    loc,
-                    "a new item needs a " + " and a ".join(lacking) + " in the primary locale",
-                )
+        if not len(heads):
+            message = _primary_problem(v[(groups == key) & (v["locale_id"] == primary)], resolved)
+            if message is None:
+                continue  # no primary row at all: the long layout's own check says so
+        else:
+            head = int(heads.iloc[0])
+            lacking = [f for f in needed if (head, f.slug) not in have]
+            if not lacking:
+                continue
+            message = _lacking_message(lacking, mapped)
+        for row, loc in zip(group["row"], group["locale_id"], strict=True):
+            _invalidate(problems, row, loc, message)
+
+
+def _primary_problem(heads: pd.DataFrame, resolved: ResolvedMapping) -> str | None:
+    """Why a new item's translations are not sent: its primary-locale variant is refused."""
+    if heads.empty:
+        return None
+    head = heads.iloc[0]
+    return (
+        f"not created: its {resolved.primary.tag} variant (row {head['row']}) is "
+        f"{head['outcome']}: {head['message']}"
+    )
+
+
+def _lacking_message(lacking: list[SchemaField], mapped: dict[str, str]) -> str:
+    parts = []
+    for f in lacking:
+        column = mapped.get(f.slug)
+        where = f"column '{column}' is empty" if column else "the mapping has no column for it"
+        parts.append(f"{f.display_name or f.slug} ({where})")
+    return (
+        "a new item needs a value in the primary locale for "
+        + ", ".join(parts)
+        + ": Webflow requires "
+        + ("it" if len(parts) == 1 else "them")
+    )
 
 
 def _slugs(

@@ -3,6 +3,9 @@
 ``validate_value`` returns the value to store (dates normalized, files re-hosted as
 ``{fileId, url, alt}``), ``DROP`` for a file skipped under ``skipInvalidFiles``, or raises
 ``FieldError`` naming the field slug, which the store collects into a ``validation_error``.
+
+A rule here is one Webflow documents, or an inference marked as such in ``docs/field-rules.md``;
+where Webflow documents only "string" (Link, Phone) any string is taken, as Webflow would.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ class _Drop:
 DROP: Any = _Drop()
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
-SLUG_MAX = 256
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ def _text(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
         raise FieldError(f.slug, f"Must be at most {rules['maxLength']} characters")
     if rules.get("minLength") is not None and len(v) < int(rules["minLength"]):
         raise FieldError(f.slug, f"Must be at least {rules['minLength']} characters")
-    if f.slug == "slug" and (not SLUG_RE.match(v) or len(v) > SLUG_MAX):
+    if f.slug == "slug" and not SLUG_RE.match(v):
         raise FieldError(
             "slug", f"Invalid slug '{v}': use lowercase letters, digits and single hyphens"
         )
@@ -160,35 +162,35 @@ _CSS_COLORS = frozenset(
     seashell sienna silver skyblue slateblue slategray slategrey snow springgreen steelblue tan teal
     thistle tomato turquoise violet wheat white whitesmoke yellow yellowgreen transparent""".split()  # noqa: SIM905
 )
-_NUM = r"\s*-?\d+(?:\.\d+)?%?\s*"
+# CSS Color 4 syntax for the functions Webflow lists ("accepted formats include" rgb(), rgba(),
+# hsl(), hsla()): signed numbers, exponents, % and angle units; commas, spaces or a slash.
+_CSS_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?(?:%|deg|rad|grad|turn)?"
+_CSS_SEP = r"\s*[,/]\s*|\s+"
 _COLOR_RES = (
-    re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"),
-    re.compile(rf"^rgba?\({_NUM},{_NUM},{_NUM}(?:,{_NUM})?\)$", re.I),
-    re.compile(rf"^hsla?\(\s*-?\d+(?:\.\d+)?(?:deg)?\s*,{_NUM},{_NUM}(?:,{_NUM})?\)$", re.I),
+    re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})"),
+    re.compile(rf"(?:rgba?|hsla?)\(\s*{_CSS_NUM}(?:(?:{_CSS_SEP}){_CSS_NUM}){{2,3}}\s*\)", re.I),
 )
 
 
 def _color(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
     if not isinstance(v, str):
         raise FieldError(f.slug, f"Expected a color string, got {_jtype(v)}")
-    if v.lower() in _CSS_COLORS or any(r.match(v) for r in _COLOR_RES):
+    if v.lower() in _CSS_COLORS or any(r.fullmatch(v) for r in _COLOR_RES):
         return v
     raise FieldError(f.slug, f"Invalid color: '{v}'")
 
 
-_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-_PHONE_RE = re.compile(r"^\+?[0-9 ().\-/]+$")
+# Webflow documents "an email address" and no syntax: only the shape every address has.
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+# "a URL string for videos hosted on platforms like YouTube or Vimeo": an http(s) URL with an
+# authority; the host is not checked (Webflow names platforms as examples, not a list).
+_VIDEO_RE = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?", re.I)
 
 
 def _email(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
-    if not isinstance(v, str) or not _EMAIL_RE.match(v):
+    v = _text(f, v, ctx)
+    if not _EMAIL_RE.fullmatch(v):
         raise FieldError(f.slug, f"Invalid email address: {v!r}")
-    return v
-
-
-def _phone(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
-    if not isinstance(v, str) or not _PHONE_RE.match(v) or sum(c.isdigit() for c in v) < 3:
-        raise FieldError(f.slug, f"Invalid phone number: {v!r}")
     return v
 
 
@@ -200,9 +202,10 @@ def _is_http_url(v: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def _link(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
-    if not isinstance(v, str) or not _is_http_url(v):
-        raise FieldError(f.slug, f"Invalid URL: {v!r}")
+def _video_link(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
+    v = _text(f, v, ctx)
+    if not _VIDEO_RE.fullmatch(v):
+        raise FieldError(f.slug, f"Invalid video URL: {v!r}")
     return v
 
 
@@ -274,9 +277,10 @@ VALIDATORS: dict[str, Validator] = {
     "DateTime": _datetime,
     "Color": _color,
     "Email": _email,
-    "Phone": _phone,
-    "Link": _link,
-    "VideoLink": _link,
+    # Webflow documents Phone and Link values as strings, nothing more (docs/field-rules.md).
+    "Phone": _text,
+    "Link": _text,
+    "VideoLink": _video_link,
     "Option": _option,
     "Reference": _reference,
     "MultiReference": _multi_reference,
