@@ -240,7 +240,13 @@ CASES = [
         "a" * 250 + "@example.com",
         ("is 262 characters long; the limit is 254 for an email address",),
     ),
-    ValueCase("phone-too-few-digits", "Phone", "12", ("'12' is not a phone number",)),
+    # Webflow documents a phone number as a string: only csvsync's guard of hidden characters.
+    ValueCase(
+        "phone-zero-width-space",
+        "Phone",
+        "+1 555\u200b0100",
+        ("holds an invisible or control character (\\u200b), which no phone number may contain",),
+    ),
     ValueCase(
         "image-not-a-url", "Image", "photo.png", ("'photo.png' is not an http(s) URL of an image",)
     ),
@@ -303,6 +309,16 @@ def _row(case: ValueCase) -> int:
     return 10 + CASES.index(case)
 
 
+# The demo mapping's text columns; every other column is a non-text field, which goes to every
+# locale: a bad cell there makes the row invalid in each of them.
+TEXT_COLUMNS = {"Name", "Slug", "Summary", "Description"}
+ALL_LOCALES = ("en", "fr-FR", "de-DE")
+
+
+def _locales(case: ValueCase) -> tuple[str, ...]:
+    return ("en",) if case.column in TEXT_COLUMNS else ALL_LOCALES
+
+
 def _group(case: ValueCase) -> list[ValueCase]:
     return [c for c in CASES if (c.mapping, c.sheet) == (case.mapping, case.sheet)]
 
@@ -333,7 +349,8 @@ def test_a_hostile_value_is_a_row_error(shared: Shared, case: ValueCase) -> None
     assert unedited.exit_code == 0, unedited.output
     assert run.exit_code == 1, run.output
     assert run.report["exit_code"] == 1 and run.report["write_requests"] == 0
-    assert run.report["counts"]["invalid"] == len(_group(case)), run.report["counts"]
+    invalid = sum(len(_locales(c)) for c in _group(case))
+    assert run.report["counts"]["invalid"] == invalid, run.report["counts"]
     row = _row(case) + 2  # the sheet's row number: the header is row 1
     bad = run.rows[(run.rows["Row"] == row) & (run.rows["Locale"] == "en")]
     assert len(bad) == 1 and bad["Outcome"].iat[0] == "invalid", bad
@@ -342,7 +359,7 @@ def test_a_hostile_value_is_a_row_error(shared: Shared, case: ValueCase) -> None
     for piece in case.says:
         assert piece in message, message
     assert "\n" not in message and message.isprintable(), repr(message)
-    edited = [(_row(c) + 2, "en") for c in _group(case)]
+    edited = [(_row(c) + 2, loc) for c in _group(case) for loc in _locales(c)]
     after, before = _outcomes(run.rows), _outcomes(unedited.rows)
     assert after.drop(edited).equals(before.drop(edited))  # the other rows as they were
     assert run.writes == [] and unedited.writes == []
@@ -392,7 +409,8 @@ def test_sync_sends_only_the_good_rows(ws: Workspace) -> None:
     res = ws.run("sync", path, "-m", ws.mapping, "--json", "--results", ws.dir / "r.xlsx")
     assert res.exit_code == 1, res.output
     assert "Traceback" not in res.output
-    assert json.loads(res.stdout)["counts"] == {"unchanged": 896, "updated": 1, "invalid": 3}
+    # Three bad non-text cells: each row invalid in all three locales.
+    assert json.loads(res.stdout)["counts"] == {"unchanged": 890, "updated": 1, "invalid": 9}
     writes = ws.writes()
     assert len(writes) == 1 and writes[0]["items"] == 1, writes
     assert ws.live(frame.loc[3, "Item ID"], LOCALE_EN)["summary"] == "a good change"
@@ -400,7 +418,7 @@ def test_sync_sends_only_the_good_rows(ws: Workspace) -> None:
         assert ws.live(frame.loc[row, "Item ID"], LOCALE_EN) == before[row]
     rows = read_rows(ws.dir / "r.xlsx")
     invalid = rows[rows["Outcome"] == "invalid"]
-    assert sorted(invalid["Row"]) == [2, 3, 4]
+    assert sorted(invalid["Row"]) == [2, 2, 2, 3, 3, 3, 4, 4, 4]
     assert all(m.startswith("column '") for m in invalid["Message"])
 
 
