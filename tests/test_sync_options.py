@@ -247,3 +247,16 @@ def test_plain_text_lines_in_a_rich_text_cell_become_paragraphs(ws: Workspace) -
     )
     assert ws.live(f.loc[1, "Item ID"], LOCALE_EN)["description"] == "<p>HTML stays\nas written</p>"
     assert run_json(ws, "sync", sheet, "-m", ws.mapping)["write_requests"] == 0
+
+
+def test_libreoffice_csv_date_times_are_read(ws: Workspace) -> None:
+    text = ws.mapping.read_text().replace(
+        'launch-date: {column: Launch date, date_format: "%Y-%m-%d"}', "launch-date: Launch date"
+    )
+    m = ws.dir / "iso.yaml"
+    m.write_text(text)
+    f = ws.frame.copy()
+    f.loc[0, "Launch date"] = "2024-03-31 2:30:00"  # as LibreOffice saves a date-time to CSV
+    res = ws.run("sync", ws.write_sheet(f), "-m", m)
+    assert res.exit_code == 0, res.output
+    assert ws.live(f.loc[0, "Item ID"], LOCALE_EN)["launch-date"] == "2024-03-31T02:30:00.000Z"

@@ -283,6 +283,8 @@ _ISO = re.compile(
     r"\d{4}-\d{2}-\d{2}"
     r"(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?)?"
 )
+# LibreOffice writes a date-time cell to CSV as "2024-03-31 2:30:00": a one-digit hour.
+_ONE_DIGIT_HOUR = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ])(\d:\d{2})")
 # A year of five or more digits (ISO 8601's expanded form), refused as after 9999.
 _LONG_YEAR = re.compile(r"\+?\d{5,}-\d{2}-\d{2}(?:[Tt ].*)?")
 # An offset only ever follows a time ("2024-05-01" must not read as offset -01).
@@ -432,6 +434,7 @@ def date_out_of_range(value: object, date_format: str | None, tz: str) -> str | 
     elif isinstance(value, str):
         text = value.strip()
         if not date_format:
+            text = _ONE_DIGIT_HOUR.sub(r"\g<1>0\g<2>", text)
             if not _ISO.fullmatch(text):
                 return "after the year 9999" if _LONG_YEAR.fullmatch(text) else None
             if int(text[:4]) < MIN_YEAR:  # also year 0000, which Python cannot parse
@@ -501,6 +504,7 @@ def parse_date_text(
             iso = _iso_ms(_localize(parsed, tz))
         candidates = np.ones(n, dtype=bool)
     else:
+        text = text.str.replace(_ONE_DIGIT_HOUR, r"\g<1>0\g<2>", regex=True)
         candidates = text.str.fullmatch(_ISO).to_numpy(dtype=bool, na_value=False)
         # The shape check guarantees "YYYY-MM-DD" is 10 characters and anything longer has a time.
         date_only = candidates & (text.str.len().to_numpy() == 10)
