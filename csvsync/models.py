@@ -76,3 +76,33 @@ class RefTarget:
     ids: frozenset[str]
     by_slug: dict[str, str]
     by_name: dict[str, str]  # lower-cased name -> id (only names that are unique)
+
+
+# An Image field's alt text, as a field of its own (``image@alt``): the diff compares it,
+# the journal keeps it, a mapping names its column (``alt:``), like any text. Webflow stores
+# it inside the image value (``{fileId, url, alt}``), per locale variant.
+ALT_SUFFIX = "@alt"
+
+
+def with_alt_fields(schema: list[SchemaField]) -> list[SchemaField]:
+    """``schema`` and, after it, an alt-text field for each editable Image field."""
+    alts = [
+        SchemaField(f"{f.slug}{ALT_SUFFIX}", "PlainText", f"{f.display_name} (alt text)")
+        for f in schema
+        if f.type == "Image" and f.editable
+    ]
+    return schema + alts
+
+
+def alt_of(slug: str) -> str | None:
+    """The Image field an alt-text field belongs to, or None."""
+    return slug[: -len(ALT_SUFFIX)] if slug.endswith(ALT_SUFFIX) else None
+
+
+def field_value(field_data: dict[str, Any], slug: str) -> Any:
+    """A field's value in an API item's ``fieldData``, alt-text fields included."""
+    image = alt_of(slug)
+    if image is None:
+        return field_data.get(slug)
+    value = field_data.get(image)
+    return value.get("alt") if isinstance(value, dict) else None

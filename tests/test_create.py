@@ -112,8 +112,9 @@ def test_a_new_item_needs_name_and_slug(ws: Workspace) -> None:
     assert res.exit_code == 1
     got = read_rows(ws.dir / "r.xlsx")
     assert set(got["Outcome"]) == {"invalid"}
-    assert "needs a value in the primary locale for Slug (column 'Slug' is empty)" in (
-        got.iloc[0]["Message"]
+    assert (
+        "needs a value in the primary locale for Slug (column 'Slug' is empty)"
+        in (got.iloc[0]["Message"])
     )
     assert "Name" not in got.iloc[0]["Message"].split("for ")[1]  # the name is there
     assert ws.writes() == []

@@ -1,14 +1,19 @@
-"""Sandbox field validators, one type at a time (no server)."""
+"""Sandbox field validators, one type at a time, and the rules of ``docs/field-rules.md`` over
+HTTP: where Webflow documents only a string (Link, Phone), the sandbox takes any string."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
+from csvsync.sandbox import Sandbox, SandboxOptions
 from csvsync.sandbox.apierrors import FieldError
 from csvsync.sandbox.queries import parse_list_query
 from csvsync.sandbox.ratelimit_window import RateWindow
+from csvsync.sandbox.seed import DEMO_COLLECTION_ID, product_id
 from csvsync.sandbox.validation import DROP, FieldDef, ValueContext, validate_value
 
 
@@ -35,9 +40,20 @@ def check(ftype: str, value: Any, ctx: ValueContext | None = None, **validations
         ("Color", "RebeccaPurple", "RebeccaPurple", {}),
         ("Color", "transparent", "transparent", {}),
         ("Email", "a@b.co", "a@b.co", {}),
+        ("Color", "rgb(1 2 3 / 50%)", "rgb(1 2 3 / 50%)", {}),
+        ("Color", "HSLA(1turn, +2%, .3e1%, 1)", "HSLA(1turn, +2%, .3e1%, 1)", {}),
+        ("Email", "ann@mail.example.co.uk", "ann@mail.example.co.uk", {}),
         ("Phone", "+49 (30) 123-45", "+49 (30) 123-45", {}),
+        ("Phone", "+1 555 0100 ext. 12", "+1 555 0100 ext. 12", {}),
+        ("Phone", "call me", "call me", {}),
         ("Link", "https://example.com/x?y=1", "https://example.com/x?y=1", {}),
+        ("Link", "mailto:x@example.com", "mailto:x@example.com", {}),
+        ("Link", "tel:+1555", "tel:+1555", {}),
+        ("Link", "example.com", "example.com", {}),
+        ("Link", "/about", "/about", {}),
         ("VideoLink", "https://vimeo.com/1", "https://vimeo.com/1", {}),
+        ("VideoLink", "HTTPS://youtu.be/x?t=1", "HTTPS://youtu.be/x?t=1", {}),
+        ("PlainText", "x" * 300, "x" * 300, {}),
         ("Option", "o1", "o1", {"options": [{"name": "One", "id": "o1"}]}),
         ("PlainText", None, None, {}),
     ],
@@ -63,8 +79,13 @@ def test_accepted_values(ftype: str, value: Any, expected: Any, rules: dict[str,
         ("Color", "blurple", {}),
         ("Color", "#12", {}),
         ("Email", "a@b", {}),
-        ("Phone", "call me", {}),
-        ("Link", "example.com", {}),
+        ("Email", "a@b.co\n", {}),
+        ("Phone", 5550100, {}),
+        ("Phone", "+1 555 0100 ext. 12", {"maxLength": 10}),
+        ("Link", {"url": "https://example.com"}, {}),
+        ("Link", "https://example.com/long", {"maxLength": 10}),
+        ("VideoLink", "youtube.com/watch?v=x", {}),
+        ("VideoLink", "https://", {}),
         ("Option", "One", {"options": [{"name": "One", "id": "o1"}]}),
         ("Reference", "x", {"collectionId": "c"}),
         ("MultiReference", "x", {"collectionId": "c"}),
@@ -145,3 +166,59 @@ def test_rate_window_with_injected_clock() -> None:
     decision = window.take("t")
     assert decision.allowed and decision.remaining == 1
     assert window.take("other").remaining == 1  # per token
+
+
+# --- over HTTP --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_items() -> Iterator[tuple[requests.Session, str]]:
+    with Sandbox(SandboxOptions(seed="demo")) as sb, requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {sb.opts.token}"
+        yield session, f"{sb.base_url}/collections/{DEMO_COLLECTION_ID}/items/live"
+
+
+def patch(live: tuple[requests.Session, str], field_data: dict[str, Any]) -> requests.Response:
+    session, url = live
+    return session.patch(url, json={"items": [{"id": product_id(3), "fieldData": field_data}]})
+
+
+@pytest.mark.parametrize(
+    ("slug", "value"),
+    [
+        ("website", "mailto:x@example.com"),
+        ("website", "tel:+1555"),
+        ("website", "example.com/no-scheme"),
+        ("phone", "+1 555 0100 ext. 12"),
+        ("phone", "0800 FLOWERS"),
+        ("phone", "☎ +44 20 7946 0000"),
+        ("color", "rgb(10 20 30 / 0.5)"),
+    ],
+)
+def test_undocumented_shapes_are_accepted_over_http(
+    live_items: tuple[requests.Session, str], slug: str, value: str
+) -> None:
+    r = patch(live_items, {slug: value})
+    assert r.status_code == 200, r.text
+    assert r.json()["items"][0]["fieldData"][slug] == value
+
+
+@pytest.mark.parametrize(
+    ("slug", "value"),
+    [
+        ("contact-email", "ann@example"),  # "an email address" (Webflow's docs)
+        ("color", "blurple"),  # not among the documented formats
+        ("video", "vimeo.com/1"),  # "a URL string" for a hosted video
+        ("summary", "x" * 257),  # the field's maxLength
+        ("stock", -1),  # allowNegative: false
+        ("category", "Home"),  # an option's name, not its id
+        ("phone", 5550100),  # a string, as documented
+        ("website", ["https://example.com"]),
+    ],
+)
+def test_documented_rules_still_refuse_over_http(
+    live_items: tuple[requests.Session, str], slug: str, value: Any
+) -> None:
+    r = patch(live_items, {slug: value})
+    assert r.status_code == 400, r.text
+    assert [d["param"] for d in r.json()["details"]] == [slug]

@@ -253,10 +253,12 @@ def _pattern(body: str, limit: int = MAX_TEXT_LENGTH) -> re.Pattern[str]:
 _EMAIL = _pattern(
     rf"[^@\s{_HIDDEN_CHARS}]+@[^@\s.{_HIDDEN_CHARS}]+(?:\.[^@\s.{_HIDDEN_CHARS}]+)+", _EMAIL_MAX
 )
-_PHONE = _pattern(rf"\+?[\d{_SPACES}+\-().]+?(?:[{_SPACES}]*(?:ext\.?|x)[{_SPACES}]*\d+)?")
+# Webflow documents Phone and Link values as strings and nothing more (docs/field-rules.md):
+# any text goes, as written, but for the hidden characters, csvsync's own guard (a link that
+# reads as another, a number that dials another).
+_ANY_TEXT = _pattern(f"[^{_HIDDEN_CHARS}]+")
 _VISIBLE = rf"[^\s{_HIDDEN_CHARS}]"
 _URL = rf"https?://[^\s/?#@{_HIDDEN_CHARS}]+(?:@[^\s/?#@{_HIDDEN_CHARS}]+)?(?:[/?#]{_VISIBLE}*)?"
-_LINK = _pattern(rf"{_URL}|mailto:{_VISIBLE}+|tel:{_VISIBLE}+")
 _HTTP_URL = _pattern(_URL)
 _CSS_NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?(?:%|deg|rad|grad|turn)?"
 _CSS_GAP = rf"[{_SPACES}]*[,/][{_SPACES}]*|[{_SPACES}]+"
@@ -289,8 +291,8 @@ CSS_COLOR_NAMES = frozenset(
 
 _PATTERN_RULES: dict[str, tuple[re.Pattern[str], str]] = {
     "Email": (_EMAIL, "is not an email address (name@example.com)"),
-    "Phone": (_PHONE, "is not a phone number (digits, spaces, + - ( ) . and ext; 3+ digits)"),
-    "Link": (_LINK, "is not a link (an http(s) URL with a host, mailto: or tel:)"),
+    "Phone": (_ANY_TEXT, "is not a phone number"),
+    "Link": (_ANY_TEXT, "is not a link"),
     "VideoLink": (_HTTP_URL, "is not a video link (an http(s) URL, e.g. YouTube or Vimeo)"),
     "Color": (
         _COLOR,
@@ -317,8 +319,6 @@ def _matches(field_type: str, text: pd.Series) -> BoolArray:
     good = text.str.fullmatch(pattern).to_numpy(dtype=bool, na_value=False, copy=True)
     if field_type == "Color":
         good |= text.str.lower().isin(CSS_COLOR_NAMES).to_numpy(dtype=bool)
-    elif field_type == "Phone":
-        good &= (text.str.count(r"\d") >= 3).to_numpy(dtype=bool)
     return good
 
 

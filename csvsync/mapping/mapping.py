@@ -20,7 +20,7 @@ from csvsync.convert.cells import check_date_format
 from csvsync.convert.to_api import check_mappable
 from csvsync.errors import MappingError
 from csvsync.mapping.yamlload import LineDict, load_yaml
-from csvsync.models import TEXT_TYPES, FieldOptions, Locale, SchemaField
+from csvsync.models import ALT_SUFFIX, TEXT_TYPES, FieldOptions, Locale, SchemaField, alt_of
 
 TOP_KEYS = {
     "site",
@@ -51,6 +51,7 @@ FIELD_KEYS = {
     "timezone",
     "separator",
     "by",
+    "alt",
 }
 KEY_KEYS = {"column", "field", "create"}
 EMPTY_MODES = ("skip", "clear")
@@ -72,6 +73,7 @@ class FieldMap:
     # all_locales by default, not asked for: a field of a non-text type in a multi-locale
     # mapping, which Webflow stores per locale variant (so every locale's page shows it).
     default_all: bool = False
+    alt: str | None = None  # Image: the column of its alt text (read per locale, like text)
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,7 @@ def _parse_field(path: Path, slug: str, raw: Any, line: int, defaults: dict[str,
     localized = _bool(path, raw, "localized")
     all_locales = _bool(path, raw, "all_locales")
     primary_only = _bool(path, raw, "primary_only")
+    alt = _str(path, raw, "alt")
     if localized + all_locales + primary_only > 1:
         raise _err(
             path, line, f"field '{slug}' takes one of localized, all_locales and primary_only"
@@ -293,8 +296,9 @@ def _parse_field(path: Path, slug: str, raw: Any, line: int, defaults: dict[str,
         by=by,
     )
     return FieldMap(
-        slug, column, localized, all_locales, empty, options, line, primary_only=primary_only
-    )
+        slug, column, localized, all_locales, empty, options, line, primary_only=primary_only,
+        alt=alt,
+    )  # fmt: skip
 
 
 def load_mapping(path: Path | str) -> Mapping:
@@ -344,10 +348,11 @@ def load_mapping(path: Path | str) -> Mapping:
         raise _err(
             path, data.lines.get("fields", data.line), "'fields' must map field slugs to columns"
         )
-    fields = tuple(
+    parsed = [
         _parse_field(path, slug, raw, raw_fields.lines.get(slug, 0), defaults)
         for slug, raw in raw_fields.items()
-    )
+    ]
+    fields = tuple(parsed + [_alt_field(fm) for fm in parsed if fm.alt])
     return Mapping(
         path=path,
         site=site or "",
@@ -366,6 +371,15 @@ def load_mapping(path: Path | str) -> Mapping:
         token_env=_str(path, data, "token_env"),
         token_file=_token_file(path, data),
     )
+
+
+def _alt_field(fm: FieldMap) -> FieldMap:
+    """``alt: COLUMN`` on an Image field: its alt text as a field of its own, read per locale
+    (translators translate alt text; Webflow keeps it per locale variant)."""
+    return FieldMap(
+        f"{fm.slug}{ALT_SUFFIX}", fm.alt or "", True, False, fm.empty,
+        replace(fm.options, by=None), fm.line,
+    )  # fmt: skip
 
 
 def _token_file(path: Path, data: LineDict) -> Path | None:
@@ -511,6 +525,13 @@ def resolve(
     by_slug = {f.slug: f for f in schema}
     bindings = []
     for fm in mapping.fields:
+        image = alt_of(fm.slug)
+        if image is not None and (by_slug.get(image) is None or by_slug[image].type != "Image"):
+            raise _err(
+                mapping.path, fm.line,
+                f"alt: is for Image fields; '{image}' is not one",
+                "MultiImage alt text is kept as it is, image by image",
+            )  # fmt: skip
         sf = by_slug.get(fm.slug)
         if sf is None:
             close = difflib.get_close_matches(fm.slug, list(by_slug), n=1)

@@ -28,7 +28,7 @@ from csvsync.errors import (
     NotFoundError,
 )
 from csvsync.mapping.mapping import Mapping, ResolvedMapping, load_mapping, resolve
-from csvsync.models import Locale, RefTarget, SchemaField
+from csvsync.models import Locale, RefTarget, SchemaField, with_alt_fields
 from csvsync.ops import lock
 from csvsync.options import Progress, RunOptions
 from csvsync.sheets.results import RunSummary
@@ -275,7 +275,7 @@ class Job:
             self.cache.set_meta("collection", coll)
         self.collection = coll
         self.locales = parse_locales(site)
-        self.schema = parse_schema(coll)
+        self.schema = with_alt_fields(parse_schema(coll))
         self.resolved = resolve(self.mapping, self.locales, self.schema)
         self.cache.bind(self.schema, self.primary.cms_locale_id)
         return self.resolved

@@ -27,7 +27,9 @@ from typing import Any
 import pandas as pd
 
 from csvsync.errors import ApiError, NotFoundError, ServerError, ValidationApiError
+from csvsync.models import alt_of
 from csvsync.outcomes import Outcome
+from csvsync.pipeline.alt import fold_alt
 from csvsync.webflow.client import WebflowClient
 
 CHUNK = 100
@@ -80,7 +82,15 @@ def new_items(creates: pd.DataFrame | None) -> list[NewItem]:
         item.row = min(item.row, int(row))
         item.rows[str(loc)] = int(row)
         item.field_data.setdefault(str(loc), {})[str(fld)] = value
+    for item in items.values():  # a new item's alt texts go inside its images
+        for loc, fd in item.field_data.items():
+            if any(alt_of(f) for f in fd):
+                item.field_data[loc] = fold_alt(fd, _nothing_live, ())
     return sorted(items.values(), key=lambda it: it.row)
+
+
+def _nothing_live(slug: str) -> None:
+    return None
 
 
 _TAKEN = re.compile(r"Unique value is already in database: '(.*)'")

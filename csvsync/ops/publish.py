@@ -14,8 +14,10 @@ from typing import Any
 import pandas as pd
 
 from csvsync.errors import ApiError
+from csvsync.models import alt_of
 from csvsync.ops.context import Job
 from csvsync.outcomes import Outcome
+from csvsync.pipeline.alt import fold_alt
 from csvsync.pipeline.batches import Batch
 from csvsync.state.journal import PUBLISHED_MARK
 
@@ -116,6 +118,9 @@ def republish(job: Job, run_id: str, cells: pd.DataFrame | None, outcomes: Outco
     ):  # fmt: skip
         variants.setdefault((item, loc), {})[fld] = value
         rows[(item, loc)] = int(row)
+    for key, fd in variants.items():  # alt texts go inside their images
+        if any(alt_of(f) for f in fd):
+            variants[key] = fold_alt(fd, lambda slug: None, ())
     keys = list(variants)
     done: list[tuple[str, str]] = []
     for i in range(0, len(keys), 100):

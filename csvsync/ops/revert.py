@@ -36,12 +36,14 @@ import pandas as pd
 from csvsync.convert.to_api import cleared_value
 from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ApiError, ConfigError
 from csvsync.mapping.mapping import load_mapping
+from csvsync.models import SchemaField, alt_of
 from csvsync.ops.context import Job, RunTally, new_run_id
 from csvsync.ops.export import display_values
 from csvsync.ops.publish import locale_items, read_back_live
 from csvsync.ops.push import BatchResult, push_and_record
 from csvsync.options import Progress, RunOptions
 from csvsync.outcomes import FAILING, Outcome
+from csvsync.pipeline.alt import fold_alt
 from csvsync.pipeline.batches import Batch, VariantWrite, make_batches
 from csvsync.sheets.results import (
     CHANGES_COLUMNS,
@@ -445,7 +447,32 @@ def _field_batches(
             )
         w.field_data[e.field] = e.restore
         w.keys[e.field] = cell_key(schema[e.field], e.restore, sources)
+    _fold_alt_texts(job, list(writes.values()), schema, sources)
     return by_cell, make_batches(list(writes.values()), job.options.batch_size)
+
+
+def _fold_alt_texts(
+    job: Job, writes: list[VariantWrite], schema: dict[str, SchemaField], sources: dict[str, str]
+) -> None:
+    """An alt text put back goes inside its live image, as a sync sends it."""
+    need = [
+        (w.item_id, w.locale_id, image)
+        for w in writes
+        for f in w.field_data
+        if (image := alt_of(f)) is not None and image not in w.field_data
+    ]
+    if not need:
+        return
+    live = job.cache.live_values(need)
+    images = [f.slug for f in schema.values() if f.type in ("Image", "MultiImage")]
+    for w in writes:
+        if any(alt_of(f) for f in w.field_data):
+            item, loc = w.item_id, w.locale_id
+
+            def current(f: str, item: str = item, loc: str = loc) -> Any:
+                return live.get((item, loc, f))
+
+            w.wire.update(fold_alt(w.field_data, current, images, sources))
 
 
 def _marker_batches(entries: list[Entry], after: int) -> list[tuple[int, list[Entry]]]:

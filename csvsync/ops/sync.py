@@ -25,7 +25,7 @@ from typing import Any
 
 from csvsync.errors import EXIT_OK, EXIT_ROWS, EXIT_STOPPED, ConfigError, CsvsyncError
 from csvsync.mapping.mapping import ResolvedMapping, check_columns, unused_columns
-from csvsync.models import RefTarget
+from csvsync.models import RefTarget, alt_of
 from csvsync.ops import unpublish
 from csvsync.ops.context import Job, RunTally, new_run_id
 from csvsync.ops.create import CreateTarget, Creator, new_items
@@ -36,6 +36,7 @@ from csvsync.options import Progress, RunOptions, SheetOptions
 from csvsync.outcomes import FAILING, Outcome
 from csvsync.pipeline import diff as diffmod
 from csvsync.pipeline import missing as unnamed
+from csvsync.pipeline.alt import fold_alt
 from csvsync.pipeline.batches import Batch, make_batches, variant_writes
 from csvsync.pipeline.drafts import build_drafts
 from csvsync.pipeline.report import Report, build_report
@@ -209,8 +210,39 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
     c = d.changes
     with job.step("live_values"):
         old = job.cache.live_values(zip(c["item_id"], c["locale_id"], c["field"], strict=True))
+        _fold_alt_texts(job, resolved, batches, old)
     return Planned(command, run_id, started, clock_start, resolved, view, d, batches, old, refs,
                    missing, pulled, gone, notes, staged_moves, source=sheet)  # fmt: skip
+
+
+def _fold_alt_texts(
+    job: Job, resolved: ResolvedMapping, batches: list[Batch], old: dict[tuple[str, str, str], Any]
+) -> None:
+    """Alt texts into their Image values as sent (``VariantWrite.wire``, ``pipeline/alt.py``),
+    from the live values where the sheet sends an alt text alone or an image without one."""
+    images = [b.map.slug for b in resolved.bindings if b.schema.type in ("Image", "MultiImage")]
+    wanted = {a for b in resolved.bindings if (a := alt_of(b.map.slug))} | set(images)
+    if not wanted or not batches:
+        return
+    need = [
+        (w.item_id, w.locale_id, f)
+        for b in batches
+        for w in b.writes
+        for f in {alt_of(k) or k for k in w.field_data} & wanted
+        if (w.item_id, w.locale_id, f) not in old
+    ]
+    extra = job.cache.live_values(need) if need else {}
+    sources = job.cache.file_sources()
+    for b in batches:
+        for w in b.writes:
+            if not ({alt_of(k) or k for k in w.field_data} & wanted):
+                continue
+            item, loc = w.item_id, w.locale_id
+
+            def live(f: str, item: str = item, loc: str = loc) -> Any:
+                return old.get((item, loc, f), extra.get((item, loc, f)))
+
+            w.wire.update(fold_alt(w.field_data, live, images, sources))
 
 
 def apply_plan(job: Job, planned: Planned) -> Applied:

@@ -25,9 +25,13 @@ class VariantWrite:
     locale_id: str
     field_data: dict[str, Any]
     keys: dict[str, str]
+    # The fieldData as sent, where it is not ``field_data``: alt-text fields folded into their
+    # images (``pipeline/alt.py``). ``field_data`` stays the diff's, field by field, for the
+    # journal and the cache.
+    wire: dict[str, Any] = field(default_factory=dict)
 
     def body(self, primary_locale: str) -> dict[str, Any]:
-        entry: dict[str, Any] = {"id": self.item_id, "fieldData": self.field_data}
+        entry: dict[str, Any] = {"id": self.item_id, "fieldData": self.wire or self.field_data}
         if self.locale_id != primary_locale:
             entry["cmsLocaleId"] = self.locale_id
         return entry

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from csvsync.convert.to_api import api_key
-from csvsync.models import FILE_TYPES, RefTarget, SchemaField
+from csvsync.models import FILE_TYPES, RefTarget, SchemaField, field_value
 from csvsync.pipeline.hashing import StateHashes, field_hashes, key_hashes, variant_keys
 from csvsync.state.db import RESUME_KEY, dumps, state_failure
 from csvsync.state.journal import Journal
@@ -300,7 +300,7 @@ class State(Journal):
             fd = it.get("fieldData") or {}
             sent_keys = confs[n].sent_keys if confs else {}
             for f in schema:
-                value = fd.get(f.slug)
+                value = field_value(fd, f.slug)
                 key = self._cell_key(f, value, sources)
                 sent = sent_keys.get(f.slug)
                 keep = (item_id, loc) in known and sent is None
