@@ -258,3 +258,16 @@ def test_write_back_refuses_ods_and_xls_in_one_line(tmp_path: Path) -> None:
 
     with pytest.raises(SheetError, match=r"--write-back copies \.csv and \.xlsx sheets only"):
         write_back(FIXTURES / "typed.ods", SheetOptions(), "Name", {2: "x"})
+
+
+@pytest.mark.parametrize("suffix", ["ods", "xls"])
+def test_write_back_of_an_ods_or_xls_is_refused_before_anything_is_sent(
+    ws: Workspace, suffix: str, tmp_path: Path
+) -> None:
+    sheet = tmp_path / f"products.{suffix}"
+    sheet.write_bytes((FIXTURES / f"demo-export.{suffix}").read_bytes())
+    ws.sb.clear_log()
+    res = ws.run("sync", sheet, "-m", ws.mapping, "--write-back")
+    assert res.exit_code == 2, res.output
+    assert "--write-back copies .csv and .xlsx sheets only" in res.stderr
+    assert ws.sb.log() == [] and "Traceback" not in res.output

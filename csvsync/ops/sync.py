@@ -49,7 +49,7 @@ from csvsync.sheets.results import (
     prune_workbooks,
     write_results,
 )
-from csvsync.sheets.writeback import write_back
+from csvsync.sheets.writeback import check_can_write_back, write_back
 from csvsync.state.collection import CollectionCache
 from csvsync.state.journal import CREATED_MARK, UNPUBLISHED_MARK
 
@@ -153,6 +153,7 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
         # Found out now, before anything is sent: afterwards a failed workbook costs a fallback.
         check_writable(options.results or options.sheet.with_name("csvsync.results.xlsx"))
     if options.write_back:
+        check_can_write_back(options.sheet)
         check_writable(options.sheet.with_name(f"{options.sheet.stem}.with-ids.xlsx"))
     job.event("start", run_id=run_id, command=command, sheet=str(options.sheet))
     with job.step("read_sheet"):

@@ -19,14 +19,19 @@ from csvsync.errors import SheetError
 from csvsync.sheets.read import SheetOptions, csv_records
 
 
-def write_back(sheet: Path, options: SheetOptions, key_column: str, ids: dict[int, str]) -> Path:
-    """Write the copy; ``ids`` maps sheet row numbers (header = 1) to new item ids."""
-    out = sheet.with_name(f"{sheet.stem}.with-ids{sheet.suffix}")
+def check_can_write_back(sheet: Path) -> None:
+    """Refuse, before a run sends anything, a sheet ``--write-back`` cannot copy."""
     if sheet.suffix.lower() in (".ods", ".xls"):
         # No writer for these here: a copy in another format would not be "the sheet with ids".
         raise SheetError(
             f"{sheet}: --write-back copies .csv and .xlsx sheets only", "save the sheet as .xlsx"
         )
+
+
+def write_back(sheet: Path, options: SheetOptions, key_column: str, ids: dict[int, str]) -> Path:
+    """Write the copy; ``ids`` maps sheet row numbers (header = 1) to new item ids."""
+    out = sheet.with_name(f"{sheet.stem}.with-ids{sheet.suffix}")
+    check_can_write_back(sheet)
     if sheet.suffix.lower() in (".xlsx", ".xlsm"):
         _xlsx(sheet, options.sheet_name, key_column, ids, out)
     else:
