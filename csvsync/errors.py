@@ -62,6 +62,13 @@ class PlanMovedError(ConfigError):
         self.moved = list(moved or [])
 
 
+class ItemLimitError(CsvsyncError):
+    """``--item-limit``: the run's creates would take the site past its plan's item limit.
+    Raised before anything is sent."""
+
+    kind = "item_limit"
+
+
 class MappingError(CsvsyncError):
     """The YAML mapping is malformed or does not fit the collection, site or sheet."""
 

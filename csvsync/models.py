@@ -33,6 +33,11 @@ FIELD_TYPES = (
 )
 FILE_TYPES = frozenset({"Image", "File", "MultiImage"})
 
+# The one locale of a site without localization (its site JSON has no ``locales``, its items no
+# ``cmsLocaleId``, js-webflow-api#223): it stands in for the id such a site lacks, so the cache
+# and the diff keep one key per variant; ``webflow/`` never sends it.
+UNLOCALIZED = "primary"
+
 
 @dataclass(frozen=True)
 class Locale:

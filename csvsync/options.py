@@ -119,6 +119,9 @@ class RunOptions:
     unpublish_missing: bool = False
     max_unpublish: float = 0.10  # share of the collection --unpublish-missing may take down
     yes: bool = False
+    # The site plan's item limit, if the user knows it (Webflow tells not every plan): a sync
+    # whose creates would go past it is refused before anything is sent.
+    item_limit: int | None = None
     clock: Clock | None = None
     # Told of each retry of a request (the CLI says "cannot reach ..." on stderr once).
     on_retry: Callable[[RetryNotice], None] | None = field(default=None, compare=False)

@@ -1,19 +1,19 @@
 """Shared pytest fixtures. Sandbox fixtures: ``sandbox`` (demo seed), ``empty_sandbox``,
 ``wf`` (an authorized requests session for ``sandbox``) and ``spec_check`` (validates a
-response against Webflow's OpenAPI description, loaded once per session)."""
+response against Webflow's OpenAPI description, loaded once per session). With
+``CSVSYNC_VALIDATE_API=1`` every sandbox answer of the session is checked against it too."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Generator, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from hypothesis import settings
+from openapi_defects import SPEC_PATH, check_all, check_exchange, load_spec
 
 from csvsync.sandbox import Sandbox, SandboxOptions
 
@@ -22,9 +22,6 @@ from csvsync.sandbox import Sandbox, SandboxOptions
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
-
-# Vendored with its README (origin, licence, known defects): tests/webflow-openapi/.
-SPEC_PATH = Path(__file__).resolve().parent / "webflow-openapi" / "v2.yml"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -91,51 +88,55 @@ def wf(sandbox: Sandbox) -> Iterator[WebflowSession]:
 
 @pytest.fixture(scope="session")
 def webflow_openapi() -> Any:
+    """Webflow's OpenAPI description, with the defects of ``tests/openapi_defects.py``
+    corrected (that list is the only place a check departs from the spec)."""
     if not SPEC_PATH.exists():
         pytest.skip(f"Webflow OpenAPI description not found at {SPEC_PATH}")
-    from openapi_core import Config, OpenAPI
-
-    # Known defect 1 (webflow-openapi/README.md): the file is not valid OpenAPI 3.1 as
-    # written (error bodies list two schemas under details.items), so spec validation is off.
-    return OpenAPI.from_file_path(str(SPEC_PATH), config=Config(spec_validator_cls=None))
+    return load_spec(SPEC_PATH)
 
 
 @pytest.fixture
 def spec_check(webflow_openapi: Any) -> Callable[..., None]:
     """``spec_check(response)`` validates a 2xx answer against Webflow's schema for the
     operation. ``as_path=`` validates the body as the answer of another GET operation."""
-    from openapi_core.testing import MockRequest, MockResponse
 
     def check(resp: requests.Response, as_path: str | None = None, body: Any = None) -> None:
         assert resp.request.method is not None
-        method = resp.request.method.lower()
+        method = resp.request.method
         path = urlsplit(resp.request.url or "").path
         if as_path is not None:
-            method, path = "get", as_path
-        payload = _without_nulls(resp.json() if body is None else body)
-        request = MockRequest("https://api.webflow.com", method, path)
-        response = MockResponse(
-            json.dumps(payload).encode(),
-            status_code=200 if as_path else resp.status_code,
-            headers={k: v for k, v in resp.headers.items() if k.lower().startswith("x-ratelimit")},
-        )
-        webflow_openapi.validate_response(request, response)
+            method, path = "GET", as_path
+        headers = {k: v for k, v in resp.headers.items() if k.lower().startswith("x-ratelimit")}
+        check_exchange(webflow_openapi, {
+            "method": method, "path": path, "query": "", "headers": headers,
+            "status": 200 if as_path else resp.status_code,
+            "response": resp.json() if body is None else body,
+        })  # fmt: skip
 
     return check
 
 
-# Known defect 3 (not in the README): the description marks nullable values the OpenAPI 3.0
-# way (`nullable: true`), which 3.1 ignores, and types item `lastPublished` as a plain string,
-# yet Webflow returns null for `displayImageId`, `helpText`, `validations`, and `lastPublished`
-# of a never-published variant (webflow-api.md §4 and §6; the spec's own examples). The check
-# therefore drops null values (and puts a placeholder date in a null `lastPublished`, which is
-# a required key); tests assert those nulls explicitly.
-def _without_nulls(value: Any) -> Any:
-    if isinstance(value, dict):
-        out = {k: _without_nulls(v) for k, v in value.items() if v is not None}
-        if "lastPublished" in value and value["lastPublished"] is None:
-            out["lastPublished"] = "1970-01-01T00:00:00.000Z"
-        return out
-    if isinstance(value, list):
-        return [_without_nulls(v) for v in value]
-    return value
+@pytest.fixture(scope="session", autouse=True)
+def _validate_api_answers() -> Iterator[None]:
+    """With ``CSVSYNC_VALIDATE_API=1``, every sandbox the session starts records its /v2
+    answers, and the session ends by checking each against the spec (its operation's status
+    and schema); a divergence not in ``tests/openapi_defects.py`` fails the run."""
+    if os.environ.get("CSVSYNC_VALIDATE_API") != "1":
+        yield
+        return
+    exchanges: list[dict[str, Any]] = []
+    start = Sandbox.start
+
+    def recording_start(self: Sandbox) -> Sandbox:
+        if self.opts.record is None:
+            self.opts.record = exchanges
+        return start(self)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Sandbox, "start", recording_start)
+        yield
+    failures = check_all(load_spec(SPEC_PATH), exchanges)
+    if failures:
+        shown = "\n".join(failures[:50])
+        pytest.fail(f"{len(failures)} of {len(exchanges)} sandbox answers diverge from "
+                    f"Webflow's OpenAPI description:\n{shown}", pytrace=False)  # fmt: skip

@@ -26,7 +26,12 @@ from csvsync.convert.to_api import convert_column
 from csvsync.models import FieldOptions, RefTarget, SchemaField
 from csvsync.pipeline.preflight import SLUG_PATTERN
 from csvsync.sandbox import Sandbox, SandboxOptions
-from csvsync.sandbox.seed import DEMO_AUTHORS_COLLECTION_ID, DEMO_COLLECTION_ID, product_id
+from csvsync.sandbox.seed import (
+    DEMO_AUTHORS_COLLECTION_ID,
+    DEMO_COLLECTION_ID,
+    DEMO_SITE_ID,
+    product_id,
+)
 from csvsync.webflow.schema import parse_schema
 
 pytestmark = pytest.mark.slow
@@ -71,6 +76,11 @@ def target() -> Iterator[Target]:
         for spec in EXTRA_FIELDS:
             r = session.post(f"{base}/collections/{DEMO_COLLECTION_ID}/fields", json=spec)
             assert r.status_code == 200, r.text
+        # New fields hold live writes back until the site is published, as in Webflow.
+        r = session.post(
+            f"{base}/sites/{DEMO_SITE_ID}/publish", json={"publishToWebflowSubdomain": True}
+        )
+        assert r.status_code == 202, r.text
         schema = session.get(f"{base}/collections/{DEMO_COLLECTION_ID}").json()
         fields = {f.slug: f for f in parse_schema(schema)}
         authors = session.get(

@@ -158,6 +158,7 @@ class SheetArgs:
     unpublish_missing: bool
     max_unpublish: float
     yes: bool
+    item_limit: int | None
 
 
 sheet_options = _gathered(
@@ -244,6 +245,13 @@ sheet_options = _gathered(
             is_flag=True,
             help="Unpublish even above --max-unpublish (--unpublish-missing).",
         ),
+        click.option(
+            "--item-limit",
+            type=click.IntRange(min=0),
+            metavar="N",
+            help="The site plan's CMS item limit (2,000 on CMS, 10,000 on Business): refuse, "
+            "before sending anything, creates that would take the site past it.",
+        ),
     ),
 )
 
@@ -327,6 +335,7 @@ def run_options(api: ApiArgs, sheet: SheetArgs | None = None, **extra: Any) -> R
             publish=sheet.publish,
             max_unpublish=sheet.max_unpublish,
             yes=sheet.yes,
+            item_limit=sheet.item_limit,
             on_conflict=sheet.on_conflict,
             sheet_options=SheetOptions(
                 encoding=sheet.encoding, delimiter=sheet.delimiter, sheet_name=sheet.sheet_name

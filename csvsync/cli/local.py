@@ -41,15 +41,35 @@ from csvsync.errors import CsvsyncError
 @click.option(
     "--window", type=float, default=60.0, show_default=True, help="Rate window in seconds."
 )
+@click.option(
+    "--item-limit",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="The site plan's CMS item limit (2,000 on CMS, 10,000 on Business), over all its "
+    "collections: a create past it is refused. Default: none.",
+)
+@click.option(
+    "--no-localization",
+    is_flag=True,
+    help="Seed the demo site without localization (no locales; items in English only).",
+)
+@click.option(
+    "--scopes",
+    metavar="SCOPE,...",
+    help="The token's OAuth scopes, e.g. cms:read,sites:read (a token that cannot write); "
+    "default: all of them.",
+)
 def sandbox(
-    host: str, port: int, token: str, seed: str, data: Path | None, rate_limit: int, window: float
-) -> None:
+    host: str, port: int, token: str, seed: str, data: Path | None, rate_limit: int, window: float,
+    item_limit: int | None, no_localization: bool, scopes: str | None,
+) -> None:  # fmt: skip
     """Run the local Webflow emulator in the foreground (Ctrl-C stops it)."""
     from csvsync.sandbox import SandboxOptions, run_forever
 
     opts = SandboxOptions(
         host=host, port=port, token=token, seed=seed, data=data, rate_limit=rate_limit,
-        window=window,
+        window=window, item_limit=item_limit, localization=not no_localization,
+        scopes=None if scopes is None else tuple(filter(None, scopes.replace(" ", ",").split(","))),
     )  # fmt: skip
 
     def ready(base_url: str) -> None:

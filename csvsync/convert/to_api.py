@@ -58,6 +58,7 @@ from csvsync.convert.cells import (
     underflows,
     zone,
 )
+from csvsync.convert.richtext import canonical_html
 from csvsync.models import FIELD_TYPES, FILE_TYPES, TEXT_TYPES, FieldOptions, RefTarget, SchemaField
 
 __all__ = [
@@ -194,7 +195,7 @@ def _rich_text(
     if plain.any():
         text = text.copy()
         text[plain] = [plain_paragraphs(t) for t in text[plain]]
-    return _checked_text(field, text, cells.index)
+    return _checked_text(field, text, cells.index, canonical_html)
 
 
 _TAG = r"<[A-Za-z!/]"
@@ -206,7 +207,13 @@ def plain_paragraphs(text: str) -> str:
     return "".join(f"<p>{html.escape(line, quote=False)}</p>" for line in lines if line)
 
 
-def _checked_text(field: SchemaField, text: pd.Series, index: pd.Index) -> Converted:
+def _checked_text(
+    field: SchemaField,
+    text: pd.Series,
+    index: pd.Index,
+    key: Callable[[str], str] | None = None,
+) -> Converted:
+    """Length rules; ``key`` turns a value into its comparison key (RichText: canonical)."""
     empty = (text == "").to_numpy(dtype=bool)
     res = _Result(len(text), empty)
     rules = _validations(field)
@@ -218,7 +225,8 @@ def _checked_text(field: SchemaField, text: pd.Series, index: pd.Index) -> Conve
     too_long = ~empty & (length > max_len)
     too_short = ~empty & (length < min_len)
     good = ~empty & ~too_long & ~too_short
-    res.ok(good, text.to_numpy()[good])
+    values = text.to_numpy()[good]
+    res.ok(good, values, None if key is None else [key(v) for v in values])
     res.fail(
         too_long,
         lambda v: f"{quote(v)} is {len(v):,} characters long; the limit is {max_len:,}",
@@ -892,7 +900,8 @@ def api_key(field: SchemaField, value: Any) -> str:
         return ""
     kind = field.type
     if kind in TEXT_TYPES:
-        return value if isinstance(value, str) else typed_text(value)
+        text = value if isinstance(value, str) else typed_text(value)
+        return canonical_html(text) if kind == "RichText" else text
     if isinstance(value, list):
         return _list_key(kind, value)
     if isinstance(value, dict):

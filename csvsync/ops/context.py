@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from csvsync.errors import (
     EXIT_STOPPED,
+    ApiError,
     ConfigError,
     CsvsyncError,
     InternalError,
@@ -279,6 +280,25 @@ class Job:
         self.resolved = resolve(self.mapping, self.locales, self.schema)
         self.cache.bind(self.schema, self.primary.cms_locale_id)
         return self.resolved
+
+    def check_write_scope(self) -> None:
+        """Before a run's first write: a token that cannot write CMS items stops it here, with
+        nothing sent (one read: ``GET /token/introspect``)."""
+        try:
+            auth = self.client.introspect().get("authorization")
+        except ApiError:
+            # Webflow answers introspect only for some tokens (the docs: a Data Client App's),
+            # so a refusal or an outage here says nothing about the scopes: the writes decide.
+            return
+        scope = auth.get("scope") if isinstance(auth, dict) else None
+        if not isinstance(scope, str):
+            return
+        # The spec says comma-separated; its own example separates with spaces.
+        if "cms:write" not in scope.replace(",", " ").split():
+            raise ConfigError(
+                "the token can read but not write CMS items; create one with CMS write access "
+                "(cms:write)"
+            )
 
     def _fetch(self, call: Callable[[], dict[str, Any]], what: str, ident: str) -> dict[str, Any]:
         try:

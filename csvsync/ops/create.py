@@ -14,20 +14,33 @@ is no more pages than the slugs to look up, else one by one. When existing draft
 create is refused. The items found are finished in bulk too: their values in requests of 100
 variants, then one publish per 100 items, as a fresh create would cost. A create is never re-sent
 blindly: after a timeout or a lost answer the items are looked up first.
+
+Webflow's plans limit a site's items (2,000 on CMS, 10,000 on Business), and not every plan can
+read the limit or the count, so the first create refused for it ends the creating: the new items
+not yet created are ``not sent``, with the reason. ``check_item_limit`` is ``--item-limit``'s
+refusal before anything is sent, when the user knows the limit.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from csvsync.errors import ApiError, NotFoundError, ServerError, ValidationApiError
+from csvsync.errors import (
+    ApiError,
+    ConflictError,
+    ItemLimitError,
+    NotFoundError,
+    ServerError,
+    ValidationApiError,
+)
 from csvsync.models import alt_of
+from csvsync.ops.push import PUBLISH_FIRST, TAKEN_PERHAPS_DELETED, structure_changed
 from csvsync.outcomes import Outcome
 from csvsync.pipeline.alt import fold_alt
 from csvsync.webflow.client import WebflowClient
@@ -62,6 +75,11 @@ class CreateTarget:
     staged_only: bool = False  # --target staged without --publish: create drafts, publish none
     known_items: int = 0  # items the cache knows live: what one listing of the staged costs
     look_first: bool = False  # drafts are likely (the last run was killed): list them first
+    item_limit: int | None = None  # --item-limit: the plan's limit, when the user knows it
+    # whether the cache knows an item (live or offline) with this slug: a taken slug no item
+    # has now is then a deleted item's, which Webflow keeps until the next site publish
+    known_slug: Callable[[str], bool] | None = None
+    stopped: str | None = None  # set when Webflow refuses every live create: why
 
 
 def new_items(creates: pd.DataFrame | None) -> list[NewItem]:
@@ -107,6 +125,50 @@ def _taken_slugs(exc: ApiError) -> set[str]:
     return out
 
 
+# Inferred from Webflow's plan pages (no source quotes the API's answer): any 4xx that names an
+# item limit, whatever its status and code.
+_ITEM_LIMIT = re.compile(r"\bitems?[ _-]limit", re.IGNORECASE)
+_ALLOWS = re.compile(r"allows\s+(\d[\d,]*)")
+
+
+def is_item_limit(exc: ApiError) -> bool:
+    """Whether Webflow refused a create because the site has as many items as its plan allows."""
+    if exc.status is None or not 400 <= exc.status < 500:
+        return False
+    details = " ".join(str(d) for d in exc.details)
+    return bool(_ITEM_LIMIT.search(f"{exc.code or ''} {exc.message} {details}"))
+
+
+def item_limit_reason(exc: ApiError, known: int | None = None) -> str:
+    """The ``not sent`` reason of the new items left after an item-limit refusal."""
+    found = _ALLOWS.search(exc.message)
+    limit = found.group(1) if found else None if known is None else str(known)
+    allows = f"allows {limit} items" if limit else "allows no more items"
+    return (
+        f"Webflow refused: the site's plan {allows} (item limit reached); nothing more was "
+        "created: upgrade the plan or remove items"
+    )
+
+
+def site_item_count(client: WebflowClient, site_id: str) -> int:
+    """The items of every collection of the site, drafts and archived ones too (the plan's
+    limit counts them all): one staged read of page size 1 per collection, for its
+    ``pagination.total``. Not the cache: it holds this collection's live items only."""
+    return sum(client.count_items(str(c["id"])) or 0 for c in client.list_collections(site_id))
+
+
+def check_item_limit(client: WebflowClient, site_id: str, creating: int, limit: int) -> None:
+    """``--item-limit``: ``ItemLimitError`` if ``creating`` new items would take the site
+    past ``limit``."""
+    there = site_item_count(client, site_id)
+    if there + creating > limit:
+        raise ItemLimitError(
+            f"--item-limit {limit}: this run would create {creating} item(s) and the site has "
+            f"{there}, {there + creating - limit} past the plan's limit",
+            "remove items, upgrade the plan (and raise --item-limit), or create fewer",
+        )
+
+
 def _chunks(items: list[NewItem]) -> Iterator[list[NewItem]]:
     for i in range(0, len(items), CHUNK):
         yield items[i : i + CHUNK]
@@ -117,6 +179,7 @@ class Creator:
 
     def __init__(self, target: CreateTarget) -> None:
         self.t = target
+        self.limit_reason: str | None = None  # set by the first item-limit refusal
 
     def run(self, items: list[NewItem]) -> None:
         fresh = list(items)
@@ -126,6 +189,13 @@ class Creator:
             fresh = [it for it in fresh if it not in found]
         taken: list[NewItem] = []
         for chunk in _chunks(fresh):
+            if self.t.stopped:
+                for it in chunk:
+                    it.outcome, it.message = Outcome.NOT_SENT, self.t.stopped
+                continue
+            if self.limit_reason is not None:
+                self._not_sent(chunk)
+                continue
             taken += self._create(chunk)
         if taken:
             self._adopt_all(taken, self._lookup(taken), missing_fails=True)
@@ -183,11 +253,7 @@ class Creator:
             item_id = ids.get(it.slug(self.t.primary))
             if item_id is None:
                 if missing_fails and not it.outcome:
-                    it.outcome, it.message = (
-                        Outcome.FAILED,
-                        f"not created: Webflow says slug '{it.slug(self.t.primary)}' is taken, "
-                        "and no item with it was found",
-                    )
+                    it.outcome, it.message = Outcome.FAILED, self._held(it.slug(self.t.primary))
                 continue
             it.item_id = item_id
             found.append(it)
@@ -242,6 +308,15 @@ class Creator:
             it.outcome = Outcome.UPDATED
         return found
 
+    def _held(self, slug: str) -> str:
+        """A slug Webflow says is taken that no item has: a deleted item's, Webflow keeps
+        those until the site is published. Certain only if csvsync knew the item."""
+        if self.t.known_slug is not None and self.t.known_slug(slug):
+            why = f"slug '{slug}' is still held by a deleted item until the site is published again"
+        else:
+            why = f"slug '{slug}' is {TAKEN_PERHAPS_DELETED}"
+        return f"not created: {why}; publish the site in Webflow, or use another slug"
+
     def _entry(self, it: NewItem, loc: str) -> dict[str, Any]:
         entry: dict[str, Any] = {"id": it.item_id, "fieldData": it.field_data.get(loc, {})}
         if loc != self.t.primary:
@@ -273,7 +348,19 @@ class Creator:
                         "not created: Webflow did not answer; run again",
                     )
             return []
+        except ConflictError as exc:
+            if is_item_limit(exc):
+                return self._limit_reached(chunk, exc)
+            if not structure_changed(exc):
+                return self._fail_each(chunk, exc)
+            # Every live create is refused until the site is published: stop, send no more.
+            self.t.stopped = f"stopped: {PUBLISH_FIRST}"
+            for it in chunk:
+                it.outcome, it.message = Outcome.NOT_SENT, self.t.stopped
+            return []
         except ValidationApiError as exc:
+            if is_item_limit(exc):
+                return self._limit_reached(chunk, exc)
             taken = _taken_slugs(exc)
             clash = [it for it in chunk if it.slug(primary) in taken]
             if taken and clash:
@@ -281,6 +368,8 @@ class Creator:
                 return clash + (self._create(rest) if rest else [])
             return self._fail_each(chunk, exc)
         except ApiError as exc:
+            if is_item_limit(exc):
+                return self._limit_reached(chunk, exc)
             return self._fail_each(chunk, exc)
         by_slug = {}
         for variant in answer:
@@ -304,8 +393,21 @@ class Creator:
             return []
         taken = []
         for it in chunk:
-            taken += self._create([it])
+            if self.limit_reason is None:
+                taken += self._create([it])
+            else:
+                self._not_sent([it])
         return taken
+
+    def _limit_reached(self, chunk: list[NewItem], exc: ApiError) -> list[NewItem]:
+        """The site is full: no create is sent from now on (each would be refused alike)."""
+        self.limit_reason = item_limit_reason(exc, self.t.item_limit)
+        self._not_sent(chunk)
+        return []
+
+    def _not_sent(self, chunk: list[NewItem]) -> None:
+        for it in chunk:
+            it.outcome, it.message = Outcome.NOT_SENT, str(self.limit_reason)
 
     def _write_staged(self, pairs: list[tuple[NewItem, str]]) -> None:
         body = []

@@ -22,7 +22,7 @@ from typing import Any
 from csvsync.convert.to_api import TEXT_TYPES, check_mappable
 from csvsync.errors import ConfigError, MappingError, NotFoundError
 from csvsync.mapping.mapping import load_mapping, resolve
-from csvsync.models import Locale, SchemaField
+from csvsync.models import UNLOCALIZED, Locale, SchemaField
 from csvsync.webflow.client import WebflowClient
 from csvsync.webflow.schema import parse_locales, parse_schema
 
@@ -144,6 +144,8 @@ def _locale_lines(locales: Sequence[Locale], layout: str) -> list[str]:
             "locales:                      # the locales the sheet may hold (primary first)",
         ]
         return lines + [f"  - {yaml_text(loc.tag)}  # {_describe(loc)}" for loc in locales]
+    if [loc.cms_locale_id for loc in locales] == [UNLOCALIZED]:
+        return ["# locales: none; the site has no localization, so each column is its one locale"]
     lines = ["locales:                      # locale tag -> column-name pattern"]
     for loc in locales:
         pattern = "{column}" if loc.primary else "{column} [" + _suffix(loc, locales) + "]"

@@ -12,6 +12,7 @@ first, then the batches through the client's pool, each answered batch recorded 
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import re
 import threading
@@ -39,6 +40,11 @@ from csvsync.webflow.client import WebflowClient
 
 UPDATED, FAILED, NOT_FOUND = Outcome.UPDATED, Outcome.FAILED, Outcome.NOT_FOUND
 NOT_LIVE = Outcome.NOT_LIVE
+PUBLISH_FIRST = (
+    "Webflow refuses live writes until the site is published: the collection's fields changed "
+    "since the last publish; publish the site in Webflow (or POST /sites/:id/publish), then run "
+    "again"
+)
 
 
 @dataclass
@@ -51,6 +57,9 @@ class VariantResult:
     item: dict[str, Any] | None = None
     dropped_files: list[str] = field(default_factory=list)
     staged_item: dict[str, Any] | None = None  # --target both: the staged answer
+    # A slug Webflow says is taken, and the message to give if no item the cache knows has it
+    taken_slug: str | None = None
+    if_unknown_slug: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,9 +88,15 @@ def fatal_reason(exc: ApiError) -> str | None:
         return "Webflow refused the token"
     if "not described in schema" in text:
         return "the collection's fields changed (a mapped field is not in the schema)"
-    if isinstance(exc, ConflictError) and "structure changed" in text:
+    if structure_changed(exc):
         return "the collection structure changed since the last publish"
     return None
+
+
+def structure_changed(exc: ApiError) -> bool:
+    """Webflow's 409 for a live write after a field change the site has not been published
+    with (a site publish ends it; staged writes do not get it)."""
+    return isinstance(exc, ConflictError) and "structure changed" in exc.message.lower()
 
 
 class Pusher:
@@ -95,11 +110,16 @@ class Pusher:
         self.split_budget = target.split_budget
         self.old = target.old_values
         self.mode = target.mode
+        # The collection as re-read after a "structure changed" 409 (once per run), for the
+        # caller to keep as the cached schema: a field added in Webflow is then mapped.
+        self.reread: dict[str, Any] | None = None
+        self._reread_lock = threading.Lock()
+        self._reread_tried = False
 
     def send(self, batch: Batch) -> BatchResult:
         return BatchResult(batch, self._send(batch.writes))
 
-    def _send(self, writes: list[VariantWrite]) -> list[VariantResult]:
+    def _send(self, writes: list[VariantWrite], again: bool = False) -> list[VariantResult]:
         if not writes:
             return []
         bodies = [w.body(self.primary_locale) for w in writes]
@@ -109,6 +129,13 @@ class Pusher:
             else:
                 items = self.client.update_items_live(self.collection_id, bodies)
         except (ValidationApiError, NotFoundError, ConflictError, AuthError) as exc:
+            if structure_changed(exc):
+                if not again:
+                    # Webflow's staff have said these 409s are sometimes spurious: the schema
+                    # is read again and the batch tried once more before the run stops.
+                    self._reread_schema()
+                    return self._send(writes, again=True)
+                raise StoppedError(f"stopped: {PUBLISH_FIRST}") from exc
             reason = fatal_reason(exc)
             if reason:
                 raise StoppedError(
@@ -119,6 +146,14 @@ class Pusher:
         if self.mode == "both":
             self._also_staged(results)
         return results
+
+    def _reread_schema(self) -> None:
+        with self._reread_lock:
+            if self._reread_tried:
+                return
+            self._reread_tried = True
+            with contextlib.suppress(ApiError):  # the retry decides; the cached schema stays
+                self.reread = self.client.get_collection(self.collection_id)
 
     def _also_staged(self, results: list[VariantResult]) -> None:
         """--target both: the same values to the staged variants, so the two never disagree."""
@@ -140,7 +175,11 @@ class Pusher:
 
     def _isolate(self, writes: list[VariantWrite], exc: ApiError) -> list[VariantResult]:
         if len(writes) == 1:
-            return [VariantResult(writes[0], _outcome(exc), _message(exc))]
+            res = VariantResult(writes[0], _outcome(exc), _message(exc))
+            res.taken_slug = _taken_slug(exc)
+            if res.taken_slug is not None:
+                res.if_unknown_slug = _message(exc, slug_unknown=True)
+            return [res]
         if self.split_budget <= 0:
             return [
                 VariantResult(w, FAILED, f"not isolated (split budget spent): {_message(exc)}")
@@ -206,12 +245,12 @@ def _never_published(exc: ApiError) -> bool:
     return isinstance(exc, ConflictError) and "never been published" in exc.message
 
 
-def _message(exc: ApiError) -> str:
+def _message(exc: ApiError, slug_unknown: bool = False) -> str:
     """Webflow's refusal in plain words, with its status and code kept for reference."""
     if _never_published(exc):
         # The cache had it live: an editor unpublished or archived it since.
         return f"{not_live_message(None)} (Webflow {exc.status} {exc.code})"
-    parts = [_plain_detail(d) for d in exc.details] or [_plain_text(exc)]
+    parts = [_plain_detail(d, slug_unknown) for d in exc.details] or [_plain_text(exc)]
     return f"{'; '.join(parts)} (Webflow {exc.status} {exc.code})"
 
 
@@ -227,15 +266,36 @@ def _plain_text(exc: ApiError) -> str:
     return text
 
 
-def _plain_detail(detail: Any) -> str:
+def _plain_detail(detail: Any, slug_unknown: bool = False) -> str:
     if not isinstance(detail, dict):
         return str(detail)
     param = str(detail.get("param") or "")
     desc = str(detail.get("description") or detail.get("message") or "")
-    taken = re.match(r"Unique value is already in database: '(.*)'", desc)
+    taken = _TAKEN.match(desc)
+    if taken and param == "slug" and slug_unknown:
+        # No item csvsync knows has it: a draft, or an item deleted since the last site
+        # publish (Webflow keeps those slugs until then); the answer does not say which.
+        return f"slug '{taken.group(1)}' is {TAKEN_PERHAPS_DELETED}"
     if taken:
         return f"{param.capitalize() or 'Value'} '{taken.group(1)}' is already used by another item"
     return f"{param}: {desc}" if param else desc
+
+
+_TAKEN = re.compile(r"Unique value is already in database: '(.*)'")
+
+
+def _taken_slug(exc: ApiError) -> str | None:
+    for d in exc.details:
+        if isinstance(d, dict) and d.get("param") == "slug":
+            taken = _TAKEN.match(str(d.get("description")))
+            if taken:
+                return taken.group(1)
+    return None
+
+
+TAKEN_PERHAPS_DELETED = (
+    "taken (perhaps by a deleted item, whose slug stays reserved until the site is published)"
+)
 
 
 def push_and_record(
@@ -281,13 +341,20 @@ def push_and_record(
 
     def record(res: BatchResult) -> None:
         nonlocal done
+        for vr in res.results:
+            # Asked here, on the writer thread, which alone uses the cache while batches fly
+            if vr.taken_slug is not None and not job.cache.knows_slug(vr.taken_slug):
+                vr.message = vr.if_unknown_slug
         record_batch(job.cache, run_id, res, staged)
         on_batch(res)
         done += len(res.batch.writes)
         job.progress("push", done, total)
 
     with job.step("push"):
-        return send_all(job.client, pusher, batches, job.stopping, record)
+        stopped = send_all(job.client, pusher, batches, job.stopping, record)
+    if pusher.reread is not None:
+        job.cache.set_meta("collection", pusher.reread)  # the next run maps with it
+    return stopped
 
 
 def record_batch(
@@ -305,9 +372,12 @@ def record_batch(
         w = vr.write
         if vr.item is not None:
             keys = {f: k for f, k in w.keys.items() if f not in vr.dropped_files}
-            confirmed.append(Confirmed(vr.item, keys, w.field_data))
+            # A skipped file's URL is no source of what Webflow kept: paired with it, the
+            # next run would take the old file for the new one and not send it again.
+            sent = {f: v for f, v in w.field_data.items() if f not in vr.dropped_files}
+            confirmed.append(Confirmed(vr.item, keys, sent))
             if vr.staged_item is not None:
-                staged_confirmed.append(Confirmed(vr.staged_item, keys, w.field_data))
+                staged_confirmed.append(Confirmed(vr.staged_item, keys, sent))
         else:
             failed.append((w.item_id, w.locale_id))
             if vr.outcome == NOT_FOUND:

@@ -287,6 +287,8 @@ def revert(
         result.display = display_values(job, job.ref_targets())
         if on_plan is not None:
             on_plan(result)
+        if not dry_run and any(e.outcome == WOULD_REVERT for e in result.entries):
+            job.check_write_scope()  # a read-only token: refused before anything is sent
         if not dry_run:
             job.cache.start_run(
                 result.run_id,

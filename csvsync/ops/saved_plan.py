@@ -32,7 +32,7 @@ FORMAT = "csvsync-plan/1"
 # The options a plan depends on: a saved plan carries them, and ``sync --plan`` runs with them.
 PLAN_OPTIONS = (
     "target", "publish", "on_conflict", "unpublish_missing", "max_unpublish", "yes",
-    "allow_missing_columns", "batch_size", "create",
+    "allow_missing_columns", "batch_size", "create", "item_limit",
 )  # fmt: skip
 
 

@@ -28,7 +28,7 @@ from csvsync.mapping.mapping import ResolvedMapping, check_columns, unused_colum
 from csvsync.models import RefTarget, alt_of
 from csvsync.ops import unpublish
 from csvsync.ops.context import Job, RunTally, new_run_id
-from csvsync.ops.create import CreateTarget, Creator, new_items
+from csvsync.ops.create import CreateTarget, Creator, check_item_limit, new_items
 from csvsync.ops.export import display_values
 from csvsync.ops.publish import Outcomes, publish_staged, republish
 from csvsync.ops.push import BatchResult, push_and_record
@@ -192,6 +192,14 @@ def build_plan(job: Job, command: str = "sync") -> Planned:
                 staged_moves = (ds.base_moves, ds.holds)
                 d = merge_sides(d, ds)
         del drafts
+    if options.item_limit is not None and d.creates is not None and len(d.creates):
+        try:
+            site = resolved.mapping.site
+            check_item_limit(job.client, site, len(new_items(d.creates)), options.item_limit)
+        except CsvsyncError as exc:
+            if command == "sync":
+                raise
+            notes.append(f"A sync would refuse this: {exc}")
     gone = None
     if options.unpublish_missing:
         gone = unnamed.candidates(d.variants, resolved, view.texts, view.variants)
@@ -249,6 +257,8 @@ def _fold_alt_texts(
 def apply_plan(job: Job, planned: Planned) -> Applied:
     """Send what ``build_plan`` found and record what Webflow confirmed."""
     options = job.options
+    if any(would_send(job, planned).values()):
+        job.check_write_scope()  # a read-only token: refused before anything is sent
     applied = Applied()
     target = "staged+publish" if options.target == "staged" and options.publish else options.target
     job.cache.start_run(planned.run_id, "sync", str(options.sheet), str(options.mapping),
@@ -267,7 +277,7 @@ def apply_plan(job: Job, planned: Planned) -> Applied:
     if not applied.stopped and not job.staged:
         republish(job, planned.run_id, planned.diff.republish, applied.outcomes)
     if not applied.stopped:
-        applied.created = _create(job, planned.run_id, planned.diff, applied.outcomes)
+        applied.created = _create(job, planned.run_id, planned.diff, applied.outcomes, applied)
     gone = planned.gone
     if gone is not None and gone.item_ids and not applied.stopped and not job.stopping():
         _unpublish(job, planned.run_id, gone)
@@ -449,24 +459,30 @@ def _push(job: Job, planned: Planned, outcomes: Outcomes) -> str | None:
     return stopped
 
 
-def _create(job: Job, run_id: str, d: diffmod.Diff, outcomes: Outcomes) -> dict[int, str]:
-    """Create the sheet's new items; returns sheet row -> new item id."""
+def _create(
+    job: Job, run_id: str, d: diffmod.Diff, outcomes: Outcomes, applied: Applied | None = None
+) -> dict[int, str]:
+    """Create the sheet's new items; returns sheet row -> new item id (why the creates
+    stopped, if they did, goes to ``applied``)."""
     items = new_items(d.creates)
     if not items or job.stopping():
         return {}
     locales = [loc.cms_locale_id for _, loc in (job.resolved.locales if job.resolved else [])]
     staged_only = job.options.target == "staged" and not job.options.publish
-    Creator(
-        CreateTarget(
-            job.client,
-            job.mapping.collection,
-            job.primary.cms_locale_id,
-            locales,
-            staged_only=staged_only,
-            known_items=job.cache.item_count(),
-            look_first=job.cache.killed_before(run_id),
-        )
-    ).run(items)
+    target = CreateTarget(
+        job.client,
+        job.mapping.collection,
+        job.primary.cms_locale_id,
+        locales,
+        staged_only=staged_only,
+        known_items=job.cache.item_count(),
+        look_first=job.cache.killed_before(run_id),
+        known_slug=job.cache.knows_slug,
+        item_limit=job.options.item_limit,
+    )
+    Creator(target).run(items)
+    if target.stopped and applied is not None:
+        applied.stopped = target.stopped
     made = {row: it.item_id for it in items if it.item_id for row in it.rows.values()}
     job.state.journal_confirmed(
         run_id,

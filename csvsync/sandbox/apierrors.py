@@ -14,6 +14,7 @@ NEVER_PUBLISHED = (
     "have never been published"
 )
 MALFORMED = "Bad Request: Request is malformed"
+STRUCTURE_CHANGED = "Conflict: The collection structure changed since the last publish"
 
 
 class WebflowError(Exception):
@@ -27,6 +28,7 @@ class WebflowError(Exception):
         self.code = code
         self.message = message
         self.details: list[Any] = details or []
+        self.headers: dict[str, str] = {}  # extra answer headers (a 429's Retry-After)
 
     def body(self) -> dict[str, Any]:
         return {
@@ -56,6 +58,22 @@ def validation_error(errors: list[FieldError]) -> WebflowError:
 def not_found(what: str) -> WebflowError:
     return WebflowError(
         404, "resource_not_found", f"Requested resource not found: The {what} cannot be found"
+    )
+
+
+def missing_scopes(scope: str) -> WebflowError:
+    return WebflowError(
+        403, "missing_scopes", f"OAuthForbidden: You are missing the following scopes - {scope}"
+    )
+
+
+def item_limit_reached(limit: int) -> WebflowError:
+    # Inferred: no source quotes Webflow's answer to a create past the plan's item limit. A 409
+    # because the request is valid and the site's state refuses it, as for "never published".
+    return WebflowError(
+        409,
+        "conflict",
+        f"Conflict: Item limit reached: the site's plan allows {limit} CMS items",
     )
 
 

@@ -11,6 +11,8 @@ request), or it ended early. What is refused, and why:
 - JSON that is not UTF-8, starts with a byte order mark, uses ``NaN``/``Infinity`` (or a number
   too large for a float), repeats a key in one object, holds a lone surrogate escape, or nests
   deeper than ``MAX_DEPTH`` levels: 400 ``bad_request``, the reason in ``details``.
+- Shapes the spec's request schemas forbid, which the store would take as "nothing to do"
+  (``check_create``, ``check_bulk``, ``check_update``): 400 ``validation_error``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import math
 import re
 from typing import Any
 
-from .apierrors import MALFORMED, WebflowError
+from .apierrors import MALFORMED, FieldError, WebflowError, validation_error
 
 MAX_BODY = 10 * 1024 * 1024  # bytes; Webflow documents no request limit, 10 MiB is generous
 MAX_DEPTH = 64  # Webflow's bodies nest 5 levels at most (items[].fieldData.images[].url)
@@ -144,3 +146,39 @@ def parse_json(raw: bytes) -> Any:
     if _SURROGATE.search(text) and _has_lone_surrogate(value):
         raise malformed("the JSON holds a lone UTF-16 surrogate (\\ud800-\\udfff)")
     return value
+
+
+# ---------------------------------------------------------------- shapes the spec requires
+# Checked before the store: each of these would otherwise be a 2xx that changed nothing (an
+# empty create) or a null read as "no change", where the spec's request schema says otherwise.
+
+
+def _at_least_one(param: str) -> WebflowError:
+    return validation_error([FieldError(param, "Expected at least 1 entry")])
+
+
+def check_create(body: Any) -> None:
+    """``POST /items`` and ``/items/live``: the ``{"items": [...]}`` form names at least one."""
+    if type(body) is dict and body.get("items") == []:
+        raise _at_least_one("items")
+
+
+def check_bulk(body: Any) -> None:
+    """``POST /items/bulk``: ``fieldData`` is required (one object, or a non-empty list), and
+    ``cmsLocaleIds``, when sent, names at least one locale (left out, the primary one)."""
+    if type(body) is not dict:
+        return
+    if body.get("fieldData") is None:
+        raise validation_error([FieldError("fieldData", "Field is required")])
+    if body["fieldData"] == []:
+        raise _at_least_one("fieldData")
+    if body.get("cmsLocaleIds") == []:
+        raise _at_least_one("cmsLocaleIds")
+
+
+def check_update(body: Any) -> None:
+    """PATCH bodies: a ``fieldData`` sent as null is an error, not an empty change."""
+    items = body.get("items") if type(body) is dict else None
+    for item in [body, *items] if type(items) is list else [body]:
+        if type(item) is dict and "fieldData" in item and item["fieldData"] is None:
+            raise validation_error([FieldError("fieldData", "Expected an object, got null")])

@@ -152,6 +152,14 @@ def apply_knobs(faults: Faults, rate: RateWindow, knobs: dict[str, Any]) -> None
     rate.configure(limit=limits.get("rate_limit"), window=limits.get("window"))
 
 
+def check_item_limit(value: Any) -> int | None:
+    """A site plan's item limit as the control API takes it: a whole number, 0 or more, or
+    None (no limit)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise ValueError("item_limit must be a whole number, 0 or more, or null")
+    return value
+
+
 def knobs_state(faults: Faults, rate: RateWindow) -> dict[str, Any]:
     return {**faults.as_dict(), "rate_limit": rate.limit, "window": rate.window}
 

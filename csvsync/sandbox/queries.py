@@ -18,6 +18,11 @@ SORT_COLUMNS = {
     "slug": "slug",
 }
 _RANGE_RE = re.compile(r"^(createdOn|lastPublished|lastUpdated)(?:\[(gte|lte)\]|\.(gte|lte))$")
+# A date filter is an object (style deepObject: ``lastUpdated[gte]=``); the bare name or
+# another key under it is malformed, not ignored, or a typo would list everything.
+_RANGE_NAME_RE = re.compile(r"^(createdOn|lastPublished|lastUpdated)(?:$|[\[.])")
+# ASCII digits only: int() would also take " 5", "+5", "5_0" and non-Latin digits
+_INT_RE = re.compile(r"-?[0-9]{1,18}")
 
 
 def _invalid(param: str, description: str) -> WebflowError:
@@ -42,10 +47,9 @@ def _int_param(params: dict[str, str], name: str, default: int) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise _invalid(name, f"Expected an integer, got '{raw}'") from None
+    if not _INT_RE.fullmatch(raw):
+        raise _invalid(name, f"Expected an integer, got '{raw[:40]}'")
+    return int(raw)
 
 
 def parse_list_query(params: dict[str, str]) -> ListQuery:
@@ -64,6 +68,8 @@ def parse_list_query(params: dict[str, str]) -> ListQuery:
     for key, value in params.items():
         m = _RANGE_RE.match(key)
         if not m:
+            if _RANGE_NAME_RE.match(key):
+                raise _invalid(key, "Expected a date filter such as lastUpdated[gte]=<ISO date>")
             continue
         op = ">=" if (m.group(2) or m.group(3)) == "gte" else "<="
         try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from .faults import Faults, apply_knobs, knobs_state
+from .faults import Faults, apply_knobs, check_item_limit, knobs_state
 from .ratelimit_window import RateWindow
 from .seed import DEMO_SITE_ID, seed_demo, site_only
 from .server import SandboxHTTPServer
@@ -26,7 +26,9 @@ SEEDS = ("demo", "empty")
 @dataclass
 class SandboxOptions:
     """How to run a sandbox. ``seed="empty"`` gives the demo site and locales without
-    collections; ``data`` persists to a SQLite file (reopened without re-seeding)."""
+    collections; ``data`` persists to a SQLite file (reopened without re-seeding).
+    ``localization=False`` seeds the demo site without localization (no ``locales``, items
+    without ``cmsLocaleId``). ``item_limit``: the site plan's CMS item limit (None: none)."""
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -40,6 +42,15 @@ class SandboxOptions:
     # so the default is a fixed host: exported sheets and caches then survive a sandbox restart
     # on another port. None serves them from the sandbox itself (GET /assets/...).
     asset_base: str | None = "https://cdn.sandbox.localhost"
+    localization: bool = True
+    # Webflow's plans: 2,000 items on CMS, 10,000 on Business; counted over the whole site.
+    item_limit: int | None = None
+    # A list to append every /v2 exchange to (method, path, query, body, status, headers,
+    # response), for tests that check the answers against Webflow's OpenAPI description.
+    record: list[dict[str, Any]] | None = None
+    # The token's OAuth scopes (introspect reports them; a route without its scope is a 403
+    # missing_scopes). None = all of them.
+    scopes: tuple[str, ...] | None = None
 
 
 class Sandbox:
@@ -62,9 +73,9 @@ class Sandbox:
         store = Store(data)
         if store.is_new or store.get_meta("seed") is None:
             if self.opts.seed == "demo":
-                seed_demo(store)
+                seed_demo(store, localized=self.opts.localization)
             else:
-                site_only(store)
+                site_only(store, localized=self.opts.localization)
             store.set_meta("seed", self.opts.seed)
         return store
 
@@ -75,9 +86,12 @@ class Sandbox:
         if self.store.closed:
             self.store = self._open_store()
         self._server = SandboxHTTPServer(
-            (self.opts.host, self.opts.port), self.store, self.opts.token, self.rate, self.faults
-        )
+            (self.opts.host, self.opts.port), self.store, self.opts.token, self.rate,
+            self.faults, scopes=self.opts.scopes,
+        )  # fmt: skip
+        self._server.recorder = self.opts.record
         self.store.asset_base = self.asset_base
+        self.store.item_limit = self.opts.item_limit
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
             name="csvsync-sandbox", daemon=True,
@@ -140,6 +154,11 @@ class Sandbox:
     def set_faults(self, **knobs: Any) -> None:
         """Set fault knobs (see ``faults.FaultKnobs``) and/or ``rate_limit`` / ``window``."""
         apply_knobs(self.faults, self.rate, knobs)
+
+    def set_item_limit(self, limit: int | None) -> None:
+        """The site plan's item limit from now on (None: no limit); also
+        ``POST /_sandbox/plan {"item_limit": N}``."""
+        self.opts.item_limit = self.store.item_limit = check_item_limit(limit)
 
     def reset_faults(self) -> None:
         self.faults.reset()

@@ -4,6 +4,8 @@ What is there (all ids are 24 lowercase hex digits and never change):
 
 - Site ``DEMO_SITE_ID`` "Demo Store", locales ``en`` (primary, ``LOCALE_EN``), ``fr-FR``
   (``LOCALE_FR``) and ``de-DE`` (``LOCALE_DE``).
+  Seeded without localization (``localized=False``), it has no locales and the same items in
+  English only, under one hidden locale (``Store.primary_locale``).
 - Authors ``DEMO_AUTHORS_COLLECTION_ID``: fields name, slug, bio (PlainText). 12 items,
   ids ``author_id(1..12)`` = ``64f0c0ffee000000000c0001`` ...; published in all three locales,
   same name and slug everywhere, bio translated.
@@ -215,14 +217,24 @@ def _created(n: int) -> str:
     return format_datetime(datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=n))
 
 
-def site_only(store: Store) -> None:
-    """The ``empty`` seed: the demo site and its three locales, no collections."""
-    store.create_site("Demo Store", _SITE_LOCALES, site_id=DEMO_SITE_ID, short_name="demo-store")
+def site_only(store: Store, localized: bool = True) -> None:
+    """The ``empty`` seed: the demo site and its three locales, no collections (without
+    localization: the site alone, its items in one locale)."""
+    store.create_site(
+        "Demo Store", _SITE_LOCALES, site_id=DEMO_SITE_ID, short_name="demo-store",
+        localized=localized,
+    )  # fmt: skip
 
 
-def seed_demo(store: Store) -> None:
-    """Fill an empty store with the demo site, collections and items."""
-    site_only(store)
+def seed_demo(store: Store, localized: bool = True) -> None:
+    """Fill an empty store with the demo site, collections and items (``localized=False``:
+    the same items in English only, on a site without localization)."""
+    site_only(store, localized)
+    primary = store.primary_locale(DEMO_SITE_ID)
+
+    def one(data: dict[str, Any]) -> dict[str, Any]:
+        return data if localized else {primary: data[LOCALE_EN]}
+
     store.create_collection(
         DEMO_SITE_ID,
         {"displayName": "Authors", "singularName": "Author", "slug": "authors",
@@ -239,7 +251,10 @@ def seed_demo(store: Store) -> None:
         DEMO_AUTHORS_COLLECTION_ID,
         [
             NewItem(
-                field_data=a["fieldData"], is_draft=False, item_id=a["id"], created_on=_created(n)
+                field_data=one(a["fieldData"]),
+                is_draft=False,
+                item_id=a["id"],
+                created_on=_created(n),
             )
             for n, a in enumerate(demo_authors(), start=1)
         ],
@@ -248,7 +263,7 @@ def seed_demo(store: Store) -> None:
     )
     products = [
         NewItem(
-            field_data=p["fieldData"],
+            field_data=one(p["fieldData"]),
             is_draft=False,
             item_id=p["id"],
             created_on=_created(n),

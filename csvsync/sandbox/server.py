@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import re
 import socket
 import sys
@@ -27,9 +28,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from .apierrors import REQUEST_NOT_AUTHORIZED, FieldError, WebflowError, bad_request
-from .bodies import RefuseAndClose, body_length, parse_json, short_body
-from .faults import Faults, RequestFaults, apply_knobs, knobs_state
+from .apierrors import (
+    REQUEST_NOT_AUTHORIZED,
+    FieldError,
+    WebflowError,
+    bad_request,
+    missing_scopes,
+    validation_error,
+)
+from .bodies import (
+    RefuseAndClose,
+    body_length,
+    check_bulk,
+    check_create,
+    check_update,
+    parse_json,
+    short_body,
+)
+from .faults import Faults, RequestFaults, apply_knobs, check_item_limit, knobs_state
+from .files import prefetched
 from .queries import parse_list_query
 from .ratelimit_window import Decision, RateWindow
 from .store import Store, now_iso
@@ -48,6 +65,8 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     """Holds the shared state; tracks open connections so ``close_all`` can cut keep-alives."""
 
     daemon_threads = True
+    # When a list, every /v2 exchange answered is appended to it (SandboxOptions.record)
+    recorder: list[dict[str, Any]] | None = None
     allow_reuse_address = True
 
     def __init__(
@@ -57,12 +76,16 @@ class SandboxHTTPServer(ThreadingHTTPServer):
         token: str,
         rate: RateWindow,
         faults: Faults,
+        scopes: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__(address, SandboxHandler)
         self.store = store
         self.token = token
         self.rate = rate
         self.faults = faults
+        self.scopes = ALL_SCOPES if scopes is None else tuple(scopes)
+        self.site_publishes: dict[str, float] = {}  # site id -> last successful publish (clock)
+        self.publish_lock = threading.Lock()
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_MAX)
         self.log_lock = threading.Lock()
         self._conns: set[socket.socket] = set()
@@ -153,8 +176,22 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
         ("PATCH", "/collections/{cid}/items/{iid}/live", "patch_live"),
         ("GET", "/collections/{cid}/items/{iid}", "get_staged"),
         ("PATCH", "/collections/{cid}/items/{iid}", "patch_staged"),
+        ("POST", "/sites/{sid}/publish", "publish_site"),
+        ("DELETE", "/collections/{cid}/items", "delete_items"),
+        ("DELETE", "/collections/{cid}/items/{iid}", "delete_item"),
     ]
 ]  # fmt: skip
+# Request-body shapes the spec requires, checked before the store (bodies.py says why).
+_BODY_SHAPES: dict[str, Callable[[Any], None]] = {
+    "create_live": check_create, "create_staged": check_create, "create_bulk": check_bulk,
+    "update_live": check_update, "update_staged": check_update, "patch_live": check_update,
+    "patch_staged": check_update,
+}  # fmt: skip
+ALL_SCOPES = ("cms:read", "cms:write", "sites:read", "sites:write")
+# The scope each route needs (the spec's "Required scope"); introspect needs none.
+_READ_SCOPE = {"list_sites": "sites:read", "get_site": "sites:read"}
+_WRITE_SCOPE = {"publish_site": "sites:write"}
+SITE_PUBLISH_WINDOW = 60.0  # one successful site publish per minute per site (rate-limit page)
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
@@ -187,6 +224,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ plumbing
     _expect_continue = False  # an "Expect: 100-continue" not yet answered
     _answered = False  # the current request's status line has gone out
+    _request_body = b""  # the current /v2 request's body, for the recorder
 
     def handle_expect_100(self) -> bool:
         # Answered in _read_body, once the token and the length are accepted, so a refused
@@ -278,6 +316,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: str) -> None:
         srv = self.server
         started, t0 = time.time(), time.perf_counter()
+        self._request_body = b""
         rf = srv.faults.draw(self.command)
         if rf.delay > 0:
             time.sleep(rf.delay)
@@ -301,6 +340,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
         entry["status"] = status
         entry["duration"] = time.perf_counter() - t0
         srv.record(entry)
+        if srv.recorder is not None:
+            srv.recorder.append({
+                "method": self.command, "path": path, "query": query,
+                "body": self._request_body, "status": status, "headers": dict(headers),
+                "response": payload,
+            })  # fmt: skip
         self._send(status, payload, headers)
 
     def _api_answer(
@@ -313,7 +358,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 headers["Connection"] = "close"
             return 401, WebflowError(401, "not_authorized", REQUEST_NOT_AUTHORIZED).body(), headers
         try:
-            raw = self._read_body()
+            raw = self._request_body = self._read_body()
         except RefuseAndClose as e:
             return e.status, e.body(), {**_rate_headers(srv.rate.peek(srv.token)),
                                         "Connection": "close"}  # fmt: skip
@@ -333,11 +378,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
         try:
             body = self._json(raw)
             entry["items"] = _count_items(body)
-            status, payload = self._route(path, query, body, _reject_rule(rf.reject))
+            with prefetched(body):  # loopback files fetched before the store's lock is taken
+                status, payload = self._route(path, query, body, _reject_rule(rf.reject))
             if self.command == "GET" and isinstance(payload, dict) and "items" in payload:
                 entry["items"] = len(payload["items"])
         except WebflowError as e:
             status, payload = e.status, e.body()
+            headers = {**headers, **e.headers}
         if rf.drop and rf.drop_after_apply:
             raise _Drop
         return status, payload, headers
@@ -353,11 +400,24 @@ class SandboxHandler(BaseHTTPRequestHandler):
         for method, pattern, name in _ROUTES:
             m = pattern.match(path)
             if m and method == self.command:
+                self._check_scope(name)
                 args = {k: unquote(v) for k, v in m.groupdict().items()}
                 params = dict(parse_qsl(query, keep_blank_values=True))
                 handler: Callable[..., Result] = getattr(self, "_r_" + name)
+                if name in _BODY_SHAPES:
+                    _BODY_SHAPES[name](body)
                 return handler(params=params, body=body, reject=reject, **args)
         raise WebflowError(404, "resource_not_found", "Route not found")
+
+    def _check_scope(self, route: str) -> None:
+        if route == "introspect":
+            return
+        if self.command == "GET":
+            need = _READ_SCOPE.get(route, "cms:read")
+        else:
+            need = _WRITE_SCOPE.get(route, "cms:write")
+        if need not in self.server.scopes:
+            raise missing_scopes(need)
 
     # ------------------------------------------------------------------ route handlers
     def _r_introspect(self, **_: Any) -> Result:
@@ -369,7 +429,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 "lastUsed": _now(),
                 "grantType": "authorization_code",
                 "rateLimit": srv.rate.limit,
-                "scope": "cms:read,cms:write,sites:read",
+                "scope": ",".join(srv.scopes),
                 "authorizedTo": {
                     "siteIds": srv.store.site_ids(),
                     "workspaceIds": ["64f0c0ffee00000000007b01"],
@@ -443,6 +503,36 @@ class SandboxHandler(BaseHTTPRequestHandler):
         rules = self.server.faults.as_dict()["reject"]
         return 202, self.server.store.publish(cid, body, _reject_rule(rules, "publish"))
 
+    def _r_publish_site(self, sid: str, body: Any, **_: Any) -> Result:
+        srv = self.server
+        domains, subdomain = _publish_targets(body)
+        srv.store.get_site(sid)  # an unknown site is a 404 before any limit
+        if domains:  # the sandbox's sites have no custom domains
+            raise WebflowError(
+                400, "bad_request",
+                "Requested an invalid Domain. Please send a valid custom domain URI.",
+            )  # fmt: skip
+        with srv.publish_lock:
+            now = srv.rate.clock()
+            last = srv.site_publishes.get(sid)
+            if last is not None and now - last < SITE_PUBLISH_WINDOW:
+                err = _too_many_error()
+                wait = math.ceil(SITE_PUBLISH_WINDOW - (now - last))
+                err.headers = {"Retry-After": _seconds(wait)}
+                raise err
+            srv.store.publish_site(sid)
+            srv.site_publishes[sid] = now
+        return 202, {"customDomains": [], "publishToWebflowSubdomain": subdomain,
+                     "publishScope": "site"}  # fmt: skip
+
+    def _r_delete_items(self, cid: str, body: Any, **_: Any) -> Result:
+        self.server.store.delete_items(cid, body)
+        return 204, None
+
+    def _r_delete_item(self, cid: str, iid: str, params: dict[str, str], **_: Any) -> Result:
+        self.server.store.delete_item(cid, iid, params.get("cmsLocaleId") or None)
+        return 204, None
+
     def _r_get_live(self, cid: str, iid: str, params: dict[str, str], **_: Any) -> Result:
         return 200, self.server.store.get_item(cid, iid, True, params.get("cmsLocaleId") or None)
 
@@ -487,6 +577,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 self._send(204, None)
             elif route == ("GET", "/_sandbox/health"):
                 self._send(200, {"ok": True})
+            elif route in (("GET", "/_sandbox/plan"), ("POST", "/_sandbox/plan")):
+                # the site plan's item limit: {"item_limit": N or null}
+                if self.command == "POST":
+                    knobs = parse_json(raw) if raw.strip() else {}
+                    if not isinstance(knobs, dict) or set(knobs) - {"item_limit"}:
+                        raise ValueError('expected {"item_limit": N or null}')
+                    if "item_limit" in knobs:
+                        srv.store.item_limit = check_item_limit(knobs["item_limit"])
+                self._send(200, {"item_limit": srv.store.item_limit})
             else:
                 self._send(404, WebflowError(404, "resource_not_found", "Route not found").body())
         except WebflowError as e:
@@ -511,10 +610,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if found is None:
             self._send(404, WebflowError(404, "resource_not_found", "Asset not found").body())
             return
-        data = b"sandbox asset\n"
+        # a fetched file's own bytes; a synthetic asset (never fetched) a placeholder
+        fetched = self.server.store.asset_content(parts[2])
+        ctype, data = fetched or ("application/octet-stream", b"sandbox asset\n")
         self._answered = True
         self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -534,7 +635,31 @@ def _log_crash(method: str, path: str, exc: BaseException) -> None:
 
 
 def _too_many() -> dict[str, Any]:
-    return WebflowError(429, "too_many_requests", "Too Many Requests").body()
+    return _too_many_error().body()
+
+
+def _too_many_error() -> WebflowError:
+    return WebflowError(429, "too_many_requests", "Too Many Requests")
+
+
+def _publish_targets(body: Any) -> tuple[list[str], bool]:
+    """A site publish's ``customDomains`` and ``publishToWebflowSubdomain``: at least one."""
+    if not isinstance(body, dict):
+        raise bad_request()
+    domains = body.get("customDomains", [])
+    subdomain = body.get("publishToWebflowSubdomain", False)
+    errors = []
+    if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+        errors.append(FieldError("customDomains", "Expected an array of domain ids"))
+    if not isinstance(subdomain, bool):
+        errors.append(FieldError("publishToWebflowSubdomain", "Expected a boolean"))
+    if errors:
+        raise validation_error(errors)
+    if "customDomains" not in body and "publishToWebflowSubdomain" not in body:
+        raise bad_request(
+            "Bad Request: include customDomains or publishToWebflowSubdomain (or both)"
+        )
+    return domains, subdomain
 
 
 def _seconds(value: float) -> str:

@@ -20,11 +20,14 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from . import files
 from .apierrors import (
     NEVER_PUBLISHED,
+    STRUCTURE_CHANGED,
     FieldError,
     WebflowError,
     bad_request,
+    item_limit_reached,
     not_found,
     validation_error,
 )
@@ -38,6 +41,9 @@ ID_PREFIX = "64f0c0ffee"
 # one hex digit after the prefix keeps generated ids of each kind apart (seed ids use 0)
 ID_KIND = {"item": "1", "field": "2", "option": "3", "collection": "4", "site": "5", "locale": "6"}
 LOCALE_TYPE_ERROR = 'Validation Error: ["Value (cmsLocaleId)\'s type should be string"]'
+# A site without localization keeps its variants under one hidden locale id "-<site id>": never
+# shown (no ``locales`` in the site, no ``cmsLocaleId`` in items), and no client can name it.
+HIDDEN_LOCALE = "-"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -69,6 +75,15 @@ CREATE INDEX IF NOT EXISTS ix_entries_list
     ON entries (collection_id, side, ord, cms_locale_id, last_updated);
 CREATE INDEX IF NOT EXISTS ix_entries_slug ON entries (collection_id, cms_locale_id, slug);
 CREATE TABLE IF NOT EXISTS assets (file_id TEXT PRIMARY KEY, url TEXT NOT NULL, rel TEXT NOT NULL);
+-- the bytes of files fetched from loopback URLs (files.py); synthetic assets have none
+CREATE TABLE IF NOT EXISTS asset_files (
+    file_id TEXT PRIMARY KEY, content_type TEXT NOT NULL, data BLOB NOT NULL);
+-- what waits for the next site publish: collections whose fields changed (live writes refused)
+-- and the slugs of deleted items (still taken)
+CREATE TABLE IF NOT EXISTS schema_changed (collection_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS reserved_slugs (
+    collection_id TEXT NOT NULL, cms_locale_id TEXT NOT NULL, slug TEXT NOT NULL,
+    PRIMARY KEY (collection_id, cms_locale_id, slug));
 """
 
 _ENTRY_COLS = (
@@ -151,6 +166,8 @@ class Store:
         self._files: dict[str, list[str]] = {}
         self._pages = PageCache()
         self._closed = False
+        # The site plan's item limit (items of all the site's collections); None: no limit.
+        self.item_limit: int | None = None
 
     # ------------------------------------------------------------------ plumbing
     @contextmanager
@@ -203,13 +220,17 @@ class Store:
         site_id: str | None = None,
         short_name: str | None = None,
         created_on: str | None = None,
+        localized: bool = True,
     ) -> str:
         """Create a site. ``locales[0]`` is primary; each is ``{tag, displayName,
-        cmsLocaleId?, id?, subdirectory?}``. Returns the site id."""
+        cmsLocaleId?, id?, subdirectory?}``. ``localized=False``: a site without localization
+        (only ``locales[0]`` is kept, hidden; see ``primary_locale``). Returns the site id."""
         if not locales:
             raise ValueError("a site needs at least its primary locale")
         with self._tx() as db:
             sid = site_id or self._new_id(db, "site")
+            if not localized:
+                locales = [{**locales[0], "cmsLocaleId": HIDDEN_LOCALE + sid}]
             when = created_on or now_iso()
             db.execute(
                 "INSERT INTO sites VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -250,13 +271,22 @@ class Store:
             }
             for cid, lid, tag, dn, _p, _pos, en, sub, red in self._locales(db, site_id)
         ]  # fmt: skip
-        return {
+        out = {
             "id": s[0], "workspaceId": s[1], "displayName": s[2], "shortName": s[3],
             "timeZone": s[4], "createdOn": s[5], "lastUpdated": s[6], "lastPublished": s[7],
             "customDomains": [],
             "locales": {"primary": locs[0], "secondary": locs[1:]},
             "dataCollectionEnabled": False, "dataCollectionType": "disabled",
         }  # fmt: skip
+        if str(locs[0]["cmsLocaleId"]).startswith(HIDDEN_LOCALE):
+            del out["locales"]  # no localization: Webflow leaves the key out (js-webflow-api#223)
+        return out
+
+    def primary_locale(self, site_id: str) -> str:
+        """The site's primary cmsLocaleId (a site without localization: its hidden one)."""
+        with self._tx() as db:
+            self._site_row(db, site_id)
+            return str(self._locales(db, site_id)[0][0])
 
     def list_sites(self) -> dict[str, Any]:
         with self._tx() as db:
@@ -388,6 +418,7 @@ class Store:
             db.execute(
                 "UPDATE collections SET last_updated = ? WHERE id = ?", (now_iso(), collection_id)
             )
+            db.execute("INSERT OR IGNORE INTO schema_changed VALUES (?)", (collection_id,))
             out = fdef.to_json()
             rules = fdef.validations or {}
             if fdef.type == "Option":
@@ -482,7 +513,8 @@ class Store:
         value = holder[key]
         if not isinstance(value, str):
             raise WebflowError(400, "validation_error", LOCALE_TYPE_ERROR)
-        if value not in {loc[0] for loc in locales}:
+        # Inferred: a site without localization knows no cmsLocaleId, so any is refused.
+        if value.startswith(HIDDEN_LOCALE) or value not in {loc[0] for loc in locales}:
             raise validation_error([FieldError(key, f"Invalid cmsLocaleId: '{value}'")])
         return value
 
@@ -493,7 +525,7 @@ class Store:
                 400, "validation_error", f'Validation Error: ["Value ({key}) should be array"]'
             )
         known = {loc[0] for loc in locales}
-        bad = [v for v in values if v not in known]
+        bad = [v for v in values if v not in known or v.startswith(HIDDEN_LOCALE)]
         if bad:
             raise validation_error([FieldError(key, f"Invalid cmsLocaleId: '{bad[0]}'")])
         return list(dict.fromkeys(values))
@@ -526,6 +558,7 @@ class Store:
             reference_exists=reference_exists,
             register_asset=register_asset,
             lookup_asset=lookup_asset,
+            host_file=lambda got: files.host(db, got),
         )
 
     def asset(self, file_id: str) -> tuple[str, str] | None:
@@ -533,6 +566,11 @@ class Store:
         with self._tx() as db:
             row = db.execute("SELECT url, rel FROM assets WHERE file_id = ?", (file_id,)).fetchone()
             return None if row is None else (str(row[0]), str(row[1]))
+
+    def asset_content(self, file_id: str) -> tuple[str, bytes] | None:
+        """(content type, bytes) of an asset fetched from a loopback URL; None otherwise."""
+        with self._tx() as db:
+            return files.content(db, file_id)
 
     def _check_field_data(
         self,
@@ -590,6 +628,11 @@ class Store:
                     "AND slug = ? AND item_id != ? LIMIT 1",
                     (cid, e.cms_locale_id, slug, e.item_id),
                 ).fetchone()
+                or db.execute(
+                    "SELECT 1 FROM reserved_slugs WHERE collection_id = ? AND cms_locale_id = ? "
+                    "AND slug = ?",
+                    (cid, e.cms_locale_id, slug),
+                ).fetchone()
             )
             if clash:
                 errors.append(FieldError("slug", f"Unique value is already in database: '{slug}'"))
@@ -605,11 +648,14 @@ class Store:
                     data[slug] = self._absolute(value)
                 elif isinstance(value, list):
                     data[slug] = [self._absolute(v) for v in value]
-        return {
+        out = {
             "id": e.item_id, "cmsLocaleId": e.cms_locale_id, "lastPublished": e.last_published,
             "lastUpdated": e.last_updated, "createdOn": e.created_on,
             "isArchived": e.is_archived, "isDraft": e.is_draft, "fieldData": data,
         }  # fmt: skip
+        if e.cms_locale_id.startswith(HIDDEN_LOCALE):
+            del out["cmsLocaleId"]
+        return out
 
     def _file_slugs(self, db: sqlite3.Connection, cid: str) -> list[str]:
         cached = self._files.get(cid)
@@ -804,9 +850,12 @@ class Store:
             )
         with self._tx() as db:
             _site, locales = self._coll_ctx(db, collection_id)
-            if "cmsLocaleIds" not in body:
-                raise validation_error([FieldError("cmsLocaleIds", "Field is required")])
-            locs = self._locale_list(locales, body["cmsLocaleIds"], "cmsLocaleIds")
+            # left out, the primary locale only (the spec's create-items note)
+            locs = (
+                self._locale_list(locales, body["cmsLocaleIds"], "cmsLocaleIds")
+                if "cmsLocaleIds" in body
+                else [str(locales[0][0])]
+            )
             new = [
                 (
                     NewItem(
@@ -841,6 +890,8 @@ class Store:
         reject: Callable[[str | None, str, dict[str, Any]], FieldError | None] | None,
         when: str | None = None,
     ) -> list[Entry]:
+        if live and when is None:
+            self._check_structure(db, cid)
         defs = {f.slug: f for f in self._field_defs(db, cid)}
         positions = {loc[0]: loc[5] for loc in self._locales(db, self._collection_row(db, cid)[1])}
         ctx = self._value_ctx(db, skip_invalid_files)
@@ -879,6 +930,8 @@ class Store:
         self._check_slugs(db, cid, entries, errors)
         if errors:
             raise validation_error(errors)
+        if self.item_limit is not None and when is None:
+            self._check_item_limit(db, cid, len(new))
         rows = [e.row() for e in entries]
         if live:
             rows += [(LIVE, *r[1:]) for r in rows]
@@ -887,6 +940,29 @@ class Store:
         if live:
             return [Entry(**{**e.__dict__, "side": LIVE}) for e in entries]
         return entries
+
+    def site_item_count(self, site_id: str) -> int:
+        """Items of all the site's collections (drafts and archived ones too; an item in
+        several locales counts once): what a plan's item limit counts."""
+        with self._tx() as db:
+            return self._site_items(db, site_id)
+
+    @staticmethod
+    def _site_items(db: sqlite3.Connection, site_id: str) -> int:
+        row = db.execute(
+            "SELECT COUNT(DISTINCT item_id) FROM entries WHERE side = ? AND collection_id IN "
+            "(SELECT id FROM collections WHERE site_id = ?)",
+            (STAGED, site_id),
+        ).fetchone()
+        return int(row[0])
+
+    def _check_item_limit(self, db: sqlite3.Connection, cid: str, new: int) -> None:
+        # Inferred: a request that would cross the limit is refused whole, like any refused
+        # create here; the limit counts the site's items, not the collection's (flowout.com).
+        limit = self.item_limit
+        site = self._collection_row(db, cid)[1]
+        if limit is not None and self._site_items(db, site) + new > limit:
+            raise item_limit_reached(limit)
 
     # ------------------------------------------------------------------ updating items
     def update_items(
@@ -915,6 +991,7 @@ class Store:
             if any(staged.get(key) != collection_id for key in keys):
                 raise not_found("item")
             if live:
+                self._check_structure(db, collection_id)
                 for key in keys:
                     e = current.get(key)
                     if e is None or e.is_archived:
@@ -1080,6 +1157,77 @@ class Store:
             )
             self._pages.bump(collection_id, membership=True)
             return len(keys)
+
+    # ------------------------------------------------------------------ deleting, site publish
+    def delete_items(self, collection_id: str, body: Any) -> int:
+        """``DELETE /items``: ``{"items": [{id, cmsLocaleIds?}]}`` (primary locale unless
+        given). Both sides go; each slug stays taken until the next site publish."""
+        items = self._items_of(body)
+        with self._tx() as db:
+            _site, locales = self._coll_ctx(db, collection_id)
+            keys: list[tuple[str, str]] = []
+            for item in items:
+                if not isinstance(item.get("id"), str):
+                    raise validation_error([FieldError("id", "Field is required")])
+                locs = (
+                    self._locale_list(locales, item["cmsLocaleIds"], "cmsLocaleIds")
+                    if "cmsLocaleIds" in item
+                    else [str(locales[0][0])]
+                )
+                keys.extend((item["id"], loc) for loc in locs)
+            return self._delete(db, collection_id, keys)
+
+    def delete_item(self, collection_id: str, item_id: str, cms_locale_id: str | None) -> int:
+        """``DELETE /items/{id}`` (``?cmsLocaleId=``, comma-separated; primary by default)."""
+        with self._tx() as db:
+            _site, locales = self._coll_ctx(db, collection_id)
+            wanted = [v for v in (cms_locale_id or "").split(",") if v]
+            locs = self._locale_list(locales, wanted, "cmsLocaleId") or [str(locales[0][0])]
+            return self._delete(db, collection_id, [(item_id, loc) for loc in locs])
+
+    def _delete(self, db: sqlite3.Connection, cid: str, keys: list[tuple[str, str]]) -> int:
+        staged = self._fetch(db, STAGED, keys)
+        if any(k not in staged or staged[k].collection_id != cid for k in keys):
+            raise not_found("item")
+        live = self._fetch(db, LIVE, keys)
+        slugs = {
+            (e.cms_locale_id, str(e.field_data["slug"]))
+            for e in [*staged.values(), *live.values()]
+            if isinstance(e.field_data.get("slug"), str)
+        }
+        db.executemany(
+            "INSERT OR IGNORE INTO reserved_slugs VALUES (?, ?, ?)",
+            [(cid, loc, slug) for loc, slug in slugs],
+        )
+        db.executemany("DELETE FROM entries WHERE item_id = ? AND cms_locale_id = ?", keys)
+        self._pages.bump(cid, membership=True)
+        return len(keys)
+
+    def publish_site(self, site_id: str) -> str:
+        """A site publish: live writes after a field change work again, deleted items' slugs
+        are free. (Staged items are not copied to live here.) Returns the publish time."""
+        with self._tx() as db:
+            self._site_row(db, site_id)
+            stamp = now_iso()
+            db.execute("UPDATE sites SET last_published = ? WHERE id = ?", (stamp, site_id))
+            mine = "SELECT id FROM collections WHERE site_id = ?"
+            db.execute(f"DELETE FROM schema_changed WHERE collection_id IN ({mine})", (site_id,))
+            db.execute(f"DELETE FROM reserved_slugs WHERE collection_id IN ({mine})", (site_id,))
+            return stamp
+
+    def reserved_slugs(self, collection_id: str) -> set[tuple[str, str]]:
+        """(cmsLocaleId, slug) held by deleted items until the next site publish (tests)."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT cms_locale_id, slug FROM reserved_slugs WHERE collection_id = ?",
+                (collection_id,),
+            )
+            return {(str(r[0]), str(r[1])) for r in rows}
+
+    @staticmethod
+    def _check_structure(db: sqlite3.Connection, cid: str) -> None:
+        if db.execute("SELECT 1 FROM schema_changed WHERE collection_id = ?", (cid,)).fetchone():
+            raise WebflowError(409, "conflict", STRUCTURE_CHANGED)
 
 
 _PLACEHOLDERS = ",".join("?" * 13)

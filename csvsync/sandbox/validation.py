@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .apierrors import FieldError
+from .files import Fetched, checked, fetched, is_loopback_url
+from .richtext import stored_rich_text
 
 
 class _Drop:
@@ -54,7 +56,8 @@ class FieldDef:
             "type": self.type,
             "slug": self.slug,
             "displayName": self.display_name,
-            "helpText": self.help_text,
+            # the spec types helpText as a string, never null: no help text is ""
+            "helpText": self.help_text or "",
             "validations": self.validations,
         }
 
@@ -67,6 +70,9 @@ class ValueContext:
     reference_exists: Callable[[str, str], bool] = lambda _coll, _item: False
     register_asset: Callable[[str], tuple[str, str]] = lambda url: ("", url)
     lookup_asset: Callable[[str], str | None] = lambda _fid: None
+    # loopback URLs are really fetched (files.py); host_file keeps the bytes as an asset
+    fetch_file: Callable[[str], Fetched] = fetched
+    host_file: Callable[[Fetched], tuple[str, str]] | None = None
     # file ids of sandbox asset URLs seen in this request (so a re-sent read URL is stable)
     notes: dict[str, Any] = field(default_factory=dict)
 
@@ -246,6 +252,8 @@ def _file_object(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
         if m and (rel := ctx.lookup_asset(m.group(1))):
             return {"fileId": m.group(1), "url": rel, "alt": alt}
         host = (urlsplit(url).hostname or "") if _is_http_url(url) else ""
+        if host and is_loopback_url(url):
+            return _fetched_file(f, url, alt, ctx)
         if host and not host.endswith(".invalid"):
             fid, rel = ctx.register_asset(url)
             return {"fileId": fid, "url": rel, "alt": alt}
@@ -257,10 +265,21 @@ def _file_object(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
     raise FieldError(f.slug, "A file needs a url or a fileId")
 
 
+def _fetched_file(f: FieldDef, url: str, alt: str | None, ctx: ValueContext) -> Any:
+    got = checked(ctx.fetch_file(url), f.type)
+    if got.problem:
+        if ctx.skip_invalid_files:
+            return DROP
+        raise FieldError(f.slug, f"Invalid file {url!r}: {got.problem}")
+    fid, rel = ctx.host_file(got) if ctx.host_file else ctx.register_asset(url)
+    return {"fileId": fid, "url": rel, "alt": alt}
+
+
 def _multi_image(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
     if not isinstance(v, list):
         raise FieldError(f.slug, f"Expected an array of images, got {_jtype(v)}")
-    out = [_file_object(f, x, ctx) for x in v]
+    # Webflow takes bare URL strings as well as objects in a MultiImage (docs/sandbox.md)
+    out = [_file_object(f, {"url": x} if isinstance(x, str) else x, ctx) for x in v]
     # skipped files drop out of the list; the rest keep their order
     return [x for x in out if x is not DROP]
 
@@ -271,7 +290,7 @@ def _read_only(f: FieldDef, v: Any, ctx: ValueContext) -> Any:
 
 VALIDATORS: dict[str, Validator] = {
     "PlainText": _text,
-    "RichText": _text,
+    "RichText": lambda f, v, ctx: stored_rich_text(_text(f, v, ctx)),
     "Number": _number,
     "Switch": _switch,
     "DateTime": _datetime,

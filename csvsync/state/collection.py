@@ -157,6 +157,21 @@ class CollectionCache:
     def offline(self) -> pd.DataFrame:
         return self.state.offline(self.scope)
 
+    def knows_slug(self, slug: str) -> bool:
+        """Whether a cached variant (live or offline) has ``slug``, in any locale."""
+        db = self.state.db
+        return (
+            db.execute(
+                "SELECT 1 FROM cells WHERE scope=? AND field='slug' AND live_key=? LIMIT 1",
+                (self.scope, slug),
+            ).fetchone()
+            is not None
+            or db.execute(
+                "SELECT 1 FROM offline WHERE scope=? AND slug=? LIMIT 1", (self.scope, slug)
+            ).fetchone()
+            is not None
+        )
+
     # -- runs ----------------------------------------------------------------------------------
     def start_run(
         self,

@@ -89,7 +89,7 @@ CREATE INDEX IF NOT EXISTS journal_pending ON journal(status) WHERE status='pend
 
 
 # 3: per-variant hash BLOBs; 4: base_key NULL where it equals live_key; 5: Image alt-text cells
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6  # 6: RichText keys in canonical form (convert/richtext.py)
 # The mark of a csvsync state file: the ASCII bytes "CSVS", stored big-endian at offset 68 of the
 # SQLite header (``PRAGMA application_id``; ``file state.db`` shows it). Never to change.
 APPLICATION_ID = 0x43535653

@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 from csvsync.errors import ConfigError
+from csvsync.models import UNLOCALIZED
 from csvsync.webflow.transport import (
     CREATE_HINT,
     Call,
@@ -138,6 +139,13 @@ class WebflowClient:
         filters = _item_filters(cms_locale_ids, updated_since, slug, name)
         return self._paginate(path, filters, page_size)
 
+    def count_items(self, collection_id: str) -> int | None:
+        """The collection's items, drafts and archived ones included: ``pagination.total`` of
+        one staged page of size 1 (the primary locale's variants, one per item)."""
+        path = f"/collections/{_seg(collection_id)}/items"
+        body = _as_dict(self._loop.call(Call("GET", path, {"offset": "0", "limit": "1"})))
+        return _total(body)
+
     def _paginate(self, path: str, filters: dict[str, str], page_size: int) -> Listing:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ConfigError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
@@ -231,11 +239,9 @@ class WebflowClient:
         skip_invalid_files: bool = True,
     ) -> list[dict[str, Any]]:
         """``POST /collections/:id/items/bulk``: one item per field data, in every locale given."""
-        body = {
-            "cmsLocaleIds": list(cms_locale_ids),
-            "isDraft": is_draft,
-            "fieldData": field_data_list,
-        }
+        body: dict[str, Any] = {"isDraft": is_draft, "fieldData": field_data_list}
+        if _sendable(cms_locale_ids):
+            body["cmsLocaleIds"] = _sendable(cms_locale_ids)
         call = Call(
             "POST",
             f"/collections/{_seg(collection_id)}/items/bulk",
@@ -248,13 +254,14 @@ class WebflowClient:
     def delete_items_live(self, collection_id: str, items: list[dict[str, Any]]) -> None:
         """``DELETE /collections/:id/items/live``: unpublish (``[{"id", "cmsLocaleIds"?}]``)."""
         path = f"/collections/{_seg(collection_id)}/items/live"
-        self._loop.call(Call("DELETE", path, None, {"items": items}))
+        self._loop.call(Call("DELETE", path, None, {"items": _without_unlocalized(items)}))
 
     def publish_items(self, collection_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
         """``POST /collections/:id/items/publish``; partial success is in ``errors``."""
         path = f"/collections/{_seg(collection_id)}/items/publish"
         # Publishing twice publishes the same staged state: safe to repeat.
-        body = self._loop.call(Call("POST", path, None, {"items": items}, idempotent=True))
+        call = Call("POST", path, None, {"items": _without_unlocalized(items)}, idempotent=True)
+        body = self._loop.call(call)
         result = _as_dict(body)
         result.setdefault("publishedItemIds", [])
         result.setdefault("errors", [])
@@ -273,7 +280,7 @@ class WebflowClient:
             method,
             f"/collections/{_seg(collection_id)}{suffix}",
             {"skipInvalidFiles": _bool(skip_invalid_files)},
-            {"items": items},
+            {"items": _without_unlocalized(items)},
             idempotent=idempotent,
         )
         return _items_of(self._loop.call(call))
@@ -373,6 +380,29 @@ def _seg(value: str) -> str:
     return quote(str(value), safe="")
 
 
+def _sendable(cms_locale_ids: Sequence[str]) -> list[str]:
+    """The ids Webflow knows: a site without localization has none to send."""
+    return [loc for loc in cms_locale_ids if loc != UNLOCALIZED]
+
+
+def _without_unlocalized(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Item bodies with ``UNLOCALIZED`` left out (the key omitted: Webflow refuses null)."""
+    if not any(
+        it.get("cmsLocaleId") == UNLOCALIZED or UNLOCALIZED in (it.get("cmsLocaleIds") or ())
+        for it in items
+    ):
+        return items
+    out = []
+    for it in items:
+        it = {k: v for k, v in it.items() if not (k == "cmsLocaleId" and v == UNLOCALIZED)}
+        if "cmsLocaleIds" in it:
+            ids = _sendable(it.pop("cmsLocaleIds") or ())
+            if ids:
+                it["cmsLocaleIds"] = ids
+        out.append(it)
+    return out
+
+
 def _bool(value: bool) -> str:
     return "true" if value else "false"
 
@@ -384,8 +414,8 @@ def _item_filters(
     name: str | None,
 ) -> dict[str, str]:
     filters: dict[str, str] = {}
-    if cms_locale_ids:
-        filters["cmsLocaleId"] = ",".join(cms_locale_ids)
+    if _sendable(cms_locale_ids or ()):
+        filters["cmsLocaleId"] = ",".join(_sendable(cms_locale_ids or ()))
     if updated_since:
         filters["lastUpdated[gte]"] = updated_since
     if slug is not None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from csvsync.errors import MappingError
-from csvsync.models import Locale, SchemaField
+from csvsync.models import UNLOCALIZED, Locale, SchemaField
 
 
 def parse_locales(site: dict[str, Any]) -> list[Locale]:
-    """Site JSON -> locales, primary first. A site without localization has one locale."""
+    """Site JSON -> locales, primary first. A site without localization (no ``locales`` at
+    all) has one locale, ``UNLOCALIZED``, whose id is never sent."""
+    if site.get("locales") is None:
+        return [Locale(UNLOCALIZED, UNLOCALIZED, "no localization", True)]
     locs = site.get("locales") or {}
     out: list[Locale] = []
     primary = locs.get("primary")
