@@ -3,8 +3,9 @@
 Owns everything the benchmark generates and nothing it measures. ``Workload(items)`` describes a
 collection of ``items`` items in five locales (``items * 5`` item-variants): three localized text
 fields (``name``, ``tagline``, ``description`` of about 1,000 characters), a slug per locale, and
-primary-only ``price`` (Number), ``featured`` (Switch), ``launch-date`` (DateTime), ``category``
-(Option) and ``author`` (Reference to a small Authors collection). The same inputs always give
+non-text ``price`` (Number), ``featured`` (Switch), ``launch-date`` (DateTime), ``category``
+(Option) and ``author`` (Reference to a small Authors collection), one value per item held by
+every locale (the mapping's default writes them to every locale). The same inputs always give
 the same bytes, so figures from two runs describe the same work.
 
 A sheet is the live collection plus *edits*: ``Edit(revision, variants)`` appends " (rev N)" to
@@ -179,7 +180,7 @@ class Workload:
         }
 
     def shared(self, n: int) -> dict[str, Any]:
-        """The primary-only fields of item ``n``, in API form."""
+        """The non-text fields of item ``n``, in API form (the same in every locale)."""
         return {
             "price": round(5 + (n * 37 % 99_500) / 100, 2),
             "featured": n % 5 == 0,
@@ -247,7 +248,7 @@ class Workload:
         shared = self.shared(n)
         data = {}
         for loc, (*_x, cms) in enumerate(LOCALES):
-            data[cms] = {**self.localized(n, loc), **(shared if loc == 0 else {})}
+            data[cms] = {**self.localized(n, loc), **shared}
         return NewItem(field_data=data, is_draft=False, item_id=item_id(n))
 
     # -- sheets ---------------------------------------------------------------------------------

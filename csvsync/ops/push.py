@@ -1,9 +1,12 @@
 """Send PATCH batches to ``/items/live`` and isolate the variants Webflow refuses; record them.
 
-A 400 or 404 for a batch says nothing about which variant caused it (Webflow's details name a
-field, never an item), so the batch is split in halves until the bad variants stand alone; the
-good ones land. Errors that would hit every row (schema changed, auth) stop the run instead of
-splitting, and splitting has a request budget.
+A 400 for a batch names the field it refused (``details[].param``), never the variant: the
+variants that carry that field are the suspects, the others are sent again at once, and the
+suspects are halved (one request a step) until the bad one stands alone; it is then sent without
+the refused field, so its other fields land too. A refusal that names no field the batch
+carries (a 404, say) splits the batch in halves until the bad variants stand alone. Errors that
+would hit every row (schema changed, auth) stop the run instead of splitting, and splitting has
+a request budget.
 
 ``push_and_record`` is the one path by which ``sync`` and ``revert`` write fields: the journal
 first, then the batches through the client's pool, each answered batch recorded in the cache
@@ -60,6 +63,9 @@ class VariantResult:
     # A slug Webflow says is taken, and the message to give if no item the cache knows has it
     taken_slug: str | None = None
     if_unknown_slug: str = ""
+    # Fields Webflow refused while the variant's others were written (its ``item`` is then
+    # the answer for those): not recorded as sent, their journal rows failed.
+    refused_fields: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -119,15 +125,17 @@ class Pusher:
     def send(self, batch: Batch) -> BatchResult:
         return BatchResult(batch, self._send(batch.writes))
 
+    def _request(self, writes: list[VariantWrite]) -> list[dict[str, Any]]:
+        bodies = [w.body(self.primary_locale) for w in writes]
+        if self.mode == "staged":
+            return self.client.update_items(self.collection_id, bodies)
+        return self.client.update_items_live(self.collection_id, bodies)
+
     def _send(self, writes: list[VariantWrite], again: bool = False) -> list[VariantResult]:
         if not writes:
             return []
-        bodies = [w.body(self.primary_locale) for w in writes]
         try:
-            if self.mode == "staged":
-                items = self.client.update_items(self.collection_id, bodies)
-            else:
-                items = self.client.update_items_live(self.collection_id, bodies)
+            items = self._request(writes)
         except (ValidationApiError, NotFoundError, ConflictError, AuthError) as exc:
             if structure_changed(exc):
                 if not again:
@@ -174,12 +182,59 @@ class Pusher:
             r.staged_item = by_key.get((r.write.item_id, r.write.locale_id))
 
     def _isolate(self, writes: list[VariantWrite], exc: ApiError) -> list[VariantResult]:
+        refused = _refused_fields(writes, exc)
+        suspects = [w for w in writes if any(w.carries(f) for f in refused)]
+        if suspects:
+            # Webflow's 400 names the field: only the variants that carry it are suspects,
+            # and the others go at once, with the isolated variant's other fields.
+            clean = [w for w in writes if not any(w.carries(f) for f in refused)]
+            return self._narrow(suspects, refused, exc, clean)
+        return self._halve(writes, exc)
+
+    def _narrow(
+        self,
+        suspects: list[VariantWrite],
+        refused: set[str],
+        exc: ApiError,
+        carry: list[VariantWrite],
+    ) -> list[VariantResult]:
+        """Halve the suspects, one request a step (the half that passes has landed; the other
+        half of a refused one waits in ``carry``), until one variant is left; then send it
+        without the refused fields together with everything carried: for one bad variant among
+        n suspects, 1 + ceil(log2 n) requests after the first."""
+        out: list[VariantResult] = []
+        while len(suspects) > 1:
+            if self.split_budget <= 0:
+                out += [VariantResult(w, FAILED, f"not isolated (split budget spent): "
+                                      f"{_message(exc)}") for w in suspects]  # fmt: skip
+                return out + self._send(carry)
+            self.split_budget -= 1
+            first, second = halves(suspects)
+            try:
+                items = self._request(first)
+            except (ValidationApiError, NotFoundError) as again:
+                more = _refused_fields(first, again)
+                if not more or not more <= refused:
+                    # Refused for another reason: isolate that half on its own terms.
+                    return out + self._isolate(first, again) + self._send(carry + second)
+                suspects, exc, carry = first, again, carry + second
+                continue
+            out += self._match(first, items)
+            suspects = second
+        bad = suspects[0]
+        rest = bad.without(refused)
+        if not rest.field_data:
+            return [*out, _refusal(bad, exc), *self._send(carry)]
+        sent = self._send([*carry, rest])
+        for n, res in enumerate(sent):
+            if res.write is rest and res.outcome == UPDATED:
+                sent[n] = _partly(res, _refusal(bad, exc), sorted(refused))
+        return out + sent
+
+    def _halve(self, writes: list[VariantWrite], exc: ApiError) -> list[VariantResult]:
+        """Bisection, for a refusal that names no field the batch carries."""
         if len(writes) == 1:
-            res = VariantResult(writes[0], _outcome(exc), _message(exc))
-            res.taken_slug = _taken_slug(exc)
-            if res.taken_slug is not None:
-                res.if_unknown_slug = _message(exc, slug_unknown=True)
-            return [res]
+            return [_refusal(writes[0], exc)]
         if self.split_budget <= 0:
             return [
                 VariantResult(w, FAILED, f"not isolated (split budget spent): {_message(exc)}")
@@ -228,6 +283,45 @@ class Pusher:
             if missing or unchanged:
                 dropped.append(f)
         return dropped
+
+
+def _refusal(w: VariantWrite, exc: ApiError) -> VariantResult:
+    """A variant Webflow refused, in plain words (a taken slug worded once the cache says
+    whether an item it knows has it)."""
+    res = VariantResult(w, _outcome(exc), _message(exc))
+    res.taken_slug = _taken_slug(exc)
+    if res.taken_slug is not None:
+        res.if_unknown_slug = _message(exc, slug_unknown=True)
+    return res
+
+
+def _partly(written: VariantResult, refusal: VariantResult, fields: list[str]) -> VariantResult:
+    """A variant whose other fields Webflow took once the refused ones were left out: failed
+    (the sheet's values are not all live), with Webflow's answer for the fields it took."""
+
+    def say(reason: str) -> str:
+        note = f" ({written.message})" if written.message else ""
+        return (
+            f"Webflow refused {', '.join(fields)}: {reason}; this variant's other fields "
+            f"were written{note}"
+        )
+
+    refusal.item, refusal.dropped_files = written.item, written.dropped_files
+    refusal.refused_fields = [
+        f for f in refusal.write.field_data if f not in written.write.field_data
+    ]
+    refusal.message = say(refusal.message)
+    if refusal.taken_slug is not None:
+        refusal.if_unknown_slug = say(refusal.if_unknown_slug)
+    return refusal
+
+
+def _refused_fields(writes: list[VariantWrite], exc: ApiError) -> set[str]:
+    """The fields a 400 names (``details[].param``) that some of ``writes`` carry."""
+    if not isinstance(exc, ValidationApiError):
+        return set()
+    params = {str(d.get("param")) for d in exc.details if isinstance(d, dict) and d.get("param")}
+    return {p for p in params if any(w.carries(p) for w in writes)}
 
 
 def _urls(value: Any) -> list[str]:
@@ -368,13 +462,16 @@ def record_batch(
     are forgotten. ``staged``: --target both, where the staged answers go."""
     confirmed, failed, gone, offline = [], [], [], []
     staged_confirmed = []
+    refused_cells: list[tuple[str, str, str]] = []
     for vr in res.results:
         w = vr.write
         if vr.item is not None:
-            keys = {f: k for f, k in w.keys.items() if f not in vr.dropped_files}
+            unsent = set(vr.dropped_files) | set(vr.refused_fields)
+            keys = {f: k for f, k in w.keys.items() if f not in unsent}
             # A skipped file's URL is no source of what Webflow kept: paired with it, the
             # next run would take the old file for the new one and not send it again.
-            sent = {f: v for f, v in w.field_data.items() if f not in vr.dropped_files}
+            sent = {f: v for f, v in w.field_data.items() if f not in unsent}
+            refused_cells += [(w.item_id, w.locale_id, f) for f in vr.refused_fields]
             confirmed.append(Confirmed(vr.item, keys, sent))
             if vr.staged_item is not None:
                 staged_confirmed.append(Confirmed(vr.staged_item, keys, sent))
@@ -389,6 +486,8 @@ def record_batch(
         staged.apply_confirmed(staged_confirmed)
     if failed:
         cache.state.journal_failed(run_id, failed)
+    if refused_cells:
+        cache.state.journal_failed_fields(run_id, refused_cells)
     if gone:
         cache.forget_variants(gone)
     if offline:

@@ -30,6 +30,24 @@ class VariantWrite:
     # journal and the cache.
     wire: dict[str, Any] = field(default_factory=dict)
 
+    def carries(self, param: str) -> bool:
+        """Whether the request body holds field ``param`` (an alt text is in its image)."""
+        return param in (self.wire or self.field_data)
+
+    def without(self, params: set[str]) -> VariantWrite:
+        """This write less the fields ``params`` (with their alt texts): what is left to send
+        of a variant whose values Webflow refused for those fields."""
+
+        def keep(f: str) -> bool:
+            return f not in params and f.split("@", 1)[0] not in params
+
+        return VariantWrite(
+            self.row, self.item_id, self.locale_id,
+            {f: v for f, v in self.field_data.items() if keep(f)},
+            {f: k for f, k in self.keys.items() if keep(f)},
+            {f: v for f, v in self.wire.items() if keep(f)},
+        )  # fmt: skip
+
     def body(self, primary_locale: str) -> dict[str, Any]:
         entry: dict[str, Any] = {"id": self.item_id, "fieldData": self.wire or self.field_data}
         if self.locale_id != primary_locale:

@@ -109,6 +109,16 @@ class Journal(Database):
                 [(run_id, item, loc) for item, loc in variants],
             )
 
+    def journal_failed_fields(self, run_id: str, cells: Iterable[tuple[str, str, str]]) -> None:
+        """Webflow refused these (item, locale, field) writes while it took the variants'
+        other fields."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE journal SET status='failed' "
+                "WHERE run_id=? AND item_id=? AND locale_id=? AND field=?",
+                [(run_id, item, loc, fld) for item, loc, fld in cells],
+            )
+
     def mark_batch(self, run_id: str, batch: int, status: str) -> None:
         self.db.execute(
             "UPDATE journal SET status=? WHERE run_id=? AND batch=?", (status, run_id, batch)
