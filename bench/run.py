@@ -205,6 +205,8 @@ def _options(spec: dict[str, Any], on_step: Any = None) -> Any:
         results=Path(spec["results"]) if spec.get("results") else None,
         write_results=bool(spec.get("results")),
         rate_window=float(spec.get("rate_window", 60.0)),
+        target=spec.get("target", "live"),
+        create=bool(spec.get("create")),
         on_step=on_step,
     )
 
@@ -331,7 +333,38 @@ def task_page(spec: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def task_revert(spec: dict[str, Any]) -> dict[str, Any]:
+    """``revert last`` of the run before it, timed as a sync is."""
+    from csvsync.ops.revert import revert
+
+    start = time.perf_counter()
+    res = revert(_options(spec), "last")
+    return {
+        "wall": time.perf_counter() - start, "duration": res.duration, "counts": res.counts,
+        "requests": res.requests, "write_requests": res.write_requests,
+        "rss_mb": peak_rss_mb(),
+    }  # fmt: skip
+
+
+def startup_times(runs: int = 7) -> dict[str, float]:
+    """Median wall time of ``python -c pass``, ``csvsync --version`` and ``--help``, each a
+    fresh process, interleaved so the machine's noise falls on all three alike."""
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "csvsync --version": [sys.executable, "-m", "csvsync", "--version"],
+        "csvsync --help": [sys.executable, "-m", "csvsync", "--help"],
+    }
+    times: dict[str, list[float]] = {k: [] for k in commands}
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            times[name].append(time.perf_counter() - start)
+    return {k: sorted(v)[len(v) // 2] for k, v in times.items()}
+
+
 CHILD_TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "revert": task_revert,
     "page": task_page,
     "plan": task_plan,
     "sync": task_plan,
@@ -462,6 +495,7 @@ class Bench:
     def run(self) -> Report:
         full, small = self.generate()
         self.small_set(small)
+        self.round2(small)
         self.full_set(full)
         for name in ("plan-full-xlsx", "plan-full-csv", "sync-full"):
             self.report.phases[name] = self.details[name]["phases"]
@@ -542,6 +576,7 @@ class Bench:
                                  results=str(self.dir / "results-full.xlsx"))  # fmt: skip
                 seen = traffic(sb.log())
                 self.full_sync_lines(full, res, seen)
+                synced = res
                 sb.clear_log()
                 res = self.child("nochange-full", "sync", base, "full",
                                  sheet=str(self.dir / "sync-full.csv"))  # fmt: skip
@@ -549,9 +584,133 @@ class Bench:
                 rep.add("1", f"no-change sync ({full.variants:,} variants): writes / reads",
                         f"{seen.writes} / {seen.reads}", f"0 / {READS_PER_CHECK}",
                         seen.writes == 0 and seen.reads == READS_PER_CHECK)  # fmt: skip
+                sb.clear_log()
+                undo = self.child("revert-full", "revert", base, "full",
+                                  results=str(self.dir / "revert-full.xlsx"))  # fmt: skip
+                self.revert_lines(full, synced, undo, traffic(sb.log()))
             with self.stage(f"full set, throttled: {cfg.limit} per {cfg.window:g} s, "
                             f"{cfg.latency * 1000:.0f} ms latency"):  # fmt: skip
                 self.throttled(sb, full)
+
+    def revert_lines(self, full: Workload, sync: dict[str, Any], undo: dict[str, Any],
+                     seen: Traffic) -> None:  # fmt: skip
+        """Issue 18, 5: undo at scale, as a ratio to the sync that made it."""
+        rep = self.report
+        ratio = undo["wall"] / sync["wall"]
+        rep.add("R5", f"revert of the full sync ({full.variants:,} variants): write requests",
+                f"{undo['write_requests']:,} (sandbox log: {seen.writes:,}) / sync's "
+                f"{sync['write_requests']:,}", "equal",
+                undo["write_requests"] == sync["write_requests"] == seen.writes)  # fmt: skip
+        rep.add("R5", "  revert time / sync time (each with its results workbook)",
+                f"{undo['wall']:.1f} s / {sync['wall']:.1f} s = {ratio:.2f}", "<= 1.2",
+                ratio <= 1.2)  # fmt: skip
+
+    def round2(self, small: Workload) -> None:
+        """Issue 18: requests that need not be sent (isolation, new items, --target both) on a
+        fresh copy of the small set, and the CLI's start-up."""
+        rep, first_primary = self.report, LOCALES[0][3]
+        data = copy_store(self.dir / "store-small.db", self.dir / "run-round2.db")
+        with self.stage("round 2: isolation, new items, --target both, start-up"), \
+                SandboxProcess(data, TOKEN) as sb:  # fmt: skip
+            base = sb.base_url
+            self.child("pull-round2", "pull", base, "round2")
+            # 1a: only the bad variant carries the refused field (its name).
+            sheet = small.write_csv_with(self.dir / "iso-a.csv", Edit(4, span(0, 100)),
+                                         rename=7)  # fmt: skip
+            sb.set_faults(reject=[{"item_id": item_id(7), "field": "name",
+                                   "description": "refused by the bench"}])  # fmt: skip
+            sb.clear_log()
+            res = self.child("isolate-a", "sync", base, "round2", sheet=str(sheet))
+            writes = traffic(sb.log(), "PATCH").writes
+            rep.add("R1", "one refused variant among 100, only it carries the field: writes",
+                    f"{writes} ({res['counts'].get('failed', 0)} failed, "
+                    f"{res['counts'].get('updated', 0)} updated)", "<= 3",
+                    writes <= 3 and res["counts"].get("updated") == 99)  # fmt: skip
+            # 1b: every variant carries it (the tagline; the bad one is item 7's primary).
+            sheet = small.write_csv(self.dir / "iso-b.csv", Edit(5, span(0, 100)))
+            sb.set_faults(reject=[{"item_id": item_id(7), "cmsLocaleId": first_primary,
+                                   "field": "tagline", "description": "refused"}])  # fmt: skip
+            sb.clear_log()
+            res = self.child("isolate-b", "sync", base, "round2", sheet=str(sheet))
+            writes = traffic(sb.log(), "PATCH").writes
+            rep.add("R1", "  every variant carries the refused field: writes",
+                    f"{writes} ({res['counts'].get('failed', 0)} failed, "
+                    f"{res['counts'].get('updated', 0)} updated)",
+                    f"<= {2 + math.ceil(math.log2(100))}",
+                    writes <= 2 + math.ceil(math.log2(100)))  # fmt: skip
+            sb.set_faults(reject=[])
+            # 2: new items, reads to look for existing slugs.
+            rows = 200
+            sheet = small.write_csv_with(self.dir / "new.csv", Edit(5, span(0, 100)),
+                                         new_rows=rows)  # fmt: skip
+            sb.clear_log()
+            res = self.child("create", "sync", base, "round2", sheet=str(sheet))
+            log = sb.log()
+            first_write = next(i for i, e in enumerate(log) if e["method"] in ("POST", "PATCH"))
+            item_reads = [
+                i for i, e in enumerate(log) if e["method"] == "GET" and "/items" in e["path"]
+            ]
+            before = [i for i in item_reads if i < first_write]
+            # Slug look-ups: item reads before the first write beyond the change check, or
+            # reads by slug anywhere; the read-back of what was created comes after the writes.
+            looks = (
+                len(before)
+                - READS_PER_CHECK
+                + sum(
+                    1 for i in item_reads if i > first_write and "slug=" in log[i].get("query", "")
+                )
+            )
+            back = sum(1 for i in item_reads if i > first_write) - (
+                looks - len(before) + READS_PER_CHECK
+            )
+            made = res["counts"].get("created", 0)
+            rep.add("R2", f"{rows} new rows in {len(LOCALES)} locales: slug look-ups / "
+                    "ceil(rows / 100)",
+                    f"{looks} / {math.ceil(rows / 100)} ({made:,} variants created in "
+                    f"{traffic(log).writes} writes; {back} reads to read them back live)",
+                    "<= 1.00",
+                    made == rows * len(LOCALES) and looks <= math.ceil(rows / 100))  # fmt: skip
+            # 2b: a killed create finished: 100 of 200 new rows left as drafts by a create
+            # that was killed after Webflow made them (what csvsync's bulk create sends first).
+            fresh_writes = traffic(log).writes
+            from csvsync.webflow import ClientOptions, WebflowClient
+
+            with WebflowClient(ClientOptions(api_base=base, token=TOKEN)) as client:
+                client.create_items_bulk(
+                    COLLECTION_ID, [cms for *_x, cms in LOCALES],
+                    [small.new_item_data(small.items + rows + k) for k in range(rows // 2)],
+                    is_draft=True,
+                )  # fmt: skip
+            sheet = small.write_csv_with(self.dir / "killed.csv", Edit(5, span(0, 100)),
+                                         new_rows=rows, first_new=rows)  # fmt: skip
+            sb.clear_log()
+            res = self.child("finish-create", "sync", base, "round2", sheet=str(sheet))
+            writes = traffic(sb.log()).writes
+            rep.add("R2", f"  a killed create finished ({rows // 2} of {rows} rows left as "
+                    "drafts): writes / a fresh create's",
+                    f"{writes} / {fresh_writes} ({res['counts'].get('created', 0):,} variants "
+                    f"created, {res['counts'].get('updated', 0):,} updated)", "<= 1.00",
+                    writes <= fresh_writes)  # fmt: skip
+            # 4: --target both.
+            sheet = small.write_csv(self.dir / "both.csv", Edit(6, span(0, 1000)))
+            sb.clear_log()
+            res = self.child("both", "sync", base, "round2", sheet=str(sheet), target="both")
+            seen = traffic(sb.log(), "PATCH")
+            changed = res["counts"].get("updated", 0)
+            rep.add("R4", f"--target both, {changed:,} changed variants: writes per changed "
+                    "variant", f"{seen.writes} / {changed:,} = {seen.writes / max(1, changed):.3f}"
+                    f" ({seen.rate:,.0f} variants/s, unthrottled)",
+                    "2 per 100 (live + staged PATCH)",
+                    seen.writes == 2 * math.ceil(changed / 100))  # fmt: skip
+        times = startup_times()
+        bare = times["python -c pass"]
+        for name in ("csvsync --version", "csvsync --help"):
+            rep.add(
+                "R3",
+                f"start-up: {name} / python -c pass",
+                f"{times[name]:.3f} s / {bare:.3f} s = {times[name] / bare:.1f}",
+                "shown",
+            )
 
     def plan_lines(self, full: Workload, reads: dict[str, Any], plans: dict[str, Any]) -> None:
         rep = self.report

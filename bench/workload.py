@@ -290,6 +290,38 @@ class Workload:
             w.writerows(self.rows(edit, xlsx=False))
         return path
 
+    def write_csv_with(
+        self, path: Path, edit: Edit, rename: int | None = None, new_rows: int = 0,
+        first_new: int = 0,
+    ) -> Path:  # fmt: skip
+        """``write_csv``, with item ``rename``'s primary name changed too, and ``new_rows``
+        rows of new items (no id; names and slugs of their own, numbered from ``items +
+        first_new``) after the live ones."""
+        width = len(LOCALES)
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(self.header())
+            for n, row in enumerate(self.rows(edit, xlsx=False)):
+                if n == rename:
+                    row[1] += " (renamed)"  # the primary locale's Name column
+                w.writerow(row)
+            for k in range(new_rows):
+                n = self.items + first_new + k
+                locs = [self.localized(n, i) for i in range(width)]
+                row = [""]
+                for slug, _col in LOCALIZED:
+                    row += [loc[slug] for loc in locs]
+                sh = self.shared(n)
+                row += [f"{sh['price']:.2f}", "Yes" if sh["featured"] else "No",
+                        sh["launch-date"][:10], CATEGORIES[n % len(CATEGORIES)],
+                        f"author-{n % AUTHOR_COUNT + 1}"]  # fmt: skip
+                w.writerow(row)
+        return path
+
+    def new_item_data(self, n: int) -> dict[str, Any]:
+        """Item ``n``'s primary-locale fieldData, as a create sends it."""
+        return {**self.localized(n, 0), **self.shared(n)}
+
     def write_xlsx(self, path: Path, edit: Edit) -> Path:
         # constant_memory streams rows to disk: the 100 MB of text never sits in memory twice.
         book = xlsxwriter.Workbook(
