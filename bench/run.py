@@ -36,6 +36,7 @@ from sandbox_proc import SandboxProcess
 from workload import (
     COLLECTION_ID,
     LOCALES,
+    SHARED,
     TOKEN,
     Edit,
     Workload,
@@ -480,6 +481,16 @@ class Bench:
         cfg = self.cfg
         full, small = Workload(cfg.items), Workload(cfg.small_items)
         self.mapping.write_text(mapping_text(), encoding="utf-8")
+        # The same sheet read as before non-text fields went to every locale: the five shared
+        # fields primary_only, for a like-for-like figure of the plan's own work.
+        primary = mapping_text()
+        for _slug, col in SHARED:
+            primary = primary.replace(f": {col}\n", f": {{column: {col}, primary_only: true}}\n")
+        primary = primary.replace(
+            'column: Launch date, date_format: "%Y-%m-%d"}',
+            'column: Launch date, date_format: "%Y-%m-%d", primary_only: true}',
+        ).replace("column: Author, by: slug}", "column: Author, by: slug, primary_only: true}")
+        (self.dir / "mapping-primary.yaml").write_text(primary, encoding="utf-8")
         with self.stage(f"generate: {full.variants:,} and {small.variants:,} variants"):
             for w, tag in ((full, "full"), (small, "small")):
                 w.build_store(self.dir / f"store-{tag}.db")
@@ -566,6 +577,16 @@ class Bench:
                                        sheet=str(self.dir / f"plan-full.{k}"))
                          for k in ("xlsx", "csv")}  # fmt: skip
                 self.plan_lines(full, reads, plans)
+                old = self.child("plan-full-xlsx-primary", "plan", base, "full",
+                                 sheet=str(self.dir / "plan-full.xlsx"),
+                                 mapping=str(self.dir / "mapping-primary.yaml"))  # fmt: skip
+                post = old["duration"] - old["phases"].get("read_sheet", 0.0)
+                self.report.add(
+                    "3", "  plan XLSX with the five non-text fields primary_only (the old "
+                    "default, 44% fewer cells): work after parsing / calamine read",
+                    f"{post:.2f} s / {reads['calamine']:.2f} s = {post / reads['calamine']:.2f}",
+                    "shown",
+                )  # fmt: skip
                 self.growth_lines()
                 page = self.child("page-full", "page", base, "full",
                                   sheet=str(self.dir / "plan-full.xlsx"))  # fmt: skip
@@ -588,6 +609,9 @@ class Bench:
                 undo = self.child("revert-full", "revert", base, "full",
                                   results=str(self.dir / "revert-full.xlsx"))  # fmt: skip
                 self.revert_lines(full, synced, undo, traffic(sb.log()))
+                # Back to the full sync's values: the throttled stage edits on top of them.
+                self.child("sync-full-again", "sync", base, "full",
+                           sheet=str(self.dir / "sync-full.csv"))  # fmt: skip
             with self.stage(f"full set, throttled: {cfg.limit} per {cfg.window:g} s, "
                             f"{cfg.latency * 1000:.0f} ms latency"):  # fmt: skip
                 self.throttled(sb, full)

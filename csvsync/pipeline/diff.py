@@ -119,9 +119,14 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -
     cells = drafts.cells
     # A secondary locale is asked for by its own columns: a non-text field's one column that
     # goes to every locale by default does not ask for a variant Webflow does not have.
-    spread = [b.map.slug for b in resolved.bindings if b.map.default_all]
-    own = ~(cells["field"].isin(spread) & (cells["locale_id"] != primary)).to_numpy()
-    asked[cells["vidx"].to_numpy()[own]] = True
+    spread = [drafts.fields.index(b.map.slug) for b in resolved.bindings if b.map.default_all]
+    cell_vidx = cells["vidx"].to_numpy()
+    if spread:  # integer codes and per-variant flags: a 900,000-cell sheet stays cheap
+        secondary = (v["locale_id"] != primary).to_numpy()[cell_vidx]
+        own = ~(np.isin(cells["fpos"].to_numpy(), spread) & secondary)
+        asked[cell_vidx[own]] = True
+    else:
+        asked[cell_vidx] = True
     _mark_missing_variants(v, state, asked)
     _mark_duplicates(v, drafts)
     return v
