@@ -80,9 +80,4 @@ def list_sites(client: WebflowClient, count_items: bool = True) -> list[SiteSumm
 
 
 def _live_items(client: WebflowClient, collection: CollectionInfo) -> int | None:
-    listing = client.iter_items_live(collection.id, page_size=1)
-    try:
-        next(listing, None)
-        return listing.total
-    finally:
-        listing.close()
+    return client.count_live_items(collection.id)

@@ -121,11 +121,6 @@ def live_item_count(options: RunOptions) -> int | None:
         client_options = ClientOptions(api_base=options.api_base, token=options.token,
                                        timeout=5.0, max_retries=1, max_retry_time=5.0)  # fmt: skip
         with WebflowClient(client_options) as client:
-            listing = client.iter_items_live(mapping.collection, page_size=1)
-            try:
-                next(listing, None)
-                return listing.total
-            finally:
-                listing.close()
+            return client.count_live_items(mapping.collection)
     except CsvsyncError:
         return None

@@ -1128,22 +1128,28 @@ class Store:
             self._pages.bump(collection_id, membership=True)
             return {"publishedItemIds": published, "errors": errors}
 
+    def _variant_keys(self, items: list[dict[str, Any]], locales: Any) -> list[tuple[str, str]]:
+        """(item id, cmsLocaleId) of each ``{id, cmsLocaleIds?}`` (the primary locale unless
+        given), as DELETE /items and DELETE /items/live take them."""
+        keys: list[tuple[str, str]] = []
+        for item in items:
+            if not isinstance(item.get("id"), str):
+                raise validation_error([FieldError("id", "Field is required")])
+            locs = (
+                self._locale_list(locales, item["cmsLocaleIds"], "cmsLocaleIds")
+                if "cmsLocaleIds" in item
+                else [str(locales[0][0])]
+            )
+            keys.extend((item["id"], loc) for loc in locs)
+        return keys
+
     def unpublish(self, collection_id: str, body: Any) -> int:
         """``DELETE /items/live``: remove live versions; staged become drafts never published.
         Returns the number of variants unpublished."""
         items = self._items_of(body)
         with self._tx() as db:
             _site, locales = self._coll_ctx(db, collection_id)
-            keys: list[tuple[str, str]] = []
-            for item in items:
-                if not isinstance(item.get("id"), str):
-                    raise validation_error([FieldError("id", "Field is required")])
-                locs = (
-                    self._locale_list(locales, item["cmsLocaleIds"], "cmsLocaleIds")
-                    if "cmsLocaleIds" in item
-                    else [str(locales[0][0])]
-                )
-                keys.extend((item["id"], loc) for loc in locs)
+            keys = self._variant_keys(items, locales)
             staged = self._owners(db, STAGED, keys)
             if any(staged.get(key) != collection_id for key in keys):
                 raise not_found("item")
@@ -1165,16 +1171,7 @@ class Store:
         items = self._items_of(body)
         with self._tx() as db:
             _site, locales = self._coll_ctx(db, collection_id)
-            keys: list[tuple[str, str]] = []
-            for item in items:
-                if not isinstance(item.get("id"), str):
-                    raise validation_error([FieldError("id", "Field is required")])
-                locs = (
-                    self._locale_list(locales, item["cmsLocaleIds"], "cmsLocaleIds")
-                    if "cmsLocaleIds" in item
-                    else [str(locales[0][0])]
-                )
-                keys.extend((item["id"], loc) for loc in locs)
+            keys = self._variant_keys(items, locales)
             return self._delete(db, collection_id, keys)
 
     def delete_item(self, collection_id: str, item_id: str, cms_locale_id: str | None) -> int:

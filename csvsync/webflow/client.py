@@ -146,6 +146,15 @@ class WebflowClient:
         body = _as_dict(self._loop.call(Call("GET", path, {"offset": "0", "limit": "1"})))
         return _total(body)
 
+    def count_live_items(self, collection_id: str) -> int | None:
+        """The collection's live items: ``pagination.total`` of one live page of size 1."""
+        listing = self.iter_items_live(collection_id, page_size=1)
+        try:
+            next(listing, None)
+            return listing.total
+        finally:
+            listing.close()
+
     def _paginate(self, path: str, filters: dict[str, str], page_size: int) -> Listing:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ConfigError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
