@@ -31,7 +31,13 @@ from xml.parsers import expat
 from csvsync.errors import SheetError
 from csvsync.options import XlsxLimits
 from csvsync.sheets.filetype import ZIP_MAGICS, sniff
-from csvsync.sheets.xlsxguard import check_entries, check_extent, check_total
+from csvsync.sheets.xlsxguard import (
+    DtdFound,
+    check_entries,
+    check_extent,
+    check_total,
+    guarded_parser,
+)
 
 CONTENT = "content.xml"
 _HINT_RESAVE = "save it again from LibreOffice as .ods"
@@ -47,10 +53,6 @@ _VALUE_ATTRS = (
     "table:formula",
 )
 _CELLS = frozenset({"table:table-cell", "table:covered-table-cell"})
-
-
-class _Dtd(Exception):
-    """A DTD in content.xml: refused before expat reads an entity declaration."""
 
 
 class _Refused(Exception):
@@ -201,22 +203,14 @@ def _scan_content(path: Path, stream: Any, limits: XlsxLimits) -> None:
                     )
             table.row += table.row_repeats
 
-    def refuse(*_: object) -> None:
-        raise _Dtd()
-
-    parser: Any = expat.ParserCreate()
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
+    parser = guarded_parser(start, end, text)
     try:
         while chunk := stream.read(_CHUNK):
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
     except _Refused as exc:
         raise exc.error from None
-    except _Dtd:
+    except DtdFound:
         raise _fail(path, f"{CONTENT} contains a DTD", _HINT_RESAVE) from None
     except expat.ExpatError as exc:
         raise _fail(path, f"is damaged ({CONTENT}: {_one_line(exc)})", _HINT_RESAVE) from None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,8 +59,26 @@ _NUMBER = re.compile(
 )  # what calamine's fast_float reads as a number: no spaces, no underscores
 
 
-class _Dtd(Exception):
+class DtdFound(Exception):
     """A DTD in a worksheet: refused before expat reads an entity declaration."""
+
+
+def guarded_parser(
+    start: Callable[..., None], end: Callable[..., None], text: Callable[[str], None]
+) -> Any:
+    """An expat parser with these handlers that raises ``DtdFound`` at a DTD or an entity
+    declaration (no entity expansion bomb gets to be read), for every XML part csvsync scans."""
+
+    def refuse(*_: object) -> None:
+        raise DtdFound()
+
+    parser: Any = expat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    return parser
 
 
 @dataclass(frozen=True)
@@ -454,18 +473,10 @@ def _parsed_scan(path: Path, xml: bytes, sheet_name: str, limits: XlsxLimits) ->
         if state["in_v"]:
             pending.append(data)
 
-    def refuse(*_: object) -> None:
-        raise _Dtd()
-
-    parser: Any = expat.ParserCreate()
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = text
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
+    parser = guarded_parser(start, end, text)
     try:
         parser.Parse(xml, True)
-    except _Dtd:
+    except DtdFound:
         problem = f"sheet {sheet_name!r} contains a DTD"
         raise _fail(path, problem, "save it again from Excel") from None
     except (expat.ExpatError, ValueError, Damaged) as exc:
