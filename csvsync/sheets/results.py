@@ -389,9 +389,7 @@ class _Styles:
         self.number = workbook.add_format({"align": "left"})
         self.day = workbook.add_format({"num_format": "yyyy-mm-dd"})
         self.moment = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-        self._fills: dict[str, Format] = {}
-        self._bold_fills: dict[str | None, Format] = {}
-        self._wraps: dict[str | None, Format] = {}
+        self._made: dict[tuple[str, str | None], Format] = {}
 
     def fill(self, outcome: Any) -> Format:
         """A bold cell with the outcome's fill (the Summary counts table)."""
@@ -409,31 +407,31 @@ class _Styles:
             return self._wrap(color)
         if color is None:
             return None
-        fmt = self._fills.get(color)
-        if fmt is None:
-            fmt = self._workbook.add_format({"bg_color": color})
-            self._fills[color] = fmt
-        return fmt
+        return self._styled("fill", color)
 
     def _wrap(self, color: str | None) -> Format:
-        fmt = self._wraps.get(color)
-        if fmt is None:
-            props: dict[str, Any] = {"text_wrap": True, "valign": "top"}
-            if color:
-                props["bg_color"] = color
-            fmt = self._workbook.add_format(props)
-            self._wraps[color] = fmt
-        return fmt
+        return self._styled("wrap", color)
 
     def _bold_fill(self, color: str | None) -> Format:
-        fmt = self._bold_fills.get(color)
+        return self._styled("bold", color)
+
+    def _styled(self, style: str, color: str | None) -> Format:
+        """One Format per (style, fill colour), made on first use."""
+        fmt = self._made.get((style, color))
         if fmt is None:
-            props: dict[str, Any] = {"bold": True, "valign": "top"}
+            props: dict[str, Any] = dict(_STYLES[style])
             if color:
                 props["bg_color"] = color
             fmt = self._workbook.add_format(props)
-            self._bold_fills[color] = fmt
+            self._made[(style, color)] = fmt
         return fmt
+
+
+_STYLES: dict[str, dict[str, Any]] = {
+    "fill": {},
+    "wrap": {"text_wrap": True, "valign": "top"},
+    "bold": {"bold": True, "valign": "top"},
+}
 
 
 # --------------------------------------------------------------------------------------------
