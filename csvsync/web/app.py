@@ -152,6 +152,11 @@ class _Page:
         token = token_for(load_mapping(mapping), self.config.token)
         return RunOptions(mapping=mapping, api_base=self.config.api_base, token=token, **more)
 
+    def run_options(self, request: Request, mapping: Path, run: PageRun) -> RunOptions:
+        """A page run's options: its results workbook in its folder, its stop button, who."""
+        return self.options(mapping, results=run.folder / "results.xlsx", stop=run.stop,
+                            actor=self.actor(request))  # fmt: skip
+
     async def checked_form(self, request: Request) -> Any:
         """The form of a POST that changes something: same origin, CSRF token, size cap."""
         origin = request.headers.get("origin")
@@ -334,8 +339,7 @@ class _Page:
         if run.confirmable:
             path = self.mapping_path(name)
             try:
-                options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop,
-                                       actor=self.actor(request))  # fmt: skip
+                options = self.run_options(request, path, run)
             except CsvsyncError as exc:
                 return self.render("error.html", 400, name=name, error=str(exc))
             run.started = time.time()
@@ -389,8 +393,7 @@ class _Page:
             return self.render("busy.html", 409, name=name, busy=self.runs.busy(name))
         run = self.runs.new(name, "undo.csv", b"")
         try:
-            options = self.options(path, results=run.folder / "results.xlsx", stop=run.stop,
-                                   actor=self.actor(request))  # fmt: skip
+            options = self.run_options(request, path, run)
         except CsvsyncError as exc:
             return self.render("error.html", 400, name=name, error=str(exc))
         run.started = time.time()
