@@ -323,7 +323,7 @@ def compute(
     vidx = vidx_all[idx]
     live, base = _state_hashes(state, v["vkey"].to_numpy()[vidx], cells["fpos"].to_numpy()[idx],
                                drafts.fields)  # fmt: skip
-    s = key_hashes(cells["key"].to_numpy()[idx])
+    s = cells["key_hash"].to_numpy()[idx]
     v["item_name"] = _live_names(cells, idx, s, live, drafts.fields, v)
     open_ = (s != base) | (live != base)
     sub = cells.iloc[idx[open_]].copy()

@@ -8,18 +8,19 @@ its canonical key, and the variant's validity. All conversion is per column
 from __future__ import annotations
 
 from collections.abc import Mapping as TMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from csvsync.convert.to_api import Converted, cleared_value, convert_column
+from csvsync.convert.to_api import cleared_value, convert_column
 from csvsync.mapping.mapping import ResolvedMapping, is_item_id, match_locale
-from csvsync.models import Locale, RefTarget
+from csvsync.models import RefTarget
+from csvsync.pipeline.hashing import key_hashes
 from csvsync.sheets.read import Sheet
 
 CELL_COLUMNS = [
-    "row", "locale_id", "field", "column", "key", "value", "date_only", "vidx", "fpos"
+    "row", "locale_id", "field", "column", "key", "value", "date_only", "vidx", "fpos", "key_hash"
 ]  # fmt: skip
 
 
@@ -32,7 +33,8 @@ class Drafts:
     ``cells``: one line per (row, locale, field) that the sheet sets (empty cells under
     ``empty: skip`` are absent): row, locale_id, field, column, key, value, date_only, and two
     integer codes that spare the diff from joining on texts: ``vidx``, the position of the
-    cell's line in ``variants``, and ``fpos``, the position of its field in ``fields``.
+    cell's line in ``variants``, and ``fpos``, the position of its field in ``fields``; and
+    ``key_hash``, the key's hash (``pipeline/hashing.py``), which the diff compares.
     """
 
     variants: pd.DataFrame
@@ -93,13 +95,13 @@ def build_drafts(
     key_text = _key_texts(frame, key_col)
     missing = set(missing_columns)
     variant_parts: list[pd.DataFrame] = []
-    cell_parts: list[pd.DataFrame] = []
+    pieces: list[_Piece] = []
     errors: list[pd.Series] = []
     row_locale = _long_locales(resolved, frame) if m.layout == "long" else None
     fields = [b.map.slug for b in resolved.bindings]
     # Wide layout: every locale reads the same rows, so a column shared by all locales (a
-    # field that is not localized) is converted once, not once per locale.
-    shared: dict[tuple[str, str], Converted] | None = {} if row_locale is None else None
+    # field that is not localized) is converted and hashed once, not once per locale.
+    shared: dict[tuple[str, str], _Piece] | None = {} if row_locale is None else None
     offset = 0
     for loc_key, loc in resolved.locales:
         if row_locale is not None:
@@ -120,12 +122,15 @@ def build_drafts(
         for slug, column in resolved.columns_for(loc_key, loc).items():
             if column in missing:
                 continue
-            piece, err = _convert(resolved, slug, column, sub, loc, refs, sheet, shared)
-            piece["vidx"] += offset
-            piece["fpos"] = fields.index(slug)
-            cell_parts.append(piece)
-            if err is not None:
-                errors.append(err)
+            piece = shared.get((slug, column)) if shared is not None else None
+            if piece is None:
+                piece = _convert(resolved, slug, column, sub, refs, sheet)
+                if shared is not None:
+                    shared[(slug, column)] = piece
+            pieces.append(replace(piece, locale_id=loc.cms_locale_id, offset=offset,
+                                  fpos=fields.index(slug)))  # fmt: skip
+            if piece.errors is not None:
+                errors.append(_located(piece.errors, column, loc.cms_locale_id))
         offset += len(rows)
     variants = pd.concat(variant_parts, ignore_index=True)
     if row_locale is not None:
@@ -141,12 +146,71 @@ def build_drafts(
     if preset is not None:
         variants["error"] = preset.where(preset.notna(), variants["error"]).astype(object)
     _refuse_rows(variants, sheet, [key_col, m.locale_column])
-    cells = (
-        pd.concat(cell_parts, ignore_index=True)
-        if cell_parts
-        else pd.DataFrame(columns=CELL_COLUMNS).astype({"vidx": np.int64, "fpos": np.int64})
+    return Drafts(variants=variants, cells=_assemble(pieces), missing_columns=missing_columns,
+                  fields=fields)  # fmt: skip
+
+
+@dataclass
+class _Piece:
+    """One column's cells for one locale, as arrays; ``_assemble`` stacks them into ``cells``.
+
+    A shared column's piece is reused for every locale with only the scalars replaced, so its
+    arrays are never written to after ``_convert``."""
+
+    slug: str
+    column: str
+    rows: np.ndarray  # sheet row of each kept cell
+    pos: np.ndarray  # position of each kept cell among the locale's rows (vidx - offset)
+    keys: np.ndarray  # object
+    values: np.ndarray  # object
+    date_only: np.ndarray  # bool
+    hashes: np.ndarray  # int64: key_hashes(keys)
+    errors: pd.Series | None  # the column's short messages, by sheet row
+    locale_id: str = ""
+    offset: int = 0
+    fpos: int = 0
+
+
+def _object(values: np.ndarray) -> pd.Series:
+    # dtype=object explicitly: pandas 3 would infer a string column (a scan of every cell)
+    # and turn None into NaN, which would then be sent as invalid JSON.
+    return pd.Series(values, dtype=object, copy=False)
+
+
+def _assemble(pieces: list[_Piece]) -> pd.DataFrame:
+    """The cells frame, one column at a time from the pieces' arrays (no frame per piece)."""
+    if not pieces:
+        return pd.DataFrame(columns=CELL_COLUMNS).astype(
+            {"vidx": np.int64, "fpos": np.int64, "key_hash": np.int64}
+        )
+    sizes = np.array([len(p.rows) for p in pieces], dtype=np.int64)
+
+    def each(name: str) -> np.ndarray:
+        return np.repeat(np.array([getattr(p, name) for p in pieces], dtype=object), sizes)
+
+    return pd.DataFrame(
+        {
+            "row": np.concatenate([p.rows for p in pieces]),
+            "locale_id": _object(each("locale_id")),
+            "field": _object(each("slug")),
+            "column": _object(each("column")),
+            "key": _object(np.concatenate([p.keys for p in pieces])),
+            "value": _object(np.concatenate([p.values for p in pieces])),
+            "date_only": np.concatenate([p.date_only for p in pieces]),
+            "vidx": np.concatenate([p.pos + p.offset for p in pieces]),
+            "fpos": np.repeat(np.array([p.fpos for p in pieces], dtype=np.int64), sizes),
+            "key_hash": np.concatenate([p.hashes for p in pieces]),
+        }
     )
-    return Drafts(variants=variants, cells=cells, missing_columns=missing_columns, fields=fields)
+
+
+def _located(errors: pd.Series, column: str, locale_id: str) -> pd.Series:
+    """A piece's messages keyed by (sheet row, locale), naming the column."""
+    return pd.Series(
+        [f"column '{column}': {msg}" for msg in errors.to_numpy()],
+        index=pd.MultiIndex.from_arrays([errors.index.to_numpy(), [locale_id] * len(errors)]),
+        dtype=object,
+    )
 
 
 def _convert(
@@ -154,11 +218,9 @@ def _convert(
     slug: str,
     column: str,
     sub: pd.DataFrame,
-    loc: Locale,
     refs: TMapping[str, RefTarget],
     sheet: Sheet,
-    shared: dict[tuple[str, str], Converted] | None,
-) -> tuple[pd.DataFrame, pd.Series | None]:
+) -> _Piece:
     binding = resolved.binding(slug)
     assert binding is not None
     series = sub[column]
@@ -166,17 +228,11 @@ def _convert(
     if refused is not None:
         # The converter never sees a cell the reader refused (a NUL, 50 MB of text).
         series = series.where(refused.isna(), "")
-    conv = shared.get((slug, column)) if shared is not None else None
-    if conv is None:
-        conv = convert_column(binding.schema, binding.map.options, series, refs)
-        if shared is not None:
-            shared[(slug, column)] = conv
-    keys = conv.keys.copy()
-    # A plain object array: pandas (3.x) turns None assigned into a Series into NaN, which
-    # would then be sent as invalid JSON.
-    values = conv.values.to_numpy(dtype=object).copy()
+    conv = convert_column(binding.schema, binding.map.options, series, refs)
+    keys = conv.keys.to_numpy(dtype=object)
+    values = conv.values.to_numpy(dtype=object)
     empty = conv.empty.to_numpy(dtype=bool)
-    err = conv.errors.copy()
+    err = conv.errors
     if sheet.error_cells is not None and column in sheet.error_cells.columns:
         bad = sheet.error_cells.loc[sub.index, column].to_numpy(dtype=bool)
         if bad.any():
@@ -188,7 +244,8 @@ def _convert(
         empty = empty & ~bad
     keep = ~empty
     if binding.map.empty == "clear" and empty.any():
-        keys = keys.where(~empty, "")
+        keys = np.where(empty, "", keys)
+        values = values.copy()
         cleared = cleared_value(binding.schema)
         for i in np.flatnonzero(empty):
             values[i] = cleared
@@ -200,30 +257,18 @@ def _convert(
         if conv.date_only is not None
         else np.zeros(len(keys), dtype=bool)
     )
-    piece = pd.DataFrame(
-        {
-            "row": pd.Series(sub.index.to_numpy()[keep]),
-            "locale_id": loc.cms_locale_id,
-            "field": slug,
-            "column": column,
-            "key": keys.to_numpy(dtype=object)[keep],
-            # dtype=object explicitly: pandas 3 would infer a string column and turn None to NaN.
-            "value": pd.Series(values[keep], dtype=object),
-            "date_only": date_only[keep],
-            "vidx": np.flatnonzero(keep),  # the locale's offset is added by the caller
-        }
+    kept = keys[keep]
+    return _Piece(
+        slug=slug,
+        column=column,
+        rows=sub.index.to_numpy()[keep],
+        pos=np.flatnonzero(keep),
+        keys=kept,
+        values=values[keep],
+        date_only=date_only[keep],
+        hashes=key_hashes(kept),
+        errors=err[bad_mask] if bad_mask.any() else None,
     )
-    err_out = None
-    if bad_mask.any():
-        msgs = err[bad_mask]
-        err_out = pd.Series(
-            [f"column '{column}': {msg}" for msg in msgs.to_numpy()],
-            index=pd.MultiIndex.from_arrays(
-                [msgs.index.to_numpy(), [loc.cms_locale_id] * len(msgs)]
-            ),
-            dtype=object,
-        )
-    return piece, err_out
 
 
 def _refused(sheet: Sheet, column: str, rows: pd.Index) -> pd.Series | None:

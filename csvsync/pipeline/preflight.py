@@ -17,7 +17,6 @@ from csvsync.mapping.mapping import ResolvedMapping
 from csvsync.models import SchemaField
 from csvsync.outcomes import Outcome
 from csvsync.pipeline.drafts import Drafts
-from csvsync.pipeline.hashing import key_hashes
 from csvsync.pipeline.stateview import StateView
 
 SLUG_PATTERN = r"[a-z0-9]+(?:[-_][a-z0-9]+)*"
@@ -81,7 +80,7 @@ def _changing_slugs(
     hashes drops those without reading a single cached slug, so a sheet that keeps its slugs
     costs no text at all.
     """
-    keys = drafts.cells["key"].to_numpy()
+    hashes = drafts.cells["key_hash"].to_numpy()
     vidx = drafts.cells["vidx"].to_numpy()
     vkeys = v["vkey"].to_numpy()
 
@@ -90,7 +89,7 @@ def _changing_slugs(
         hit = pos >= 0
         same = np.zeros(len(at), dtype=bool)
         if hit.any():  # an empty cache (a first import into a new collection) has none
-            same[hit] = key_hashes(keys[at[hit]]) == state.hashes.live[pos[hit]]
+            same[hit] = hashes[at[hit]] == state.hashes.live[pos[hit]]
         return ~same
 
     return _mine(v, drafts, _at(drafts, ok, ["slug"]), changing)
