@@ -60,15 +60,24 @@ class StateHashes:
         fh = field_hashes([field])[field]
         return self.positions(vkeys, np.full(len(vkeys), fh, dtype=np.int64))
 
-    def positions(self, vkeys: np.ndarray, fields: np.ndarray) -> np.ndarray:
-        """Positions of (vkey, field hash) pairs in the flat arrays; -1 where there is none."""
+    def rows(self, vkeys: np.ndarray) -> np.ndarray:
+        """Each vkey's position in ``variants``; -1 for a variant the cache does not hold."""
+        return self._index.get_indexer(vkeys) if len(self.variants) else np.full(len(vkeys), -1)
+
+    def positions(
+        self, vkeys: np.ndarray, fields: np.ndarray, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Positions of (vkey, field hash) pairs in the flat arrays; -1 where there is none.
+
+        ``rows``, if given, is ``self.rows(vkeys)`` already found: a caller with many cells per
+        variant looks each variant up once and spreads the result over its cells."""
         out = np.full(len(vkeys), -1, dtype=np.int64)
         if not len(vkeys) or not len(self.vkey):
             return out
         grid = self._grid
         if grid is not None:
             # One lookup per pair into the variant index, one into the few field columns.
-            row = pd.Index(self.variants).get_indexer(vkeys)
+            row = self.rows(vkeys) if rows is None else rows
             col = pd.Index(grid).get_indexer(fields)
             hit = (row >= 0) & (col >= 0)
             out[hit] = row[hit] * len(grid) + col[hit]
@@ -80,6 +89,10 @@ class StateHashes:
                 found = pd.Index(self.vkey[mine]).get_indexer(vkeys[at])
                 out[at] = np.where(found >= 0, mine[np.maximum(found, 0)], -1)
         return out
+
+    @cached_property
+    def _index(self) -> pd.Index:
+        return pd.Index(self.variants)
 
     @cached_property
     def _grid(self) -> np.ndarray | None:
