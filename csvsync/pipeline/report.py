@@ -224,7 +224,7 @@ def build_report(
     id), so old and new read in the sheet's own terms."""
     v = d.variants
     item_names = _names(view, v)
-    outcome = v["outcome"].replace(PLAN_LABELS) if command == "plan" else v["outcome"].copy()
+    outcome = _relabelled(v["outcome"]) if command == "plan" else v["outcome"].copy()
     message = v["message"].astype(object)
     if command == "sync":
         outcome = outcome.where(outcome != UPDATE, Outcome.UPDATED.value)
@@ -251,6 +251,13 @@ def build_report(
     ).sort_values(["row"], kind="stable")
     changes = _changes(d, outcome.to_numpy(), tags, item_names, command, old, display)
     return Report(rows[ROWS_COLUMNS].reset_index(drop=True), changes)
+
+
+def _relabelled(outcome: pd.Series) -> pd.Series:
+    """The plan's words for the outcomes: each distinct outcome looked up once."""
+    codes, uniques = pd.factorize(outcome.to_numpy(dtype=object))
+    words = np.array([PLAN_LABELS.get(u, u) for u in uniques], dtype=object)
+    return pd.Series(words[codes] if len(codes) else codes, index=outcome.index, dtype=object)
 
 
 def _names(view: StateView, v: pd.DataFrame) -> np.ndarray:
@@ -289,24 +296,26 @@ def _changes(
     if c.empty:
         return pd.DataFrame(columns=CHANGES_COLUMNS)
     out_rows = []
-    for rec in c.itertuples(index=False):
-        tag = tags.get(rec.locale_id, rec.locale_id)
-        if rec.kind == UPDATE:
-            label = outcomes[rec.vidx]  # the variant's outcome, by its line in d.variants
+    clean = (Outcome.WOULD_UPDATE if command == "plan" else Outcome.UPDATED).value
+    # Plain arrays, not itertuples: a text column of pandas 3 yields its cells one call each.
+    columns = [c[name].to_numpy(dtype=object) for name in
+               ("row", "item_id", "locale_id", "field", "value", "kind", "vidx")]  # fmt: skip
+    for row, item, loc, fld, value, kind, vi in zip(*columns, strict=True):
+        if kind == UPDATE:
+            label = outcomes[vi]  # the variant's outcome, by its line in d.variants
             if label in (CONFLICT, DRIFT):
-                # A variant with both conflicts and clean updates: the clean ones go.
-                label = (Outcome.WOULD_UPDATE if command == "plan" else Outcome.UPDATED).value
+                label = clean  # a variant with both conflicts and clean updates: these go
         else:
-            label = rec.kind
+            label = kind
         out_rows.append(
             (
-                rec.row,
-                rec.item_id,
-                names[rec.vidx],
-                tag,
-                rec.field,
-                display(rec.field, old.get((rec.item_id, rec.locale_id, rec.field))),
-                display(rec.field, rec.value),
+                row,
+                item,
+                names[vi],
+                tags.get(loc, loc),
+                fld,
+                display(fld, old.get((item, loc, fld))),
+                display(fld, value),
                 label,
             )
         )
