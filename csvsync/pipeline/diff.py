@@ -67,7 +67,8 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -
     m = resolved.mapping
     ok = v["outcome"] == ""
     primary = resolved.primary.cms_locale_id
-    v["group"] = v["row"].astype(str)  # the rows of one new item: its row (wide) ...
+    # The rows of one new item: its row (wide) ...
+    v["group"] = pd.Series([str(r) for r in v["row"].tolist()], index=v.index, dtype=object)
     if m.key_column:
         empty = ok & (v["key_text"] == "")
         if m.layout == "long":
@@ -94,7 +95,9 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -
             v.loc[bad, "outcome"] = Outcome.INVALID.value
             v.loc[bad, "message"] = f"column '{m.key_column}': " + prob[bad].astype(str)
         good = ok & prob.isna()
-        v.loc[good, "item_id"] = v.loc[good, "key_text"].str.lower()
+        codes, uniques = pd.factorize(v.loc[good, "key_text"].to_numpy(dtype=object))
+        lowered = np.array([u.lower() for u in uniques], dtype=object)  # once per item
+        v.loc[good, "item_id"] = lowered[codes] if len(codes) else codes
     else:
         state_cells = state.texts
         sel = state_cells[state_cells["field"] == m.key_field]

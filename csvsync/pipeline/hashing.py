@@ -28,12 +28,24 @@ def variant_keys(
     item_ids: Sequence[str] | np.ndarray | pd.Series,
     locale_ids: Sequence[str] | np.ndarray | pd.Series,
 ) -> np.ndarray:
-    """int64 hashes identifying (item id, cmsLocaleId) pairs."""
-    items = pd.Series(np.asarray(item_ids, dtype=object), dtype=object)
-    if items.empty:
+    """int64 hashes identifying (item id, cmsLocaleId) pairs: the hash of ``item\x1flocale``."""
+    items = np.asarray(item_ids, dtype=object)
+    if not len(items):
         return np.zeros(0, dtype=np.int64)
-    locs = pd.Series(np.asarray(locale_ids, dtype=object), dtype=object)
-    return key_hashes((items + "\x1f" + locs).to_numpy(dtype=object))
+    locs = np.asarray(locale_ids, dtype=object)
+    codes, locales = pd.factorize(locs)
+    if not (codes < 0).any() and all(isinstance(loc, str) for loc in locales):
+        # A site has a few locales: one text suffix per locale, added to the ids in numpy.
+        out = np.empty(len(items), dtype=np.int64)
+        try:
+            for code, loc in enumerate(locales):
+                at = codes == code
+                out[at] = key_hashes(items[at] + ("\x1f" + loc))
+            return out
+        except TypeError:  # an id that is not text: pandas' addition below decides
+            pass
+    joined = pd.Series(items, dtype=object) + "\x1f" + pd.Series(locs, dtype=object)
+    return key_hashes(joined.to_numpy(dtype=object))
 
 
 EMPTY_HASH = int(key_hashes([""])[0])
