@@ -120,7 +120,11 @@ def _int_text(x: int) -> str:
 
 
 def text_column(cells: pd.Series, kinds: npt.NDArray[np.int8]) -> pd.Series:
-    """Every cell as ``str``: text as is, typed cells via ``typed_text``, empty cells as ``""``."""
+    """Every cell as ``str``: text as is, typed cells via ``typed_text``, empty cells as ``""``.
+
+    A column of text only is returned as it is (not a copy): callers do not write to it."""
+    if (kinds == STR).all():
+        return cells
     text = cells.copy()
     empty = kinds == EMPTY
     if empty.any():

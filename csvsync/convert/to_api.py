@@ -214,10 +214,11 @@ def _checked_text(
     key: Callable[[str], str] | None = None,
 ) -> Converted:
     """Length rules; ``key`` turns a value into its comparison key (RichText: canonical)."""
-    empty = (text == "").to_numpy(dtype=bool)
+    cells = text.to_numpy(dtype=object)
+    length = np.fromiter(map(len, cells), dtype=np.int64, count=len(text))
+    empty = length == 0
     res = _Result(len(text), empty)
     rules = _validations(field)
-    length = np.fromiter(map(len, text.to_numpy(dtype=object)), dtype=np.int64, count=len(text))
     max_len = MAX_TEXT_LENGTH
     if isinstance(rules.get("maxLength"), int):
         max_len = min(max_len, rules["maxLength"])
@@ -225,7 +226,7 @@ def _checked_text(
     too_long = ~empty & (length > max_len)
     too_short = ~empty & (length < min_len)
     good = ~empty & ~too_long & ~too_short
-    values = text.to_numpy()[good]
+    values = cells[good]
     res.ok(good, values, None if key is None else [key(v) for v in values])
     res.fail(
         too_long,

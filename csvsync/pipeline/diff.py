@@ -357,9 +357,7 @@ def _state_hashes(
     h = state.hashes
     by_field = field_hashes(fields)
     codes = np.array([by_field[f] for f in fields], dtype=np.int64)
-    # Each variant looked up once (100,000), not once per cell (900,000).
-    rows = h.rows(vkeys)[vidx] if len(h.variants) else None
-    pos = h.positions(vkeys[vidx], codes[fpos] if len(fpos) else fpos, rows)
+    pos = h.cell_positions(vkeys, vidx, codes, fpos)
     hit = pos >= 0
     live[hit] = h.live[pos[hit]]
     base[hit] = h.base[pos[hit]]
