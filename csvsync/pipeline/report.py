@@ -269,7 +269,7 @@ def _names(view: StateView, v: pd.DataFrame) -> np.ndarray:
         else np.full(len(v), None, dtype=object)
     )
     items = v["item_id"].to_numpy(dtype=object)
-    named = np.array([isinstance(i, str) for i in items], dtype=bool)
+    named = pd.notna(items)  # an item id is text or missing (None)
     need = np.flatnonzero(pd.isna(names) & named)
     if len(need) > len(v) // 10:
         cached = view.item_names()  # one scan beats a join for most rows
