@@ -749,3 +749,33 @@ def test_a_zip_version_python_cannot_read_is_one_error(tmp_path: Path) -> None:
     with pytest.raises(SheetError) as err:
         read_sheet(path, SheetOptions())
     assert "uses a zip format csvsync cannot read" in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_refused_cells_are_found_in_every_slice_of_a_long_column(tmp_path: Path, kind: str) -> None:
+    # The reader looks at a column a few thousand cells at a time: a refused cell on either
+    # side of a slice's edge, and in the last short slice, is named at its own row.
+    n = 9_000
+    cells = [f"text {i}" for i in range(n)]
+    bad = {4095: "ends\x1b", 4096: "x" * 30, 4097: "\x00starts", n - 1: "last\x07"}
+    for i, value in bad.items():
+        cells[i] = value
+    rows = [["Name"], *([c] for c in cells)]
+    if kind == "csv":
+        path = write_csv(tmp_path, "".join(f"{r[0]}\n" for r in rows))
+    else:  # xlsxwriter, which writes a control character as _x001B_ (openpyxl refuses it)
+        path = tmp_path / "sheet.xlsx"
+        book = xlsxwriter.Workbook(str(path))
+        sheet_ = book.add_worksheet()
+        for r, (value,) in enumerate(rows):
+            sheet_.write_string(r, 0, str(value))
+        book.close()
+    sheet = read_sheet(path, SheetOptions(max_cell_chars=20))
+    problems = sheet.cell_problems
+    assert problems is not None
+    found = {int(row) - 2: str(text) for row, text in problems["Name"].dropna().items()}
+    assert set(found) == set(bad)
+    assert found[4095].startswith("holds the control character U+001B (ESC) at character 5")
+    assert found[4096] == "the cell is 30 characters long; the limit is 20"
+    assert found[4097].startswith("holds the control character U+0000 (NUL) at character 1")
+    assert found[n - 1].startswith("holds the control character U+0007 (BEL)")
