@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from csvsync.cli.common import PathType, errors_to_exit, fail
+from csvsync.cli.common import PathType, errors_to_exit, fail, stop_on_signals
 from csvsync.errors import CsvsyncError
 
 
@@ -77,7 +77,10 @@ def sandbox(
         click.echo(f"Try: export CSVSYNC_API_BASE={base_url} WEBFLOW_API_TOKEN={token}")
 
     try:
-        run_forever(opts, ready)
+        # Explicit handlers: a process started in the background by a script inherits SIGINT
+        # ignored, and Python then raises no KeyboardInterrupt; SIGTERM stops it cleanly too.
+        with stop_on_signals() as stop:
+            run_forever(opts, ready, stop.event)
     except OSError as exc:
         fail(CsvsyncError(f"cannot start the sandbox on {host}:{port}: {exc.strerror}",
                           "pick another --port"))  # fmt: skip

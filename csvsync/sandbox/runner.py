@@ -196,12 +196,15 @@ class Sandbox:
             time.sleep(0.005)
 
 
-def run_forever(opts: SandboxOptions, on_ready: Callable[[str], None]) -> None:
-    """Serve until KeyboardInterrupt, then stop cleanly; ``on_ready`` gets the base URL."""
+def run_forever(
+    opts: SandboxOptions, on_ready: Callable[[str], None], stop: threading.Event | None = None
+) -> None:
+    """Serve until ``stop`` is set (or KeyboardInterrupt), then stop cleanly; ``on_ready`` gets
+    the base URL."""
     sandbox = Sandbox(opts).start()
     try:
         on_ready(sandbox.base_url)
-        stop = threading.Event()
+        stop = stop or threading.Event()
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
