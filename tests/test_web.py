@@ -159,6 +159,26 @@ def test_a_plan_that_moved_sends_nothing_and_says_what_moved(ws: Workspace) -> N
     assert ws.live(ws.frame.loc[0, "Item ID"], LOCALE_EN)["summary"] == "x"
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_run_that_crashes_says_so_rather_than_an_empty_page(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not a Webflow answer (those are errors with a message): a bug, stood in for here.
+    from csvsync.ops import saved_plan
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    client = page_client(ws)
+    url = plan(client, edited_sheet(ws, bad=False))
+    monkeypatch.setattr(saved_plan, "sync_saved", crash)
+    confirm = client.post(url + "/confirm", data={"csrf": csrf_of(client.get(url).text)},
+                          follow_redirects=False)  # fmt: skip
+    page = wait_done(client, confirm.headers["location"])
+    assert "The run ended without a result" in page and "csvsync status" in page, page
+    assert ws.writes() == []
+
+
 def test_a_second_run_of_a_busy_collection_is_refused(ws: Workspace) -> None:
     client = page_client(ws)
     first = plan(client, edited_sheet(ws, bad=False))

@@ -413,7 +413,10 @@ class _Page:
         run = self.page_run(name, key)
         if run.moved and run.confirmable:
             return RedirectResponse(f"/c/{name}/p/{key}", status_code=303)
-        result = run.sync_result
+        # Whether it runs, read before its result: a run that ends between the two reads is
+        # then shown as running (the page refreshes), never as neither running nor done.
+        running = run.running
+        result = None if running else run.sync_result
         counts = (
             sorted(result.counts.items(), key=lambda kv: summary_order(kv[0])) if result else []
         )
@@ -423,9 +426,9 @@ class _Page:
             problems = rows[rows["outcome"].isin([str(p) for p in PROBLEMS])].head(200)
             problems = problems.to_dict("records")
         return self.render(
-            "run.html", name=name, run=run, result=result, counts=counts, problems=problems,
-            elapsed=time.time() - run.started if run.started else 0.0,
-            refresh=2 if run.running else None,
+            "run.html", name=name, run=run, running=running, result=result, counts=counts,
+            problems=problems, elapsed=time.time() - run.started if run.started else 0.0,
+            refresh=2 if running else None,
         )  # fmt: skip
 
     async def stop(self, request: Request) -> Response:
