@@ -116,3 +116,34 @@ def test_a_skipped_gallery_image_is_reported_on_its_row(ws: Workspace, host: Ima
     assert host.url("/huge.png") in row["Message"]
     [kept] = ws.live(f.loc[1, "Item ID"], LOCALE_EN)["gallery"]
     assert hosted(ws, kept["url"]) == PHOTO
+
+
+def test_a_gallery_with_an_image_skipped_is_sent_again_not_a_conflict(
+    ws: Workspace, host: ImageHost
+) -> None:
+    # Webflow keeps the images it could fetch, in order, and drops the others: the ones kept
+    # are paired with the sheet's URLs by file name, so the next run sees live as csvsync
+    # left it and sends the gallery again (it was a conflict before: pairing by position took
+    # second.png's copy for missing.png).
+    f = ws.frame.copy()
+    item = f.loc[1, "Item ID"]
+    urls = [host.url("/photo.png"), host.url("/missing.png"), host.url("/second.png")]
+    f.loc[1, "Gallery"] = ";".join(urls)
+    sheet = ws.write_sheet(f)
+    first = sync(ws, sheet)
+    assert first["exit_code"] == 0, first
+    assert len(ws.live(item, LOCALE_EN)["gallery"]) == 2
+    results = ws.dir / "r.xlsx"
+    ws.sb.clear_log()
+    res = ws.run("sync", sheet, "-m", ws.mapping, "--results", results)
+    assert res.exit_code == 0, res.output
+    row = en_row(results, 3)
+    assert row["Outcome"] == "updated", row["Message"]
+    assert row["Message"].startswith("Webflow skipped the file at gallery (")
+    assert patches(ws) == 1
+    host.serve("/missing.png", PHOTO)
+    again = sync(ws, sheet)
+    assert again["exit_code"] == 0 and again["write_requests"] == 1, again
+    assert len(ws.live(item, LOCALE_EN)["gallery"]) == 3
+    ws.sb.clear_log()
+    assert sync(ws, sheet)["write_requests"] == 0 and patches(ws) == 0

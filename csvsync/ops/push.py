@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from csvsync.convert.to_api import api_key
 from csvsync.errors import (
     ApiError,
     AuthError,
@@ -37,6 +38,7 @@ from csvsync.ops.context import Job
 from csvsync.outcomes import Outcome
 from csvsync.pipeline.batches import Batch, VariantWrite, halves
 from csvsync.pipeline.diff import not_live_message
+from csvsync.pipeline.landed import landed_files
 from csvsync.state.cache import Confirmed
 from csvsync.state.collection import CollectionCache
 from csvsync.webflow.client import WebflowClient
@@ -66,6 +68,8 @@ class VariantResult:
     # Fields Webflow refused while the variant's others were written (its ``item`` is then
     # the answer for those): not recorded as sent, their journal rows failed.
     refused_fields: list[str] = field(default_factory=list)
+    # A dropped MultiImage Webflow kept part of: field -> (the kept items' key, the items)
+    kept_files: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ class Pusher:
         self.collection_id = target.collection_id
         self.primary_locale = target.primary_locale
         self.file_fields = {f.slug for f in target.schema if f.type in FILE_TYPES}
+        self.schema = {f.slug: f for f in target.schema}
         self.split_budget = target.split_budget
         self.old = target.old_values
         self.mode = target.mode
@@ -266,7 +271,28 @@ class Pusher:
                     + ", ".join(f"{f} ({w.field_data[f]!r})" for f in dropped)
                     + ": check the URL is public and under 4 MB"
                 )
-            out.append(VariantResult(w, UPDATED, msg, item, dropped))
+            res = VariantResult(w, UPDATED, msg, item, dropped)
+            res.kept_files = self._kept_files(w, item, dropped)
+            out.append(res)
+        return out
+
+    def _kept_files(
+        self, w: VariantWrite, item: dict[str, Any], dropped: list[str]
+    ) -> dict[str, tuple[str, list[Any]]]:
+        """The dropped MultiImage fields that came back shorter: the sent images Webflow kept
+        (``pipeline/landed.py``), recorded as written so the next run sees live as this one
+        left it and sends the gallery again, rather than a conflict."""
+        fd = item.get("fieldData") or {}
+        out = {}
+        for f in dropped:
+            spec, sent, got = self.schema.get(f), w.field_data.get(f), fd.get(f)
+            if spec is None or spec.type != "MultiImage" or not isinstance(sent, list):
+                continue
+            if not isinstance(got, list) or not got or len(got) >= len(sent):
+                continue
+            kept = landed_files(sent, _urls(got))
+            if kept is not None:
+                out[f] = (api_key(spec, kept), kept)
         return out
 
     def _dropped_files(self, w: VariantWrite, item: dict[str, Any]) -> list[str]:
@@ -471,6 +497,8 @@ def record_batch(
             # A skipped file's URL is no source of what Webflow kept: paired with it, the
             # next run would take the old file for the new one and not send it again.
             sent = {f: v for f, v in w.field_data.items() if f not in unsent}
+            for f, (key, kept) in vr.kept_files.items():  # what Webflow kept of a gallery
+                keys[f], sent[f] = key, kept
             refused_cells += [(w.item_id, w.locale_id, f) for f in vr.refused_fields]
             confirmed.append(Confirmed(vr.item, keys, sent))
             if vr.staged_item is not None:
