@@ -129,7 +129,7 @@ def test_sandbox_command_takes_item_limit(monkeypatch: pytest.MonkeyPatch) -> No
 
     seen: dict[str, Any] = {}
 
-    def serve_once(opts: SandboxOptions, on_ready: Any) -> None:
+    def serve_once(opts: SandboxOptions, on_ready: Any, stop: Any = None) -> None:
         with Sandbox(opts) as sb:
             on_ready(sb.base_url)
             seen["plan"] = requests.get(sb.control_url + "/plan", timeout=10).json()
