@@ -49,7 +49,8 @@ def test_sandbox_command_serves_and_stops_on_ctrl_c(
         assert r.status_code == 200 and r.json()["sites"]
         assert requests.get(f"{base}/sites", timeout=5).status_code == 401
         proc.send_signal(stop)
-        assert proc.wait(timeout=10) == 0  # a clean stop: the server closed, the data saved
+        # A clean stop (the server closed, the data saved), reported as 128 + the signal.
+        assert proc.wait(timeout=10) == 128 + stop
         assert proc.stderr is not None
         assert "Traceback" not in proc.stderr.read()
     finally:
@@ -57,3 +58,19 @@ def test_sandbox_command_serves_and_stops_on_ctrl_c(
             proc.kill()
             proc.wait()
     assert data.exists()
+
+
+def test_a_second_signal_ends_a_stop_that_is_taking_too_long() -> None:
+    # The sandbox's handlers: the first signal asks for a clean stop; a second one (a user
+    # pressing Ctrl-C again while the stop hangs) ends the process at once.
+    code = (
+        "import os, signal, time\n"
+        "from csvsync.cli.common import stop_on_signals\n"
+        "with stop_on_signals(second_exits=True) as stop:\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    assert stop.event.wait(5)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    time.sleep(30)  # a stop that hangs\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=20)
+    assert done.returncode == 130, done.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pandas as pd
 import pytest
 import requests
 from imagehost import PHOTO, ImageHost
@@ -147,3 +148,26 @@ def test_a_gallery_with_an_image_skipped_is_sent_again_not_a_conflict(
     assert len(ws.live(item, LOCALE_EN)["gallery"]) == 3
     ws.sb.clear_log()
     assert sync(ws, sheet)["write_requests"] == 0 and patches(ws) == 0
+
+
+def test_a_partly_kept_gallery_is_recorded_when_another_field_is_refused(
+    ws: Workspace, host: ImageHost
+) -> None:
+    # Webflow refuses the variant's name (it is sent again without it) and skips one image of
+    # its gallery: what Webflow kept of the gallery is still recorded, so the next run sends
+    # the gallery again rather than calling it a conflict.
+    f = ws.frame.copy()
+    item = f.loc[1, "Item ID"]
+    f.loc[1, "Gallery"] = ";".join([host.url("/photo.png"), host.url("/missing.png")])
+    f.loc[1, "Name"] = "A name Webflow refuses"
+    ws.sb.set_faults(reject=[{"item_id": item, "field": "name", "description": "Name is banned"}])
+    sheet = ws.write_sheet(f)
+    assert sync(ws, sheet)["exit_code"] == 1
+    ws.sb.reset_faults()
+    results = ws.dir / "r.xlsx"
+    ws.run("sync", sheet, "-m", ws.mapping, "--results", results)
+    changes = pd.read_excel(results, sheet_name="Changes", engine="openpyxl")
+    mine = changes[(changes["Row"] == 3) & (changes["Locale"] == "en")]
+    assert dict(zip(mine["Field"], mine["Outcome"], strict=True)) == {
+        "name": "updated", "gallery": "updated"
+    }, mine.to_dict("records")  # fmt: skip

@@ -159,6 +159,13 @@ def test_a_plan_that_moved_sends_nothing_and_says_what_moved(ws: Workspace) -> N
     assert ws.live(ws.frame.loc[0, "Item ID"], LOCALE_EN)["summary"] == "x"
 
 
+def test_the_run_page_of_a_plan_not_confirmed_yet_is_its_plan(ws: Workspace) -> None:
+    client = page_client(ws)
+    url = plan(client, edited_sheet(ws, bad=False))
+    early = client.get(url.replace("/p/", "/r/"), follow_redirects=False)
+    assert early.status_code == 303 and early.headers["location"] == url
+
+
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_run_that_crashes_says_so_rather_than_an_empty_page(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch

@@ -501,12 +501,17 @@ class Stop:
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[Stop]:
-    """SIGINT and SIGTERM ask the run to stop (never mid-transaction); handlers restored after."""
+def stop_on_signals(second_exits: bool = False) -> Iterator[Stop]:
+    """SIGINT and SIGTERM ask the run to stop (never mid-transaction); handlers restored after.
+
+    ``second_exits``: a second signal ends the process at once (128 + the signal), for a
+    server whose clean stop a user no longer wants to wait for."""
     stop = Stop()
 
     def on_signal(signum: int, frame: object) -> None:
         del frame
+        if second_exits and stop.received:
+            os._exit(128 + signum)
         stop.received.append(signum)
         stop.event.set()
 

@@ -79,11 +79,13 @@ def sandbox(
     try:
         # Explicit handlers: a process started in the background by a script inherits SIGINT
         # ignored, and Python then raises no KeyboardInterrupt; SIGTERM stops it cleanly too.
-        with stop_on_signals() as stop:
+        with stop_on_signals(second_exits=True) as stop:
             run_forever(opts, ready, stop.event)
     except OSError as exc:
         fail(CsvsyncError(f"cannot start the sandbox on {host}:{port}: {exc.strerror}",
                           "pick another --port"))  # fmt: skip
+    if stop.received:  # stopped cleanly by a signal: 128 + it, as the shell would report
+        sys.exit(stop.exit_code(0))
 
 
 @click.command()

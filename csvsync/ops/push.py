@@ -333,6 +333,7 @@ def _partly(written: VariantResult, refusal: VariantResult, fields: list[str]) -
         )
 
     refusal.item, refusal.dropped_files = written.item, written.dropped_files
+    refusal.kept_files = written.kept_files
     refusal.refused_fields = [
         f for f in refusal.write.field_data if f not in written.write.field_data
     ]

@@ -411,7 +411,8 @@ class _Page:
     async def run_page(self, request: Request) -> Response:
         name, key = request.path_params["name"], request.path_params["key"]
         run = self.page_run(name, key)
-        if run.moved and run.confirmable:
+        if run.confirmable and (run.moved or run.thread is None):
+            # A plan that moved, or one not confirmed yet: its plan page is where to go.
             return RedirectResponse(f"/c/{name}/p/{key}", status_code=303)
         # Whether it runs, read before its result: a run that ends between the two reads is
         # then shown as running (the page refreshes), never as neither running nor done.
