@@ -142,18 +142,15 @@ class WebflowClient:
     def count_items(self, collection_id: str) -> int | None:
         """The collection's items, drafts and archived ones included: ``pagination.total`` of
         one staged page of size 1 (the primary locale's variants, one per item)."""
-        path = f"/collections/{_seg(collection_id)}/items"
-        body = _as_dict(self._loop.call(Call("GET", path, {"offset": "0", "limit": "1"})))
-        return _total(body)
+        return self._count(f"/collections/{_seg(collection_id)}/items")
 
     def count_live_items(self, collection_id: str) -> int | None:
         """The collection's live items: ``pagination.total`` of one live page of size 1."""
-        listing = self.iter_items_live(collection_id, page_size=1)
-        try:
-            next(listing, None)
-            return listing.total
-        finally:
-            listing.close()
+        return self._count(f"/collections/{_seg(collection_id)}/items/live")
+
+    def _count(self, path: str) -> int | None:
+        body = _as_dict(self._loop.call(Call("GET", path, {"offset": "0", "limit": "1"})))
+        return _total(body)
 
     def _paginate(self, path: str, filters: dict[str, str], page_size: int) -> Listing:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
