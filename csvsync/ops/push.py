@@ -19,7 +19,7 @@ import contextlib
 import queue
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -68,8 +68,6 @@ class VariantResult:
     # Fields Webflow refused while the variant's others were written (its ``item`` is then
     # the answer for those): not recorded as sent, their journal rows failed.
     refused_fields: list[str] = field(default_factory=list)
-    # A dropped MultiImage Webflow kept part of: field -> (the kept items' key, the items)
-    kept_files: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,6 @@ class Pusher:
         self.collection_id = target.collection_id
         self.primary_locale = target.primary_locale
         self.file_fields = {f.slug for f in target.schema if f.type in FILE_TYPES}
-        self.schema = {f.slug: f for f in target.schema}
         self.split_budget = target.split_budget
         self.old = target.old_values
         self.mode = target.mode
@@ -188,11 +185,12 @@ class Pusher:
 
     def _isolate(self, writes: list[VariantWrite], exc: ApiError) -> list[VariantResult]:
         refused = _refused_fields(writes, exc)
-        suspects = [w for w in writes if any(w.carries(f) for f in refused)]
-        if suspects:
+        carrying = [any(w.carries(f) for f in refused) for w in writes]
+        if any(carrying):
             # Webflow's 400 names the field: only the variants that carry it are suspects,
             # and the others go at once, with the isolated variant's other fields.
-            clean = [w for w in writes if not any(w.carries(f) for f in refused)]
+            suspects = [w for w, c in zip(writes, carrying, strict=True) if c]
+            clean = [w for w, c in zip(writes, carrying, strict=True) if not c]
             return self._narrow(suspects, refused, exc, clean)
         return self._halve(writes, exc)
 
@@ -271,28 +269,7 @@ class Pusher:
                     + ", ".join(f"{f} ({w.field_data[f]!r})" for f in dropped)
                     + ": check the URL is public and under 4 MB"
                 )
-            res = VariantResult(w, UPDATED, msg, item, dropped)
-            res.kept_files = self._kept_files(w, item, dropped)
-            out.append(res)
-        return out
-
-    def _kept_files(
-        self, w: VariantWrite, item: dict[str, Any], dropped: list[str]
-    ) -> dict[str, tuple[str, list[Any]]]:
-        """The dropped MultiImage fields that came back shorter: the sent images Webflow kept
-        (``pipeline/landed.py``), recorded as written so the next run sees live as this one
-        left it and sends the gallery again, rather than a conflict."""
-        fd = item.get("fieldData") or {}
-        out = {}
-        for f in dropped:
-            spec, sent, got = self.schema.get(f), w.field_data.get(f), fd.get(f)
-            if spec is None or spec.type != "MultiImage" or not isinstance(sent, list):
-                continue
-            if not isinstance(got, list) or not got or len(got) >= len(sent):
-                continue
-            kept = landed_files(sent, _urls(got))
-            if kept is not None:
-                out[f] = (api_key(spec, kept), kept)
+            out.append(VariantResult(w, UPDATED, msg, item, dropped))
         return out
 
     def _dropped_files(self, w: VariantWrite, item: dict[str, Any]) -> list[str]:
@@ -333,7 +310,6 @@ def _partly(written: VariantResult, refusal: VariantResult, fields: list[str]) -
         )
 
     refusal.item, refusal.dropped_files = written.item, written.dropped_files
-    refusal.kept_files = written.kept_files
     refusal.refused_fields = [
         f for f in refusal.write.field_data if f not in written.write.field_data
     ]
@@ -341,6 +317,27 @@ def _partly(written: VariantResult, refusal: VariantResult, fields: list[str]) -
     if refusal.taken_slug is not None:
         refusal.if_unknown_slug = say(refusal.if_unknown_slug)
     return refusal
+
+
+def _kept_files(
+    schema: Sequence[SchemaField], vr: VariantResult
+) -> dict[str, tuple[str, list[Any]]]:
+    """The dropped MultiImage fields that came back shorter: field -> (key, the sent images
+    Webflow kept, ``pipeline/landed.py``), recorded as written so the next run sees live as
+    this one left it and sends the gallery again, rather than a conflict."""
+    fd = (vr.item or {}).get("fieldData") or {}
+    galleries = {f.slug: f for f in schema if f.type == "MultiImage"}
+    out = {}
+    for f in vr.dropped_files:
+        spec, sent, got = galleries.get(f), vr.write.field_data.get(f), fd.get(f)
+        if spec is None or not isinstance(sent, list) or not isinstance(got, list):
+            continue
+        if not got or len(got) >= len(sent):
+            continue
+        kept = landed_files(sent, _urls(got))
+        if kept is not None:
+            out[f] = (api_key(spec, kept), kept)
+    return out
 
 
 def _refused_fields(writes: list[VariantWrite], exc: ApiError) -> set[str]:
@@ -498,8 +495,8 @@ def record_batch(
             # A skipped file's URL is no source of what Webflow kept: paired with it, the
             # next run would take the old file for the new one and not send it again.
             sent = {f: v for f, v in w.field_data.items() if f not in unsent}
-            for f, (key, kept) in vr.kept_files.items():  # what Webflow kept of a gallery
-                keys[f], sent[f] = key, kept
+            for f, (key, kept) in _kept_files(cache.schema, vr).items():
+                keys[f], sent[f] = key, kept  # what Webflow kept of a gallery
             refused_cells += [(w.item_id, w.locale_id, f) for f in vr.refused_fields]
             confirmed.append(Confirmed(vr.item, keys, sent))
             if vr.staged_item is not None:
