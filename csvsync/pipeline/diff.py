@@ -87,9 +87,12 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -
         uniq = pd.Series(pd.unique(v.loc[ok, "key_text"]), dtype=object)
         # Most keys are ids: only the others are asked what is wrong with them.
         odd = uniq[~uniq.str.fullmatch(ANY_CASE_ID).fillna(False).astype(bool)]
-        prob = v["key_text"].map({t: id_problem(t) for t in odd}) if len(odd) else None
-        if prob is None:
-            prob = pd.Series(None, index=v.index, dtype=object)
+        problems = {t: id_problem(t) for t in odd}
+        prob = (
+            v["key_text"].map(problems)
+            if problems
+            else pd.Series(None, index=v.index, dtype=object)
+        )
         bad = ok & prob.notna()
         if bad.any():
             v.loc[bad, "outcome"] = Outcome.INVALID.value
@@ -97,7 +100,7 @@ def resolve_items(drafts: Drafts, resolved: ResolvedMapping, state: StateView) -
         good = ok & prob.isna()
         codes, uniques = pd.factorize(v.loc[good, "key_text"].to_numpy(dtype=object))
         lowered = np.array([u.lower() for u in uniques], dtype=object)  # once per item
-        v.loc[good, "item_id"] = lowered[codes] if len(codes) else codes
+        v.loc[good, "item_id"] = lowered[codes]
     else:
         state_cells = state.texts
         sel = state_cells[state_cells["field"] == m.key_field]

@@ -84,10 +84,7 @@ class StateHashes:
         grid = self._grid
         if grid is None or not len(vidx):
             return self.positions(vkeys[vidx], fields[fpos] if len(fpos) else fpos)
-        row = self.rows(vkeys)[vidx]
-        col = pd.Index(grid).get_indexer(fields)[fpos]
-        hit = (row >= 0) & (col >= 0)
-        return np.where(hit, row * len(grid) + col, -1)
+        return _on_grid(self.rows(vkeys)[vidx], pd.Index(grid).get_indexer(fields)[fpos], grid)
 
     def positions(self, vkeys: np.ndarray, fields: np.ndarray) -> np.ndarray:
         """Positions of (vkey, field hash) pairs in the flat arrays; -1 where there is none."""
@@ -97,11 +94,7 @@ class StateHashes:
         grid = self._grid
         if grid is not None:
             # One lookup per pair into the variant index, one into the few field columns.
-            row = self.rows(vkeys)
-            col = pd.Index(grid).get_indexer(fields)
-            hit = (row >= 0) & (col >= 0)
-            out[hit] = row[hit] * len(grid) + col[hit]
-            return out
+            return _on_grid(self.rows(vkeys), pd.Index(grid).get_indexer(fields), grid)
         for fh in np.unique(fields):  # mixed layouts: field by field
             at = np.flatnonzero(fields == fh)
             mine = np.flatnonzero(self.field == fh)
@@ -127,3 +120,9 @@ class StateHashes:
         if len(np.unique(first)) != width:
             return None
         return first if bool((self.field.reshape(n, width) == first).all()) else None
+
+
+def _on_grid(row: np.ndarray, col: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Flat positions of (variant row, field column) pairs of a variants x fields grid; -1
+    where either is not in the cache."""
+    return np.where((row >= 0) & (col >= 0), row * len(grid) + col, -1)

@@ -257,7 +257,7 @@ def _relabelled(outcome: pd.Series) -> pd.Series:
     """The plan's words for the outcomes: each distinct outcome looked up once."""
     codes, uniques = pd.factorize(outcome.to_numpy(dtype=object))
     words = np.array([PLAN_LABELS.get(u, u) for u in uniques], dtype=object)
-    return pd.Series(words[codes] if len(codes) else codes, index=outcome.index, dtype=object)
+    return pd.Series(words[codes], index=outcome.index, dtype=object)
 
 
 def _names(view: StateView, v: pd.DataFrame) -> np.ndarray:
