@@ -785,31 +785,14 @@ def _cell_problems(frame: pd.DataFrame, max_chars: int, clues: _Clues) -> pd.Dat
     if clues.controls is False and clues.long is False:
         return None
     grid: np.ndarray | None = None
-    join = clues.controls is not False or clues.long is None
     for j in range(frame.shape[1]):
         column = frame.iloc[:, j].to_numpy(dtype=object)
         messages: dict[int, str] = {}
         # In slices of a few megabytes, not one string of the whole column (100 MB of
         # descriptions): the same memory serves every slice instead of fresh pages each time.
         for start in range(0, len(column), _SLICE):
-            values = column[start : start + _SLICE]
-            joined = _joined(values) if join else None
-            if clues.long is not False and (joined is None or len(joined) > max_chars):
-                lengths = _lengths(values)
-                for at in np.flatnonzero(lengths > max_chars).tolist():
-                    messages[start + at] = (
-                        f"the cell is {lengths[at]:,} characters long; the limit is {max_chars:,}"
-                    )
-            if joined is not None and _has_control(joined):
-                for i, value in enumerate(values, start):
-                    found = _CONTROL.search(value) if isinstance(value, str) else None
-                    if found is not None and i not in messages:
-                        code = ord(found.group())
-                        messages[i] = (
-                            f"holds the control character U+{code:04X} ({_C0_NAMES[code]}) at "
-                            f"character {found.start() + 1:,}, which csvsync does not send: "
-                            "remove it"
-                        )
+            found = _slice_problems(column[start : start + _SLICE], max_chars, clues)
+            messages.update((start + at, message) for at, message in found.items())
         if messages:
             if grid is None:
                 grid = np.full(frame.shape, None, dtype=object)
@@ -822,6 +805,28 @@ def _cell_problems(frame: pd.DataFrame, max_chars: int, clues: _Clues) -> pd.Dat
 
 
 _SLICE = 4096  # cells per slice of a column in ``_cell_problems``
+
+
+def _slice_problems(values: np.ndarray, max_chars: int, clues: _Clues) -> dict[int, str]:
+    """``_cell_problems`` for a slice of a column: position in the slice -> message."""
+    joined = _joined(values) if clues.controls is not False or clues.long is None else None
+    messages: dict[int, str] = {}
+    if clues.long is not False and (joined is None or len(joined) > max_chars):
+        lengths = _lengths(values)
+        for at in np.flatnonzero(lengths > max_chars).tolist():
+            messages[at] = (
+                f"the cell is {lengths[at]:,} characters long; the limit is {max_chars:,}"
+            )
+    if joined is not None and _has_control(joined):
+        for i, value in enumerate(values):
+            found = _CONTROL.search(value) if isinstance(value, str) else None
+            if found is not None and i not in messages:
+                code = ord(found.group())
+                messages[i] = (
+                    f"holds the control character U+{code:04X} ({_C0_NAMES[code]}) at "
+                    f"character {found.start() + 1:,}, which csvsync does not send: remove it"
+                )
+    return messages
 
 
 def _joined(values: np.ndarray) -> str:
